@@ -1,0 +1,138 @@
+/* store_int.h: shared only between the storage module's own files. */
+#ifndef TTAI_STORE_INT_H
+#define TTAI_STORE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "store.h"
+
+/* ---- The open store -------------------------------------------------------
+ *
+ * Invariants:
+ *  1. Only the writer thread opens write transactions, and only it calls
+ *     mdb_env_set_mapsize() (after MDB_MAP_FULL), holding resize_lock for
+ *     writing; every read transaction of this process holds it for reading,
+ *     because LMDB requires that no transaction be open during a resize.
+ *  2. Once `fatal` is set it is never cleared: a store that failed a commit
+ *     writes nothing more until it is reopened.
+ *  3. Batches in the queue are owned by the store until their callback has
+ *     returned (or, for store_commit(), until the waiter is signalled).
+ */
+struct store {
+    MDB_env *env;
+    MDB_dbi dbi[STORE_T__COUNT];
+    char *dir;
+    bool read_only;
+    int lock_fd;                       /* flock'd ttai.lock; -1 when read-only */
+    size_t map_bytes;                  /* current map size */
+    size_t map_bytes_max;
+    size_t group_events_max;
+    pthread_rwlock_t resize_lock;      /* see invariant 1 */
+
+    /* Writer. */
+    pthread_t writer;
+    bool writer_running;
+    pthread_mutex_t mu;                /* guards queue, stopping, counters */
+    pthread_cond_t work_cv;            /* signalled when the queue fills */
+    struct store_batch *queue_head;
+    struct store_batch *queue_tail;
+    bool stopping;
+    _Atomic int fatal;                 /* see invariant 2: 0 or the first failure rc */
+    char fatal_msg[TTAI_ERR_MSG_MAX];  /* written once, before fatal is set */
+    struct store_counters counters;
+};
+
+/* Starts and stops the writer thread (writer.c). */
+int store__writer_start(struct store *store, struct ttai_err *err);
+void store__writer_stop(struct store *store);
+
+/* Translates an LMDB or errno code into a ttai code. */
+int store__rc_from_mdb(int mdb_rc);
+
+/* Key builders; each returns the key length. Buffers must be large enough
+ * (STORE__KEY_MAX). */
+#define STORE__KEY_MAX 512
+size_t store__exec_key(uint8_t *key, const char *ns, const char *workflow_id);
+size_t store__hist_key(uint8_t *key, const struct ttai_run_id *run, uint64_t event_id);
+size_t store__timer_key(uint8_t *key, int64_t fire_ms, const struct ttai_run_id *run, uint64_t seq);
+size_t store__act_key(uint8_t *key, const struct ttai_run_id *run, uint64_t seq);
+size_t store__vis_status_key(uint8_t *key, const struct store_run *run);
+size_t store__vis_type_key(uint8_t *key, const struct store_run *run);
+size_t store__vis_start_key(uint8_t *key, const struct store_run *run);
+
+/* The last event id of a run within txn (0 when none), using cursor. */
+int store__last_event_id(MDB_cursor *cursor, const struct ttai_run_id *run, uint64_t *out);
+
+/* ---- A bounds-checked msgpack reader ------------------------------------
+ *
+ * Decoding is done by this cursor rather than by msgpack_unpack(): it
+ * borrows every string from the input, allocates nothing, and skips unknown
+ * values of any nesting depth without recursion (a skip keeps a count of
+ * items still to pass). Every read checks the remaining length first, so
+ * no input can make it read outside [p, end). */
+struct store__mp {
+    const uint8_t *p;
+    const uint8_t *end;
+};
+
+int store__mp_read_map(struct store__mp *r, uint32_t *count);
+int store__mp_read_array(struct store__mp *r, uint32_t *count);
+int store__mp_read_uint(struct store__mp *r, uint64_t *out);
+int store__mp_read_int(struct store__mp *r, int64_t *out);
+int store__mp_read_double(struct store__mp *r, double *out);
+int store__mp_read_bool(struct store__mp *r, bool *out);
+/* A str or bin value, borrowed from the input. */
+int store__mp_read_bytes(struct store__mp *r, struct store_bytes *out);
+/* Skips one complete value (containers included). */
+int store__mp_skip(struct store__mp *r);
+
+/* ---- A growable output buffer for msgpack-c's packer ---------------- */
+struct store__buf {
+    uint8_t **data;
+    size_t *len;
+    size_t *cap;
+    size_t limit;      /* toobig: writes past it fail */
+    int failed;        /* TTAI_ENOMEM or TTAI_ETOOBIG once a write failed */
+};
+int store__buf_write(void *data, const char *bytes, size_t len);
+
+/* Run record codec (table run). */
+int store__run_encode(const struct store_run *run, uint8_t **buf, size_t *len, size_t *cap);
+int store__run_decode(const uint8_t *data, size_t len, struct store_run *out);
+
+/* Big-endian helpers for keys. */
+static inline void store__put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static inline uint64_t store__get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Times are signed but stored in keys as unsigned with the sign bit
+ * flipped, so that byte order equals numeric order. */
+static inline uint64_t store__time_key(int64_t ms)
+{
+    return (uint64_t)ms ^ (1ull << 63);
+}
+
+static inline int64_t store__time_from_key(uint64_t k)
+{
+    return (int64_t)(k ^ (1ull << 63));
+}
+
+#endif /* TTAI_STORE_INT_H */

@@ -1,0 +1,765 @@
+/* writer.c: write batches and the group-commit writer thread.
+ *
+ * A batch is a list of conditions and operations, encoded by the submitter
+ * (off the writer thread) into one byte buffer. The writer takes every batch
+ * waiting in the queue, up to group_events_max events, and for each one in
+ * order: checks its conditions against the transaction so far, then applies
+ * its operations, or refuses it whole. One mdb_txn_commit() (and so one
+ * sync) makes the whole group durable; only then do callbacks run.
+ *
+ *   batch states:
+ *     BUILDING --store_submit--> QUEUED --writer takes--> GROUPED
+ *     GROUPED --conditions fail--> REFUSED --callback(rc<0)--> freed
+ *     GROUPED --applied, commit ok--> DURABLE --callback(0)--> freed
+ *     GROUPED --commit fails--> FAILED (store latched fatal) --callback(rc<0)--> freed
+ *     GROUPED --MDB_MAP_FULL--> the map grows, the group is re-run from scratch
+ *
+ * Invariants:
+ *  1. A batch is all-or-nothing: conditions are checked before any of its
+ *     operations is applied, and operations cannot fail individually (every
+ *     argument was validated when added); a failure while applying (map full,
+ *     I/O) aborts the whole group transaction.
+ *  2. Event ids are dense: each is the run's last event id in the
+ *     transaction plus one.
+ *  3. Callbacks run only after mdb_txn_commit() returned success, or with an
+ *     error when nothing of the batch was written.
+ */
+#include "store_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+enum op_kind {
+    OP_REQUIRE_RUN_STATUS = 1,
+    OP_REQUIRE_EXEC,
+    OP_REQUIRE_LAST_EVENT,
+    OP_PUT_RUN,
+    OP_PUT_EXEC,
+    OP_APPEND,
+    OP_PUT_TIMER,
+    OP_DEL_TIMER,
+    OP_PUT_ACT,
+    OP_DEL_ACT,
+    OP_PUT_SCHED,
+    OP_DEL_SCHED,
+};
+
+struct batch_op {
+    uint8_t kind;                /* enum op_kind */
+    int status;                  /* OP_REQUIRE_RUN_STATUS */
+    bool has_run;                /* OP_REQUIRE_EXEC: false means "absent" */
+    struct ttai_run_id run;
+    uint64_t number;             /* OP_REQUIRE_LAST_EVENT: the expected id */
+    uint32_t key_off, key_len;   /* into bytes */
+    uint32_t val_off, val_len;   /* into bytes */
+};
+
+struct store_batch {
+    struct batch_op *ops;
+    size_t op_count, op_cap;
+    uint8_t *bytes;              /* keys and values of every op */
+    size_t bytes_len, bytes_cap;
+    uint64_t *event_ids;         /* filled at commit, one per OP_APPEND */
+    size_t event_count, event_cap;
+
+    /* Owned by the store while queued (writer.c only). */
+    struct store_batch *next;
+    store_commit_fn commit_cb;
+    void *arg;
+    struct commit_waiter *waiter; /* store_commit(): signal instead of free */
+    int rc;
+    struct ttai_err err;
+};
+
+struct commit_waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+};
+
+/* ---- Building batches ------------------------------------------------------- */
+
+struct store_batch *store_batch_new(void)
+{
+    return ttai_calloc(1, sizeof(struct store_batch));
+}
+
+void store_batch_free(struct store_batch *batch)
+{
+    if (batch == NULL)
+        return;
+    ttai_free(batch->ops);
+    ttai_free(batch->bytes);
+    ttai_free(batch->event_ids);
+    ttai_free(batch);
+}
+
+void store_batch_clear(struct store_batch *batch)
+{
+    batch->op_count = 0;
+    batch->bytes_len = 0;
+    batch->event_count = 0;
+    batch->next = NULL;
+    batch->rc = 0;
+}
+
+size_t store_batch_ops(const struct store_batch *batch)
+{
+    return batch->op_count;
+}
+
+size_t store_batch_events(const struct store_batch *batch)
+{
+    return batch->event_count;
+}
+
+uint64_t store_batch_event_id(const struct store_batch *batch, size_t index)
+{
+    TTAI_ASSERT(index < batch->event_count);
+    return batch->event_ids[index];
+}
+
+static int grow(void **ptr, size_t *cap, size_t need, size_t item)
+{
+    if (need <= *cap)
+        return TTAI_OK;
+    size_t n = *cap ? *cap * 2 : 8;
+    while (n < need)
+        n *= 2;
+    void *grown = ttai_realloc(*ptr, n * item);
+    if (grown == NULL)
+        return TTAI_ENOMEM;
+    *ptr = grown;
+    *cap = n;
+    return TTAI_OK;
+}
+
+/* Records an op whose key and value already sit in b->bytes. */
+static int push_op(struct store_batch *b, const struct batch_op *proto, size_t key_off,
+                   size_t key_len, size_t val_off, size_t val_len)
+{
+    if (grow((void **)&b->ops, &b->op_cap, b->op_count + 1, sizeof(*b->ops)) != 0)
+        return TTAI_ENOMEM;
+    if (proto->kind == OP_APPEND &&
+        grow((void **)&b->event_ids, &b->event_cap, b->event_count + 1, sizeof(uint64_t)) != 0)
+        return TTAI_ENOMEM;
+    struct batch_op *op = &b->ops[b->op_count++];
+    *op = *proto;
+    op->key_off = (uint32_t)key_off;
+    op->key_len = (uint32_t)key_len;
+    op->val_off = (uint32_t)val_off;
+    op->val_len = (uint32_t)val_len;
+    if (proto->kind == OP_APPEND)
+        b->event_ids[b->event_count++] = 0;
+    return TTAI_OK;
+}
+
+/* Adds an op with a key and a value copied into the batch's bytes. On
+ * failure the batch is unchanged. */
+static int add_op(struct store_batch *b, const struct batch_op *proto, const void *key,
+                  size_t key_len, const void *val, size_t val_len)
+{
+    if (b->bytes_len + key_len + val_len > UINT32_MAX)
+        return TTAI_ETOOBIG;
+    if (grow((void **)&b->bytes, &b->bytes_cap, b->bytes_len + key_len + val_len, 1) != 0)
+        return TTAI_ENOMEM;
+    size_t key_off = b->bytes_len;
+    if (key_len)
+        memcpy(b->bytes + key_off, key, key_len);
+    if (val_len)
+        memcpy(b->bytes + key_off + key_len, val, val_len);
+    int rc = push_op(b, proto, key_off, key_len, key_off + key_len, val_len);
+    if (rc == 0)
+        b->bytes_len += key_len + val_len;
+    return rc;
+}
+
+static bool name_ok(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    return n > 0 && n <= max;
+}
+
+int store_batch_require_run_status(struct store_batch *batch, const struct ttai_run_id *run,
+                                   int status)
+{
+    if (store_run_status_name(status) == NULL)
+        return TTAI_EINVAL;
+    struct batch_op op = {.kind = OP_REQUIRE_RUN_STATUS, .status = status, .run = *run};
+    return add_op(batch, &op, NULL, 0, NULL, 0);
+}
+
+int store_batch_require_exec(struct store_batch *batch, const char *ns, const char *workflow_id,
+                             const struct ttai_run_id *run)
+{
+    if (!name_ok(ns, STORE_NS_MAX) || !name_ok(workflow_id, STORE_WORKFLOW_ID_MAX))
+        return TTAI_EINVAL;
+    struct batch_op op = {.kind = OP_REQUIRE_EXEC, .has_run = run != NULL};
+    if (run != NULL)
+        op.run = *run;
+    uint8_t key[STORE__KEY_MAX];
+    return add_op(batch, &op, key, store__exec_key(key, ns, workflow_id), NULL, 0);
+}
+
+int store_batch_require_last_event(struct store_batch *batch, const struct ttai_run_id *run,
+                                   uint64_t last_event_id)
+{
+    struct batch_op op = {.kind = OP_REQUIRE_LAST_EVENT, .run = *run, .number = last_event_id};
+    return add_op(batch, &op, NULL, 0, NULL, 0);
+}
+
+int store_batch_put_run(struct store_batch *batch, const struct store_run *run)
+{
+    if (!name_ok(run->ns, STORE_NS_MAX) || !name_ok(run->workflow_id, STORE_WORKFLOW_ID_MAX) ||
+        !name_ok(run->type, STORE_TYPE_MAX) || store_run_status_name(run->status) == NULL ||
+        ttai_run_id_is_zero(&run->run_id))
+        return TTAI_EINVAL;
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    int rc = store__run_encode(run, &buf, &len, &cap);
+    struct batch_op op = {.kind = OP_PUT_RUN, .run = run->run_id};
+    if (rc == 0)
+        rc = add_op(batch, &op, run->run_id.b, TTAI_RUN_ID_BYTES, buf, len);
+    ttai_free(buf);
+    return rc;
+}
+
+int store_batch_put_exec(struct store_batch *batch, const char *ns, const char *workflow_id,
+                         const struct ttai_run_id *run)
+{
+    if (!name_ok(ns, STORE_NS_MAX) || !name_ok(workflow_id, STORE_WORKFLOW_ID_MAX))
+        return TTAI_EINVAL;
+    uint8_t key[STORE__KEY_MAX];
+    struct batch_op op = {.kind = OP_PUT_EXEC, .run = *run};
+    return add_op(batch, &op, key, store__exec_key(key, ns, workflow_id), run->b,
+                  TTAI_RUN_ID_BYTES);
+}
+
+int store_batch_append(struct store_batch *batch, const struct ttai_run_id *run,
+                       const struct store_event *ev, struct ttai_err *err)
+{
+    /* Encode straight into the batch's bytes; the op points at them. */
+    size_t before = batch->bytes_len;
+    int rc = store_event_encode(ev, &batch->bytes, &batch->bytes_len, &batch->bytes_cap, err);
+    if (rc != 0)
+        return rc;
+    if (batch->bytes_len > UINT32_MAX) {
+        batch->bytes_len = before;
+        return ttai_errf(err, TTAI_ETOOBIG, "batch is larger than 4 GiB");
+    }
+    struct batch_op op = {.kind = OP_APPEND, .run = *run, .status = ev->type};
+    rc = push_op(batch, &op, before, 0, before, batch->bytes_len - before);
+    if (rc != 0) {
+        batch->bytes_len = before;
+        return ttai_errf(err, rc, "out of memory appending an event");
+    }
+    return TTAI_OK;
+}
+
+int store_batch_put_timer(struct store_batch *batch, int64_t fire_ms, const struct ttai_run_id *run,
+                          uint64_t seq, uint8_t kind)
+{
+    uint8_t key[STORE__KEY_MAX];
+    struct batch_op op = {.kind = OP_PUT_TIMER, .run = *run};
+    return add_op(batch, &op, key, store__timer_key(key, fire_ms, run, seq), &kind, 1);
+}
+
+int store_batch_del_timer(struct store_batch *batch, int64_t fire_ms, const struct ttai_run_id *run,
+                          uint64_t seq)
+{
+    uint8_t key[STORE__KEY_MAX];
+    struct batch_op op = {.kind = OP_DEL_TIMER, .run = *run};
+    return add_op(batch, &op, key, store__timer_key(key, fire_ms, run, seq), NULL, 0);
+}
+
+int store_batch_put_activity(struct store_batch *batch, const struct ttai_run_id *run, uint64_t seq,
+                             const void *record, size_t len)
+{
+    if (len > STORE_RECORD_BYTES_MAX)
+        return TTAI_ETOOBIG;
+    uint8_t key[STORE__KEY_MAX];
+    struct batch_op op = {.kind = OP_PUT_ACT, .run = *run};
+    return add_op(batch, &op, key, store__act_key(key, run, seq), record, len);
+}
+
+int store_batch_del_activity(struct store_batch *batch, const struct ttai_run_id *run, uint64_t seq)
+{
+    uint8_t key[STORE__KEY_MAX];
+    struct batch_op op = {.kind = OP_DEL_ACT, .run = *run};
+    return add_op(batch, &op, key, store__act_key(key, run, seq), NULL, 0);
+}
+
+int store_batch_put_schedule(struct store_batch *batch, const char *ns, const char *schedule_id,
+                             const void *record, size_t len)
+{
+    if (!name_ok(ns, STORE_NS_MAX) || !name_ok(schedule_id, STORE_SCHEDULE_ID_MAX))
+        return TTAI_EINVAL;
+    if (len > STORE_RECORD_BYTES_MAX)
+        return TTAI_ETOOBIG;
+    uint8_t key[STORE__KEY_MAX];
+    struct batch_op op = {.kind = OP_PUT_SCHED};
+    return add_op(batch, &op, key, store__exec_key(key, ns, schedule_id), record, len);
+}
+
+int store_batch_del_schedule(struct store_batch *batch, const char *ns, const char *schedule_id)
+{
+    if (!name_ok(ns, STORE_NS_MAX) || !name_ok(schedule_id, STORE_SCHEDULE_ID_MAX))
+        return TTAI_EINVAL;
+    uint8_t key[STORE__KEY_MAX];
+    struct batch_op op = {.kind = OP_DEL_SCHED};
+    return add_op(batch, &op, key, store__exec_key(key, ns, schedule_id), NULL, 0);
+}
+
+/* ---- Applying a batch inside the group transaction ----------------------- */
+
+/* What the writer holds while it runs one group. */
+struct group_txn {
+    struct store *store;
+    MDB_txn *txn;
+    MDB_cursor *hist;            /* for last-event lookups */
+};
+
+static MDB_val op_key(const struct store_batch *b, const struct batch_op *op)
+{
+    return (MDB_val){op->key_len, b->bytes + op->key_off};
+}
+
+static MDB_val op_val(const struct store_batch *b, const struct batch_op *op)
+{
+    return (MDB_val){op->val_len, b->bytes + op->val_off};
+}
+
+/* Reads a run record inside the group transaction. */
+static int group_run_get(struct group_txn *g, const struct ttai_run_id *run, struct store_run *out)
+{
+    MDB_val key = {TTAI_RUN_ID_BYTES, (void *)run->b}, val;
+    int rc = mdb_get(g->txn, g->store->dbi[STORE_T_RUN], &key, &val);
+    if (rc != MDB_SUCCESS)
+        return store__rc_from_mdb(rc);
+    return store__run_decode(val.mv_data, val.mv_size, out) == 0 ? TTAI_OK : TTAI_ECORRUPT;
+}
+
+static bool batch_puts_run_before(const struct store_batch *b, size_t op_index,
+                                  const struct ttai_run_id *run)
+{
+    for (size_t i = 0; i < op_index; i++)
+        if (b->ops[i].kind == OP_PUT_RUN && ttai_run_id_eq(&b->ops[i].run, run))
+            return true;
+    return false;
+}
+
+/* Checks every condition of b. Returns 0, TTAI_ECONFLICT/TTAI_ENOTFOUND
+ * with b->err filled (the batch is refused), or another code for a failure
+ * of the store itself (the group fails). */
+static int batch_check(struct group_txn *g, struct store_batch *b)
+{
+    char text[TTAI_RUN_ID_TEXT];
+    for (size_t i = 0; i < b->op_count; i++) {
+        const struct batch_op *op = &b->ops[i];
+        struct store_run run;
+        int rc;
+        switch (op->kind) {
+        case OP_REQUIRE_RUN_STATUS:
+            rc = group_run_get(g, &op->run, &run);
+            if (rc == TTAI_ENOTFOUND)
+                return ttai_errf(&b->err, TTAI_ECONFLICT, "run '%s' does not exist",
+                                 ttai_run_id_format(&op->run, text));
+            if (rc != 0)
+                return rc;
+            if (run.status != op->status)
+                return ttai_errf(&b->err, TTAI_ECONFLICT, "run '%s' is %s, not %s",
+                                 ttai_run_id_format(&op->run, text),
+                                 store_run_status_name(run.status),
+                                 store_run_status_name(op->status));
+            break;
+        case OP_REQUIRE_EXEC: {
+            MDB_val key = op_key(b, op), val;
+            int mrc = mdb_get(g->txn, g->store->dbi[STORE_T_EXEC], &key, &val);
+            if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
+                return store__rc_from_mdb(mrc);
+            bool exists = mrc == MDB_SUCCESS;
+            bool same = exists && op->has_run && val.mv_size == TTAI_RUN_ID_BYTES &&
+                        memcmp(val.mv_data, op->run.b, TTAI_RUN_ID_BYTES) == 0;
+            if (op->has_run ? !same : exists)
+                return ttai_errf(&b->err, TTAI_ECONFLICT, "workflow '%.*s' %s",
+                                 (int)(op->key_len - strlen((char *)key.mv_data) - 1),
+                                 (char *)key.mv_data + strlen((char *)key.mv_data) + 1,
+                                 op->has_run ? "has another current run" : "already exists");
+            break;
+        }
+        case OP_REQUIRE_LAST_EVENT: {
+            uint64_t last;
+            rc = store__last_event_id(g->hist, &op->run, &last);
+            if (rc != 0)
+                return rc;
+            if (last != op->number)
+                return ttai_errf(&b->err, TTAI_ECONFLICT,
+                                 "run '%s' has %" PRIu64 " events, not %" PRIu64,
+                                 ttai_run_id_format(&op->run, text), last, op->number);
+            break;
+        }
+        case OP_APPEND:
+            if (batch_puts_run_before(b, i, &op->run))
+                break;
+            rc = group_run_get(g, &op->run, &run);
+            if (rc == TTAI_ENOTFOUND)
+                return ttai_errf(&b->err, TTAI_ENOTFOUND, "cannot append to run '%s': no such run",
+                                 ttai_run_id_format(&op->run, text));
+            if (rc != 0)
+                return rc;
+            break;
+        default:
+            break;
+        }
+    }
+    return TTAI_OK;
+}
+
+static int put(struct group_txn *g, int table, MDB_val key, MDB_val val)
+{
+    return mdb_put(g->txn, g->store->dbi[table], &key, &val, 0);
+}
+
+static int del(struct group_txn *g, int table, MDB_val key)
+{
+    int rc = mdb_del(g->txn, g->store->dbi[table], &key, NULL);
+    return rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
+}
+
+/* Index entries of a run: (table, key builder). */
+static int vis_update(struct group_txn *g, const struct store_run *run, bool insert)
+{
+    static const struct {
+        int table;
+        size_t (*build)(uint8_t *, const struct store_run *);
+    } index[] = {
+        {STORE_T_VIS_STATUS, store__vis_status_key},
+        {STORE_T_VIS_TYPE, store__vis_type_key},
+        {STORE_T_VIS_START, store__vis_start_key},
+    };
+    uint8_t kbuf[STORE__KEY_MAX];
+    for (size_t i = 0; i < sizeof(index) / sizeof(index[0]); i++) {
+        MDB_val key = {index[i].build(kbuf, run), kbuf};
+        int rc = insert ? put(g, index[i].table, key, (MDB_val){0, ""})
+                        : del(g, index[i].table, key);
+        if (rc != MDB_SUCCESS)
+            return rc;
+    }
+    return MDB_SUCCESS;
+}
+
+static int apply_put_run(struct group_txn *g, struct store_batch *b, const struct batch_op *op)
+{
+    struct store_run old, new_run;
+    int rc = group_run_get(g, &op->run, &old);
+    if (rc == 0) {
+        int mrc = vis_update(g, &old, false);
+        if (mrc != MDB_SUCCESS)
+            return mrc;
+    } else if (rc != TTAI_ENOTFOUND) {
+        return rc == TTAI_ECORRUPT ? MDB_CORRUPTED : MDB_PANIC;
+    }
+    MDB_val val = op_val(b, op);
+    TTAI_ASSERT(store__run_decode(val.mv_data, val.mv_size, &new_run) == 0); /* we encoded it */
+    int mrc = put(g, STORE_T_RUN, op_key(b, op), val);
+    return mrc != MDB_SUCCESS ? mrc : vis_update(g, &new_run, true);
+}
+
+/* Applies every operation of b. Returns an LMDB code: anything but success
+ * fails the whole group (invariant 1). */
+static int batch_apply(struct group_txn *g, struct store_batch *b)
+{
+    size_t event_index = 0;
+    struct ttai_run_id last_run;
+    uint64_t last_id = 0;
+    bool have_last = false;
+    for (size_t i = 0; i < b->op_count; i++) {
+        const struct batch_op *op = &b->ops[i];
+        int rc = MDB_SUCCESS;
+        switch (op->kind) {
+        case OP_PUT_RUN: rc = apply_put_run(g, b, op); break;
+        case OP_PUT_EXEC: rc = put(g, STORE_T_EXEC, op_key(b, op), op_val(b, op)); break;
+        case OP_APPEND: {
+            /* Consecutive appends to one run skip the lookup. */
+            if (!have_last || !ttai_run_id_eq(&last_run, &op->run)) {
+                int trc = store__last_event_id(g->hist, &op->run, &last_id);
+                if (trc != 0)
+                    return MDB_PANIC;
+                last_run = op->run;
+                have_last = true;
+            }
+            uint8_t kbuf[TTAI_RUN_ID_BYTES + 8];
+            last_id++;
+            MDB_val key = {store__hist_key(kbuf, &op->run, last_id), kbuf};
+            rc = put(g, STORE_T_HIST, key, op_val(b, op));
+            b->event_ids[event_index++] = last_id;
+            break;
+        }
+        case OP_PUT_TIMER: rc = put(g, STORE_T_TIMER, op_key(b, op), op_val(b, op)); break;
+        case OP_DEL_TIMER: rc = del(g, STORE_T_TIMER, op_key(b, op)); break;
+        case OP_PUT_ACT: rc = put(g, STORE_T_ACT, op_key(b, op), op_val(b, op)); break;
+        case OP_DEL_ACT: rc = del(g, STORE_T_ACT, op_key(b, op)); break;
+        case OP_PUT_SCHED: rc = put(g, STORE_T_SCHED, op_key(b, op), op_val(b, op)); break;
+        case OP_DEL_SCHED: rc = del(g, STORE_T_SCHED, op_key(b, op)); break;
+        default: break; /* conditions: checked already */
+        }
+        if (rc != MDB_SUCCESS)
+            return rc;
+    }
+    return MDB_SUCCESS;
+}
+
+/* ---- The writer thread ---------------------------------------------------- */
+
+static void batch_finish(struct store_batch *b)
+{
+    if (b->waiter != NULL) {
+        struct commit_waiter *w = b->waiter;
+        pthread_mutex_lock(&w->mu);
+        w->done = true;
+        pthread_cond_signal(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+        return;
+    }
+    if (b->commit_cb != NULL)
+        b->commit_cb(b, b->rc, b->rc ? &b->err : NULL, b->arg);
+    store_batch_free(b);
+}
+
+/* Runs one group transaction over the list. Returns an LMDB code for the
+ * group (MDB_SUCCESS when it committed) and sets each batch's rc. */
+static int group_run(struct store *store, struct store_batch *list, uint64_t *refused)
+{
+    struct group_txn g = {.store = store};
+    int rc = mdb_txn_begin(store->env, NULL, 0, &g.txn);
+    if (rc != MDB_SUCCESS)
+        return rc;
+    rc = mdb_cursor_open(g.txn, store->dbi[STORE_T_HIST], &g.hist);
+    *refused = 0;
+    for (struct store_batch *b = list; rc == MDB_SUCCESS && b != NULL; b = b->next) {
+        ttai_err_clear(&b->err);
+        b->rc = batch_check(&g, b);
+        if (b->rc == TTAI_ECONFLICT || b->rc == TTAI_ENOTFOUND) {
+            (*refused)++;
+            continue;
+        }
+        if (b->rc != 0) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        rc = batch_apply(&g, b);
+    }
+    if (rc != MDB_SUCCESS) {
+        mdb_txn_abort(g.txn); /* frees the cursor too */
+        return rc;
+    }
+    mdb_cursor_close(g.hist);
+    int64_t t0 = ttai_mono_ns();
+    rc = mdb_txn_commit(g.txn);
+    pthread_mutex_lock(&store->mu);
+    store->counters.commit_ns_total += (uint64_t)(ttai_mono_ns() - t0);
+    pthread_mutex_unlock(&store->mu);
+    return rc;
+}
+
+/* Grows the map after MDB_MAP_FULL. Returns false at the limit. */
+static bool map_grow(struct store *store)
+{
+    if (store->map_bytes >= store->map_bytes_max)
+        return false;
+    size_t next = store->map_bytes * 2;
+    if (next > store->map_bytes_max || next < store->map_bytes)
+        next = store->map_bytes_max;
+    pthread_rwlock_wrlock(&store->resize_lock);
+    int rc = mdb_env_set_mapsize(store->env, next);
+    pthread_rwlock_unlock(&store->resize_lock);
+    if (rc != MDB_SUCCESS)
+        return false;
+    pthread_mutex_lock(&store->mu);
+    store->map_bytes = next;
+    store->counters.map_grows++;
+    pthread_mutex_unlock(&store->mu);
+    return true;
+}
+
+static void group_fail_all(struct store_batch *list, int rc, const char *fmt, const char *detail)
+{
+    for (struct store_batch *b = list; b != NULL; b = b->next)
+        if (b->rc == 0)
+            ttai_errf(&b->err, rc, fmt, detail);
+    for (struct store_batch *b = list; b != NULL; b = b->next)
+        if (b->rc == 0)
+            b->rc = rc;
+}
+
+static void latch_fatal(struct store *store, int rc, const char *msg)
+{
+    if (atomic_load(&store->fatal) != 0)
+        return;
+    snprintf(store->fatal_msg, sizeof(store->fatal_msg), "%s", msg);
+    atomic_store(&store->fatal, rc);
+}
+
+/* Commits one group: retries after growing the map, latches on failure. */
+static void group_commit(struct store *store, struct store_batch *list, size_t count,
+                         size_t events)
+{
+    if (atomic_load(&store->fatal) != 0) {
+        group_fail_all(list, TTAI_EFATAL, "store refuses writes after an earlier failure: %s",
+                       store->fatal_msg);
+        return;
+    }
+    uint64_t refused = 0;
+    int rc;
+    for (;;) {
+        rc = group_run(store, list, &refused);
+        if (rc != MDB_MAP_FULL)
+            break;
+        if (!map_grow(store)) {
+            char detail[64];
+            snprintf(detail, sizeof(detail), "%zu", store->map_bytes);
+            for (struct store_batch *b = list; b != NULL; b = b->next)
+                b->rc = 0;
+            group_fail_all(list, TTAI_ENOSPC,
+                           "no space: the store reached its map size limit of %s bytes", detail);
+            return;
+        }
+    }
+    if (rc != MDB_SUCCESS) {
+        char msg[TTAI_ERR_MSG_MAX];
+        int code = store__rc_from_mdb(rc);
+        snprintf(msg, sizeof(msg), "commit of %zu batches to '%s' failed: %s", count, store->dir,
+                 mdb_strerror(rc));
+        latch_fatal(store, code == TTAI_ENOSPC ? TTAI_ENOSPC : TTAI_EFATAL, msg);
+        for (struct store_batch *b = list; b != NULL; b = b->next)
+            if (b->rc != TTAI_ECONFLICT && b->rc != TTAI_ENOTFOUND)
+                b->rc = 0;
+        group_fail_all(list, code == TTAI_ENOSPC ? TTAI_ENOSPC : TTAI_EIO, "%s", msg);
+        return;
+    }
+    pthread_mutex_lock(&store->mu);
+    store->counters.commits++;
+    store->counters.batches += count - refused;
+    store->counters.batches_refused += refused;
+    store->counters.events += events;
+    if (count > store->counters.group_batches_max)
+        store->counters.group_batches_max = count;
+    pthread_mutex_unlock(&store->mu);
+}
+
+static void *writer_main(void *arg)
+{
+    struct store *store = arg;
+    pthread_mutex_lock(&store->mu);
+    for (;;) {
+        while (store->queue_head == NULL && !store->stopping)
+            pthread_cond_wait(&store->work_cv, &store->mu);
+        if (store->queue_head == NULL)
+            break; /* stopping and drained */
+        /* Take batches up to the group limit (at least one). */
+        struct store_batch *list = store->queue_head, *last = list;
+        size_t count = 1, events = list->event_count;
+        while (last->next != NULL && events + last->next->event_count <= store->group_events_max) {
+            last = last->next;
+            events += last->event_count;
+            count++;
+        }
+        store->queue_head = last->next;
+        if (store->queue_head == NULL)
+            store->queue_tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&store->mu);
+
+        group_commit(store, list, count, events);
+        while (list != NULL) {
+            struct store_batch *next = list->next;
+            list->next = NULL;
+            batch_finish(list);
+            list = next;
+        }
+        pthread_mutex_lock(&store->mu);
+    }
+    pthread_mutex_unlock(&store->mu);
+    return NULL;
+}
+
+int store__writer_start(struct store *store, struct ttai_err *err)
+{
+    int rc = pthread_create(&store->writer, NULL, writer_main, store);
+    if (rc != 0)
+        return ttai_errf(err, TTAI_EIO, "cannot start the writer thread: %s", strerror(rc));
+    store->writer_running = true;
+    return TTAI_OK;
+}
+
+void store__writer_stop(struct store *store)
+{
+    if (!store->writer_running)
+        return;
+    pthread_mutex_lock(&store->mu);
+    store->stopping = true;
+    pthread_cond_signal(&store->work_cv);
+    pthread_mutex_unlock(&store->mu);
+    pthread_join(store->writer, NULL);
+    store->writer_running = false;
+}
+
+static int enqueue(struct store *store, struct store_batch *batch)
+{
+    if (store->read_only)
+        return TTAI_EPERM;
+    if (atomic_load(&store->fatal) != 0)
+        return TTAI_EFATAL;
+    pthread_mutex_lock(&store->mu);
+    if (store->stopping) {
+        pthread_mutex_unlock(&store->mu);
+        return TTAI_ECLOSED;
+    }
+    batch->next = NULL;
+    batch->rc = 0;
+    if (store->queue_tail != NULL)
+        store->queue_tail->next = batch;
+    else
+        store->queue_head = batch;
+    store->queue_tail = batch;
+    pthread_cond_signal(&store->work_cv);
+    pthread_mutex_unlock(&store->mu);
+    return TTAI_OK;
+}
+
+int store_submit(struct store *store, struct store_batch *batch, store_commit_fn commit_cb,
+                 void *arg)
+{
+    batch->commit_cb = commit_cb;
+    batch->arg = arg;
+    batch->waiter = NULL;
+    return enqueue(store, batch);
+}
+
+int store_commit(struct store *store, struct store_batch *batch, struct ttai_err *err)
+{
+    struct commit_waiter w = {.done = false};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    batch->commit_cb = NULL;
+    batch->waiter = &w;
+    int rc = enqueue(store, batch);
+    if (rc == TTAI_OK) {
+        pthread_mutex_lock(&w.mu);
+        while (!w.done)
+            pthread_cond_wait(&w.cv, &w.mu);
+        pthread_mutex_unlock(&w.mu);
+        rc = batch->rc;
+        if (rc != 0 && err != NULL)
+            *err = batch->err;
+    } else if (rc == TTAI_EFATAL) {
+        ttai_errf(err, rc, "store refuses writes after an earlier failure: %s", store->fatal_msg);
+    } else {
+        ttai_errf(err, rc, "cannot submit batch: %s", ttai_strerror(rc));
+    }
+    batch->waiter = NULL;
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    return rc;
+}

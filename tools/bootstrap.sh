@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# bootstrap.sh: every set-up step on a fresh Debian 12 machine, then one job.
+#
+#   bash tools/bootstrap.sh run    # install, build (release), run the main job
+#   bash tools/bootstrap.sh test   # install, build (ASan+UBSan), run every test
+#   bash tools/bootstrap.sh deps   # only install the Debian packages
+#
+# Builds go to build/release and build/asan. Idempotent: a second run only
+# rebuilds what changed.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here"
+
+packages=(build-essential cmake pkg-config clang libclang-rt-14-dev
+          liblmdb-dev lmdb-utils libevent-dev libcurl4-openssl-dev
+          libmsgpack-dev libjansson-dev)
+
+install_deps() {
+    local missing=()
+    for p in "${packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+            || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "bootstrap: installing ${missing[*]}"
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+    fi
+}
+
+build() { # build DIR CMAKE-ARGS...
+    local dir=$1; shift
+    cmake -S . -B "$dir" "$@" >/dev/null
+    cmake --build "$dir" -j"$(nproc)"
+}
+
+case "${1:-}" in
+deps)
+    install_deps
+    ;;
+run)
+    install_deps
+    build build/release -DCMAKE_BUILD_TYPE=Release
+    shift
+    # The main job. Until the daemon exists it is the journal benchmark.
+    exec build/release/tools/ttai-bench journal "$@"
+    ;;
+test)
+    install_deps
+    build build/asan -DCMAKE_BUILD_TYPE=Debug -DTTAI_SANITIZE=ON
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+    cd build/asan
+    ctest --output-on-failure -j"$(nproc)"
+    ;;
+*)
+    echo "usage: bash tools/bootstrap.sh run|test|deps" >&2
+    exit 2
+    ;;
+esac
