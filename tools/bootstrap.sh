@@ -53,8 +53,10 @@ test)
     build build/asan -DCMAKE_BUILD_TYPE=Debug -DTTAI_SANITIZE=ON
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-    cd build/asan
-    ctest --output-on-failure -j"$(nproc)"
+    ctest --test-dir build/asan --output-on-failure -j"$(nproc)"
+    # A short libFuzzer run of every fuzz target (clang's runtime).
+    build build/fuzz -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DTTAI_FUZZ=ON
+    ctest --test-dir build/fuzz --output-on-failure -L fuzz
     ;;
 *)
     echo "usage: bash tools/bootstrap.sh run|test|deps" >&2
