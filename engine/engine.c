@@ -1,0 +1,1204 @@
+/* engine.c: the engine: starting, signalling, querying and cancelling
+ * workflows, running workflow tasks, durable timers and activity outcomes.
+ *
+ * Threads. Every public call and ttai_engine_poll() run under the engine
+ * lock `mu`; activity attempts run on the pool (activity.c) and hand their
+ * outcomes back through a queue that poll() drains. The store's writer
+ * thread makes each batch durable; the engine waits for it before acting on
+ * anything a batch created (dispatching an activity, arming a timer,
+ * answering a start or a signal).
+ *
+ * Invariants:
+ *  1. A run is in the cache only while Running (closed runs are dropped
+ *     after their last task commits).
+ *  2. A workflow task's batch requires the run to be Running and to have
+ *     exactly the events the task saw; a refused batch evicts the run, which
+ *     is rebuilt by replay at its next task (nothing of the refused task
+ *     was written).
+ *  3. Every batch that creates work (an activity record, a timer) is
+ *     durable before the work is dispatched or armed.
+ */
+#include "engine_int.h"
+#include "engine_pool.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CACHE_MAX_DEFAULT 10000
+#define HASH_BUCKETS 65536
+
+struct timer_heap {
+    struct store_timer *items;
+    size_t count, cap;
+};
+
+struct ttai_engine {
+    struct store *store;
+    const struct ttai_registry *registry;
+    struct ttai_clock clock;
+    size_t cache_max;
+    pthread_mutex_t mu;
+
+    struct ttai_wf **buckets;          /* cached runs by run id */
+    struct ttai_wf lru;                /* sentinel: lru.lru_next is most recent */
+    size_t cached;
+
+    struct ttai_run_id *ready;         /* runs with inputs to deliver */
+    size_t ready_count, ready_cap;
+
+    struct timer_heap timers;
+    struct eng_pool *pool;
+    struct ttai_engine_stats stats;
+};
+
+static int64_t real_now(void *arg)
+{
+    (void)arg;
+    return ttai_wall_ms();
+}
+
+static int64_t now_ms(struct ttai_engine *eng)
+{
+    return eng->clock.now_ms(eng->clock.arg);
+}
+
+/* ---- Timer heap (min by fire time) ------------------------------------------ */
+
+static bool timer_less(const struct store_timer *a, const struct store_timer *b)
+{
+    return a->fire_ms < b->fire_ms;
+}
+
+static void heap_push(struct timer_heap *h, const struct store_timer *t)
+{
+    if (h->count == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 64;
+        struct store_timer *grown = ttai_realloc(h->items, cap * sizeof(*grown));
+        TTAI_ASSERT(grown != NULL);
+        h->items = grown;
+        h->cap = cap;
+    }
+    size_t i = h->count++;
+    h->items[i] = *t;
+    while (i > 0 && timer_less(&h->items[i], &h->items[(i - 1) / 2])) {
+        struct store_timer tmp = h->items[i];
+        h->items[i] = h->items[(i - 1) / 2];
+        h->items[(i - 1) / 2] = tmp;
+        i = (i - 1) / 2;
+    }
+}
+
+static void heap_pop(struct timer_heap *h)
+{
+    h->items[0] = h->items[--h->count];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < h->count && timer_less(&h->items[l], &h->items[m]))
+            m = l;
+        if (r < h->count && timer_less(&h->items[r], &h->items[m]))
+            m = r;
+        if (m == i)
+            break;
+        struct store_timer tmp = h->items[i];
+        h->items[i] = h->items[m];
+        h->items[m] = tmp;
+        i = m;
+    }
+}
+
+/* ---- Cache --------------------------------------------------------------------- */
+
+static size_t bucket_of(const struct ttai_run_id *id)
+{
+    uint32_t h;
+    memcpy(&h, id->b, sizeof(h));
+    return h & (HASH_BUCKETS - 1);
+}
+
+static struct ttai_wf *cache_find(struct ttai_engine *eng, const struct ttai_run_id *id)
+{
+    for (struct ttai_wf *wf = eng->buckets[bucket_of(id)]; wf != NULL; wf = wf->hash_next)
+        if (ttai_run_id_eq(&wf->rec.run_id, id))
+            return wf;
+    return NULL;
+}
+
+static void lru_unlink(struct ttai_wf *wf)
+{
+    wf->lru_prev->lru_next = wf->lru_next;
+    wf->lru_next->lru_prev = wf->lru_prev;
+}
+
+static void lru_push_front(struct ttai_engine *eng, struct ttai_wf *wf)
+{
+    wf->lru_next = eng->lru.lru_next;
+    wf->lru_prev = &eng->lru;
+    eng->lru.lru_next->lru_prev = wf;
+    eng->lru.lru_next = wf;
+}
+
+static void cache_remove(struct ttai_engine *eng, struct ttai_wf *wf)
+{
+    struct ttai_wf **p = &eng->buckets[bucket_of(&wf->rec.run_id)];
+    while (*p != wf)
+        p = &(*p)->hash_next;
+    *p = wf->hash_next;
+    lru_unlink(wf);
+    eng->cached--;
+    eng_run_free(wf);
+}
+
+static void cache_touch(struct ttai_engine *eng, struct ttai_wf *wf)
+{
+    lru_unlink(wf);
+    lru_push_front(eng, wf);
+}
+
+static void cache_insert(struct ttai_engine *eng, struct ttai_wf *wf)
+{
+    while (eng->cached >= eng->cache_max && eng->lru.lru_prev != &eng->lru) {
+        cache_remove(eng, eng->lru.lru_prev);
+        eng->stats.evictions++;
+    }
+    size_t b = bucket_of(&wf->rec.run_id);
+    wf->hash_next = eng->buckets[b];
+    eng->buckets[b] = wf;
+    lru_push_front(eng, wf);
+    eng->cached++;
+}
+
+static void mark_ready(struct ttai_engine *eng, const struct ttai_run_id *id)
+{
+    if (eng->ready_count > 0 && ttai_run_id_eq(&eng->ready[eng->ready_count - 1], id))
+        return;
+    if (eng->ready_count == eng->ready_cap) {
+        size_t cap = eng->ready_cap ? eng->ready_cap * 2 : 64;
+        struct ttai_run_id *grown = ttai_realloc(eng->ready, cap * sizeof(*grown));
+        TTAI_ASSERT(grown != NULL);
+        eng->ready = grown;
+        eng->ready_cap = cap;
+    }
+    eng->ready[eng->ready_count++] = *id;
+}
+
+/* Loads a run into the cache, replaying its history. Returns NULL with err
+ * filled when the run is unknown, closed (unless allow_closed), of an
+ * unregistered type, or unreadable. A non-deterministic run is returned
+ * with wf->nondet set. */
+static struct ttai_wf *run_load(struct ttai_engine *eng, const struct ttai_run_id *id,
+                                bool allow_closed, struct ttai_err *err)
+{
+    struct ttai_wf *wf = cache_find(eng, id);
+    if (wf != NULL) {
+        eng->stats.cache_hits++;
+        cache_touch(eng, wf);
+        return wf;
+    }
+    struct store_read *rd;
+    if (store_read_begin(eng->store, &rd, err) != 0)
+        return NULL;
+    struct store_run rec;
+    int rc = store_run_get(rd, id, &rec, err);
+    const struct ttai_workflow_def *def = NULL;
+    if (rc == 0 && rec.status != STORE_RUN_RUNNING && !allow_closed)
+        rc = ttai_errf(err, TTAI_ECLOSED, "run of '%s' is %s", rec.workflow_id,
+                       store_run_status_name(rec.status));
+    if (rc == 0 && (def = eng_find_workflow(eng->registry, rec.type)) == NULL)
+        rc = ttai_errf(err, TTAI_ENOTFOUND, "workflow type '%s' is not registered", rec.type);
+    struct eng_arena tmp = {0};
+    struct store_event *events = NULL;
+    size_t count = 0;
+    if (rc == 0)
+        rc = eng_history_load(rd, id, 1, &tmp, &events, &count, err);
+    store_read_end(rd);
+    if (rc == 0 && (wf = eng_run_new(&rec, def, eng)) == NULL)
+        rc = ttai_errf(err, TTAI_ENOMEM, "out of memory loading a run");
+    if (rc != 0) {
+        eng_arena_release(&tmp);
+        return NULL;
+    }
+    eng_run_replay(wf, events, count, 0);
+    eng_arena_release(&tmp);
+    eng->stats.replays++;
+    eng->stats.replayed_events += count;
+    if (rec.status != STORE_RUN_RUNNING)
+        return wf; /* a closed run, loaded for a query: the caller frees it */
+    cache_insert(eng, wf);
+    return wf;
+}
+
+/* ---- Batches built from a task's commands ------------------------------- */
+
+/* Encodes the pending-activity record: the ActivityScheduled command with
+ * its current attempt and the time it was scheduled. */
+static int activity_record(const struct store_event *cmd, uint32_t attempt, int64_t scheduled_ms,
+                           uint8_t **buf, size_t *len, size_t *cap)
+{
+    struct store_event rec = *cmd;
+    rec.attempt = attempt;
+    rec.fire_ms = scheduled_ms;
+    *len = 0;
+    return store_event_encode(&rec, buf, len, cap, NULL);
+}
+
+struct task_out {
+    struct ttai_wf *wf;
+    struct store_batch *batch;
+    struct store_run next_run;          /* continue-as-new target */
+    bool continued;
+    bool close;
+    int rc;
+};
+
+/* Adds to the batch the deletion of everything a closing run leaves. */
+static int add_close_cleanup(struct ttai_wf *wf, struct store_batch *b)
+{
+    int rc = 0;
+    for (struct ttai_future *f = wf->futures; rc == 0 && f != NULL; f = f->next) {
+        if (f->done || f->seq == 0)
+            continue;
+        if (f->kind == FUT_ACTIVITY)
+            rc = store_batch_del_activity(b, &wf->rec.run_id, f->seq);
+        else
+            rc = store_batch_del_timer(b, f->fire_ms, &wf->rec.run_id, f->seq);
+    }
+    return rc;
+}
+
+static int status_of_close(int type)
+{
+    switch (type) {
+    case STORE_EV_WORKFLOW_COMPLETED: return STORE_RUN_COMPLETED;
+    case STORE_EV_WORKFLOW_FAILED: return STORE_RUN_FAILED;
+    case STORE_EV_WORKFLOW_CANCELED: return STORE_RUN_CANCELED;
+    case STORE_EV_WORKFLOW_TERMINATED: return STORE_RUN_TERMINATED;
+    case STORE_EV_WORKFLOW_TIMED_OUT: return STORE_RUN_TIMED_OUT;
+    default: return STORE_RUN_CONTINUED_AS_NEW;
+    }
+}
+
+/* Closes the run in the batch (run record, cleanup) and, for
+ * continue-as-new, creates the next run with its WorkflowStarted. */
+static int add_close(struct ttai_engine *eng, struct task_out *out, struct store_event *close_ev,
+                     int64_t now, struct ttai_err *err)
+{
+    struct ttai_wf *wf = out->wf;
+    struct store_batch *b = out->batch;
+    struct store_run rec = wf->rec;
+    rec.status = status_of_close(close_ev->type);
+    rec.close_ms = now;
+    int rc = 0;
+    if (close_ev->type == STORE_EV_CONTINUED_AS_NEW) {
+        struct store_run *next = &out->next_run;
+        *next = wf->rec;
+        if (ttai_run_id_random(&next->run_id) != 0)
+            return ttai_errf(err, TTAI_EIO, "cannot make a run id");
+        next->start_ms = now;
+        next->close_ms = 0;
+        next->prev_run = wf->rec.run_id;
+        memset(&next->next_run, 0, sizeof(next->next_run));
+        rec.next_run = next->run_id;
+        close_ev->run_id = next->run_id;
+        out->continued = true;
+    }
+    rc = store_batch_append(b, &wf->rec.run_id, close_ev, err);
+    if (rc == 0)
+        rc = store_batch_put_run(b, &rec);
+    if (rc == 0)
+        rc = add_close_cleanup(wf, b);
+    if (rc == 0 && out->continued) {
+        struct store_event started = {.type = STORE_EV_WORKFLOW_STARTED, .time_ms = now,
+                                      .name = {(const uint8_t *)wf->rec.type, strlen(wf->rec.type)},
+                                      .payload = close_ev->payload, .run_id = wf->rec.run_id};
+        rc = store_batch_put_run(b, &out->next_run);
+        if (rc == 0)
+            rc = store_batch_put_exec(b, wf->rec.ns, wf->rec.workflow_id, &out->next_run.run_id);
+        if (rc == 0)
+            rc = store_batch_append(b, &out->next_run.run_id, &started, err);
+    }
+    (void)eng;
+    out->close = true;
+    return rc;
+}
+
+/* Builds the batch of one task: TaskCompleted, the commands and what they
+ * create. */
+static int build_task_batch(struct ttai_engine *eng, struct task_out *out, int64_t now,
+                            struct ttai_err *err)
+{
+    struct ttai_wf *wf = out->wf;
+    struct store_batch *b = out->batch;
+    const struct ttai_run_id *run = &wf->rec.run_id;
+    int rc = store_batch_require_run_status(b, run, STORE_RUN_RUNNING);
+    if (rc == 0)
+        rc = store_batch_require_last_event(b, run, wf->last_event_id);
+    struct store_event done = {.type = STORE_EV_TASK_COMPLETED, .time_ms = now,
+                               .ref_event_id = wf->processed_through};
+    if (rc == 0)
+        rc = store_batch_append(b, run, &done, err);
+    uint8_t *rec = NULL;
+    size_t len = 0, cap = 0;
+    for (size_t i = 0; rc == 0 && i < wf->cmd_count; i++) {
+        struct store_event *cmd = &wf->cmds[i];
+        if (store_event_type_closes_run(cmd->type)) {
+            rc = add_close(eng, out, cmd, now, err);
+            continue;
+        }
+        rc = store_batch_append(b, run, cmd, err);
+        if (rc != 0)
+            break;
+        if (cmd->type == STORE_EV_ACTIVITY_SCHEDULED) {
+            rc = activity_record(cmd, 1, now, &rec, &len, &cap);
+            if (rc == 0)
+                rc = store_batch_put_activity(b, run, cmd->seq, rec, len);
+        } else if (cmd->type == STORE_EV_TIMER_STARTED) {
+            rc = store_batch_put_timer(b, cmd->fire_ms, run, cmd->seq, TIMER_WORKFLOW);
+        } else if (cmd->type == STORE_EV_TIMER_CANCELED) {
+            rc = store_batch_del_timer(b, cmd->fire_ms, run, cmd->seq);
+        }
+    }
+    ttai_free(rec);
+    if (rc != 0 && err != NULL && err->rc == 0)
+        ttai_errf(err, rc, "cannot build task batch: %s", ttai_strerror(rc));
+    return rc;
+}
+
+/* After a task's batch is durable: arm timers, dispatch activities. */
+static void task_committed(struct ttai_engine *eng, struct task_out *out, int64_t now)
+{
+    struct ttai_wf *wf = out->wf;
+    for (size_t i = 0; i < wf->cmd_count; i++) {
+        const struct store_event *cmd = &wf->cmds[i];
+        if (cmd->type == STORE_EV_TIMER_STARTED) {
+            struct store_timer t = {cmd->fire_ms, wf->rec.run_id, cmd->seq, TIMER_WORKFLOW};
+            heap_push(&eng->timers, &t);
+        } else if (cmd->type == STORE_EV_ACTIVITY_SCHEDULED) {
+            eng_pool_dispatch(eng->pool, eng->registry, &wf->rec, cmd, 1, now);
+        }
+    }
+    wf->cmd_count = 0;
+    if (out->continued)
+        mark_ready(eng, &out->next_run.run_id);
+}
+
+/* ---- Running tasks ---------------------------------------------------------- */
+
+/* Runs the task of one ready run and builds its batch; returns false when
+ * there is nothing to commit. */
+static bool task_prepare(struct ttai_engine *eng, const struct ttai_run_id *id,
+                         struct task_out *out, int64_t now)
+{
+    struct ttai_err err;
+    struct ttai_wf *wf = run_load(eng, id, false, &err);
+    if (wf == NULL || wf->nondet)
+        return false;
+    struct store_read *rd;
+    if (store_read_begin(eng->store, &rd, &err) != 0)
+        return false;
+    struct eng_arena tmp = {0};
+    struct store_event *events;
+    size_t count;
+    int rc = eng_history_load(rd, id, wf->processed_through + 1, &tmp, &events, &count, &err);
+    store_read_end(rd);
+    bool has_input = false;
+    for (size_t i = 0; rc == 0 && i < count; i++)
+        has_input |= eng_event_is_input(events[i].type);
+    if (rc != 0 || !has_input) {
+        eng_arena_release(&tmp);
+        return false;
+    }
+    eng_run_task(wf, events, count, now);
+    eng_arena_release(&tmp);
+    eng->stats.tasks++;
+    out->wf = wf;
+    out->batch = store_batch_new();
+    TTAI_ASSERT(out->batch != NULL);
+    if (build_task_batch(eng, out, now, &err) != 0) {
+        store_batch_free(out->batch);
+        out->batch = NULL;
+        return false;
+    }
+    return true;
+}
+
+/* Runs the tasks of every ready run; their batches share group commits. */
+static int run_ready_tasks(struct ttai_engine *eng)
+{
+    size_t n = eng->ready_count;
+    if (n == 0)
+        return 0;
+    struct ttai_run_id *ids = eng->ready;
+    eng->ready = NULL;
+    eng->ready_count = eng->ready_cap = 0;
+    int64_t now = now_ms(eng);
+    struct task_out *outs = ttai_calloc(n, sizeof(*outs));
+    TTAI_ASSERT(outs != NULL);
+    size_t built = 0;
+    for (size_t i = 0; i < n; i++) {
+        /* A run listed twice runs once: the second sees no new input. */
+        if (task_prepare(eng, &ids[i], &outs[built], now)) {
+            struct ttai_err err;
+            int rc = store_commit(eng->store, outs[built].batch, &err);
+            outs[built].rc = rc;
+            built++;
+        }
+    }
+    for (size_t i = 0; i < built; i++) {
+        struct task_out *out = &outs[i];
+        if (out->rc == 0) {
+            size_t events = store_batch_events(out->batch);
+            task_committed(eng, out, now);
+            out->wf->last_event_id = store_batch_event_id(out->batch, events - 1 -
+                                                          (out->continued ? 1 : 0));
+            if (out->close)
+                cache_remove(eng, out->wf);
+        } else {
+            /* Refused (the run moved on meanwhile) or failed: rebuild it
+             * from the durable history at its next task. */
+            struct ttai_run_id id = out->wf->rec.run_id;
+            cache_remove(eng, out->wf);
+            if (out->rc == TTAI_ECONFLICT)
+                mark_ready(eng, &id);
+        }
+        store_batch_free(out->batch);
+    }
+    ttai_free(outs);
+    ttai_free(ids);
+    return (int)built;
+}
+
+/* ---- Activity outcomes and timers ------------------------------------------ */
+
+/* The retry delay before attempt+1, Temporal's policy and defaults. */
+static int64_t retry_delay_ms(const struct store_activity_opts *o, uint32_t attempt)
+{
+    int64_t initial = o->initial_interval_ms > 0 ? o->initial_interval_ms : 1000;
+    double backoff = o->backoff >= 1.0 ? o->backoff : 2.0;
+    int64_t max = o->max_interval_ms > 0 ? o->max_interval_ms : 100 * initial;
+    double delay = (double)initial;
+    for (uint32_t i = 1; i < attempt && delay < (double)max; i++)
+        delay *= backoff;
+    return delay > (double)max ? max : (int64_t)delay;
+}
+
+static bool non_retryable(const struct store_activity_opts *o, const char *type)
+{
+    for (uint32_t i = 0; i < o->non_retryable_count; i++)
+        if (o->non_retryable[i].len == strlen(type) &&
+            memcmp(o->non_retryable[i].data, type, strlen(type)) == 0)
+            return true;
+    return false;
+}
+
+/* Appends the final outcome of an activity and wakes its run. */
+static void activity_final(struct ttai_engine *eng, const struct eng_outcome *o, int type,
+                           const char *failure_type, const char *message)
+{
+    struct store_batch *b = store_batch_new();
+    TTAI_ASSERT(b != NULL);
+    struct store_event ev = {.type = type, .time_ms = now_ms(eng), .seq = o->seq,
+                             .attempt = o->attempt,
+                             .payload = {o->result, o->result_len},
+                             .failure_type = {(const uint8_t *)failure_type, strlen(failure_type)},
+                             .failure_message = {(const uint8_t *)message, strlen(message)}};
+    struct ttai_err err;
+    int rc = store_batch_require_run_status(b, &o->run, STORE_RUN_RUNNING);
+    if (rc == 0)
+        rc = store_batch_append(b, &o->run, &ev, &err);
+    if (rc == 0)
+        rc = store_batch_del_activity(b, &o->run, o->seq);
+    if (rc == 0 && store_commit(eng->store, b, &err) == 0)
+        mark_ready(eng, &o->run);
+    store_batch_free(b);
+}
+
+static void handle_outcome(struct ttai_engine *eng, struct eng_outcome *o)
+{
+    struct store_read *rd;
+    struct ttai_err err;
+    if (store_read_begin(eng->store, &rd, &err) != 0)
+        return;
+    struct store_bytes raw;
+    struct store_event rec;
+    uint8_t *copy = NULL;
+    size_t copy_len = 0;
+    int rc = store_activity_get(rd, &o->run, o->seq, &raw, &err);
+    if (rc == 0) {
+        copy = ttai_malloc(raw.len);
+        TTAI_ASSERT(copy != NULL);
+        memcpy(copy, raw.data, raw.len);
+        copy_len = raw.len;
+    }
+    store_read_end(rd);
+    if (rc != 0 || store_event_decode(copy, copy_len, &rec, &err) != 0) {
+        ttai_free(copy); /* the run closed meanwhile: the outcome is moot */
+        return;
+    }
+    int64_t now = now_ms(eng);
+    if (o->rc == 0) {
+        activity_final(eng, o, STORE_EV_ACTIVITY_COMPLETED, "", "");
+    } else {
+        const struct store_activity_opts *opts = &rec.opts;
+        int64_t delay = retry_delay_ms(opts, o->attempt);
+        bool out_of_attempts = opts->max_attempts != 0 && o->attempt >= opts->max_attempts;
+        bool past_deadline = opts->schedule_to_close_ms > 0 &&
+                             now + delay > rec.fire_ms + opts->schedule_to_close_ms;
+        if (!o->retryable || out_of_attempts || non_retryable(opts, o->error_type)) {
+            activity_final(eng, o, STORE_EV_ACTIVITY_FAILED, o->error_type, o->error_message);
+        } else if (past_deadline) {
+            activity_final(eng, o, STORE_EV_ACTIVITY_TIMED_OUT, "ScheduleToClose",
+                           o->error_message);
+        } else {
+            /* Durable retry: the record counts the attempt, a timer wakes it. */
+            struct store_batch *b = store_batch_new();
+            uint8_t *buf = NULL;
+            size_t len = 0, cap = 0;
+            rc = activity_record(&rec, o->attempt + 1, rec.fire_ms, &buf, &len, &cap);
+            if (rc == 0)
+                rc = store_batch_require_run_status(b, &o->run, STORE_RUN_RUNNING);
+            if (rc == 0)
+                rc = store_batch_put_activity(b, &o->run, o->seq, buf, len);
+            if (rc == 0)
+                rc = store_batch_put_timer(b, now + delay, &o->run, o->seq, TIMER_ACTIVITY_RETRY);
+            if (rc == 0 && store_commit(eng->store, b, &err) == 0) {
+                struct store_timer t = {now + delay, o->run, o->seq, TIMER_ACTIVITY_RETRY};
+                heap_push(&eng->timers, &t);
+            }
+            ttai_free(buf);
+            store_batch_free(b);
+        }
+    }
+    ttai_free(copy);
+}
+
+/* Dispatches the next attempt of an activity whose retry timer fired. */
+static void retry_activity(struct ttai_engine *eng, const struct store_timer *t)
+{
+    struct store_read *rd;
+    struct ttai_err err;
+    if (store_read_begin(eng->store, &rd, &err) != 0)
+        return;
+    struct store_run run;
+    struct store_bytes raw;
+    struct store_event rec;
+    if (store_run_get(rd, &t->run_id, &run, &err) == 0 && run.status == STORE_RUN_RUNNING &&
+        store_activity_get(rd, &t->run_id, t->seq, &raw, &err) == 0 &&
+        store_event_decode(raw.data, raw.len, &rec, &err) == 0)
+        eng_pool_dispatch(eng->pool, eng->registry, &run, &rec, rec.attempt, now_ms(eng));
+    store_read_end(rd);
+}
+
+static void fire_timer(struct ttai_engine *eng, const struct store_timer *t)
+{
+    struct store_batch *b = store_batch_new();
+    TTAI_ASSERT(b != NULL);
+    struct ttai_err err;
+    int rc = store_batch_require_run_status(b, &t->run_id, STORE_RUN_RUNNING);
+    if (t->kind == TIMER_WORKFLOW) {
+        struct store_event ev = {.type = STORE_EV_TIMER_FIRED, .time_ms = now_ms(eng),
+                                 .seq = t->seq, .fire_ms = t->fire_ms};
+        if (rc == 0)
+            rc = store_batch_append(b, &t->run_id, &ev, &err);
+    }
+    if (rc == 0)
+        rc = store_batch_del_timer(b, t->fire_ms, &t->run_id, t->seq);
+    /* A timer cancelled by its workflow is gone from the table: firing it
+     * would be wrong, so check it is still there. */
+    struct store_read *rd;
+    bool exists = false;
+    if (rc == 0 && store_read_begin(eng->store, &rd, &err) == 0) {
+        struct store_iter it;
+        struct store_timer found;
+        if (store_timer_iter_init(&it, rd, t->fire_ms, &err) == 0) {
+            while (store_timer_iter_next(&it, &found, &err) == 1)
+                if (found.fire_ms == t->fire_ms && found.seq == t->seq &&
+                    ttai_run_id_eq(&found.run_id, &t->run_id)) {
+                    exists = true;
+                    break;
+                }
+        }
+        store_iter_release(&it);
+        store_read_end(rd);
+    }
+    if (exists && store_commit(eng->store, b, &err) == 0) {
+        if (t->kind == TIMER_WORKFLOW)
+            mark_ready(eng, &t->run_id);
+        else if (t->kind == TIMER_ACTIVITY_RETRY)
+            retry_activity(eng, t);
+    }
+    store_batch_free(b);
+}
+
+int ttai_engine_poll(struct ttai_engine *eng, int64_t *next_timer_ms)
+{
+    pthread_mutex_lock(&eng->mu);
+    int done = 0;
+    struct eng_outcome outcomes[64];
+    size_t n = eng_pool_take(eng->pool, outcomes, 64);
+    for (size_t i = 0; i < n; i++) {
+        handle_outcome(eng, &outcomes[i]);
+        ttai_free(outcomes[i].result);
+    }
+    done += (int)n;
+    int64_t now = now_ms(eng);
+    while (eng->timers.count > 0 && eng->timers.items[0].fire_ms <= now) {
+        struct store_timer t = eng->timers.items[0];
+        heap_pop(&eng->timers);
+        fire_timer(eng, &t);
+        done++;
+    }
+    done += run_ready_tasks(eng);
+    if (next_timer_ms != NULL)
+        *next_timer_ms = eng->timers.count ? eng->timers.items[0].fire_ms : INT64_MAX;
+    pthread_mutex_unlock(&eng->mu);
+    return done;
+}
+
+bool ttai_engine_activities_idle(struct ttai_engine *eng)
+{
+    return eng_pool_idle(eng->pool);
+}
+
+void ttai_engine_wait_activity(struct ttai_engine *eng, int64_t timeout_ms)
+{
+    eng_pool_wait(eng->pool, timeout_ms);
+}
+
+void ttai_engine_stats_get(struct ttai_engine *eng, struct ttai_engine_stats *out)
+{
+    pthread_mutex_lock(&eng->mu);
+    *out = eng->stats;
+    out->cached = eng->cached;
+    pthread_mutex_unlock(&eng->mu);
+}
+
+/* ---- Public calls --------------------------------------------------------- */
+
+static int check_names(const char *ns, const char *workflow_id, struct ttai_err *err)
+{
+    if (ns == NULL || ns[0] == '\0' || strlen(ns) > STORE_NS_MAX)
+        return ttai_errf(err, TTAI_EINVAL, "namespace must have 1 to %d bytes", STORE_NS_MAX);
+    if (workflow_id == NULL || workflow_id[0] == '\0' || strlen(workflow_id) > STORE_WORKFLOW_ID_MAX)
+        return ttai_errf(err, TTAI_EINVAL, "workflow id must have 1 to %d bytes",
+                         STORE_WORKFLOW_ID_MAX);
+    return TTAI_OK;
+}
+
+/* The run a call addresses: the given one, or the execution's current. */
+static int resolve_run(struct ttai_engine *eng, const char *ns, const char *workflow_id,
+                       const struct ttai_run_id *given, struct store_run *out,
+                       struct ttai_err *err)
+{
+    int rc = check_names(ns, workflow_id, err);
+    if (rc != 0)
+        return rc;
+    struct store_read *rd;
+    rc = store_read_begin(eng->store, &rd, err);
+    if (rc != 0)
+        return rc;
+    struct ttai_run_id id;
+    if (given != NULL)
+        id = *given;
+    else
+        rc = store_exec_get(rd, ns, workflow_id, &id, err);
+    if (rc == 0)
+        rc = store_run_get(rd, &id, out, err);
+    if (rc == 0 && (strcmp(out->ns, ns) != 0 || strcmp(out->workflow_id, workflow_id) != 0))
+        rc = ttai_errf(err, TTAI_ENOTFOUND, "run is not a run of workflow '%s'", workflow_id);
+    store_read_end(rd);
+    if (rc == TTAI_ENOTFOUND && err != NULL && strstr(err->msg, "workflow") == NULL)
+        ttai_errf(err, rc, "workflow '%s' not found in namespace '%s'", workflow_id, ns);
+    return rc;
+}
+
+/* Adds the deletion of every timer and activity record of a run. */
+static int add_store_cleanup(struct ttai_engine *eng, const struct ttai_run_id *run,
+                             struct store_batch *b, struct ttai_err *err)
+{
+    struct store_read *rd;
+    int rc = store_read_begin(eng->store, &rd, err);
+    if (rc != 0)
+        return rc;
+    struct store_iter it;
+    struct ttai_run_id r;
+    uint64_t seq;
+    struct store_bytes rec;
+    rc = store_activity_iter_init(&it, rd, run, err);
+    while (rc == 0 && store_activity_iter_next(&it, &r, &seq, &rec, err) == 1)
+        rc = store_batch_del_activity(b, run, seq);
+    store_iter_release(&it);
+    struct store_timer t;
+    if (rc == 0)
+        rc = store_timer_iter_init(&it, rd, INT64_MAX, err);
+    while (rc == 0 && store_timer_iter_next(&it, &t, err) == 1)
+        if (ttai_run_id_eq(&t.run_id, run))
+            rc = store_batch_del_timer(b, t.fire_ms, run, t.seq);
+    store_iter_release(&it);
+    store_read_end(rd);
+    return rc;
+}
+
+/* Terminates a running run (forced close). */
+static int terminate_run(struct ttai_engine *eng, struct store_run *rec, const char *reason,
+                         struct store_batch *b, struct ttai_err *err)
+{
+    int64_t now = now_ms(eng);
+    struct store_event ev = {.type = STORE_EV_WORKFLOW_TERMINATED, .time_ms = now,
+                             .failure_message = {(const uint8_t *)reason, strlen(reason)}};
+    int rc = store_batch_require_run_status(b, &rec->run_id, STORE_RUN_RUNNING);
+    if (rc == 0)
+        rc = store_batch_append(b, &rec->run_id, &ev, err);
+    struct store_run closed = *rec;
+    closed.status = STORE_RUN_TERMINATED;
+    closed.close_ms = now;
+    if (rc == 0)
+        rc = store_batch_put_run(b, &closed);
+    if (rc == 0)
+        rc = add_store_cleanup(eng, &rec->run_id, b, err);
+    return rc;
+}
+
+static void uncache(struct ttai_engine *eng, const struct ttai_run_id *id)
+{
+    struct ttai_wf *wf = cache_find(eng, id);
+    if (wf != NULL)
+        cache_remove(eng, wf);
+}
+
+static int start_locked(struct ttai_engine *eng, const char *ns, const char *type,
+                        const char *workflow_id, struct ttai_payload input,
+                        const struct ttai_start_opts *opts, struct ttai_run_id *run_id_out,
+                        struct ttai_err *err)
+{
+    static const struct ttai_start_opts defaults;
+    if (opts == NULL)
+        opts = &defaults;
+    int rc = check_names(ns, workflow_id, err);
+    if (rc != 0)
+        return rc;
+    if (eng_find_workflow(eng->registry, type) == NULL)
+        return ttai_errf(err, TTAI_ENOTFOUND, "unknown workflow type '%s'", type);
+    if (input.len > STORE_EVENT_BYTES_MAX / 2)
+        return ttai_errf(err, TTAI_ETOOBIG, "input of %zu bytes is over the limit", input.len);
+    struct store_run existing;
+    struct ttai_err lookup;
+    bool exists = resolve_run(eng, ns, workflow_id, NULL, &existing, &lookup) == 0;
+    struct store_batch *b = store_batch_new();
+    if (b == NULL)
+        return ttai_errf(err, TTAI_ENOMEM, "out of memory starting a workflow");
+    if (exists && existing.status == STORE_RUN_RUNNING) {
+        if (opts->id_conflict == TTAI_CONFLICT_USE_EXISTING) {
+            if (run_id_out != NULL)
+                *run_id_out = existing.run_id;
+            store_batch_free(b);
+            return TTAI_OK;
+        }
+        if (opts->id_conflict != TTAI_CONFLICT_TERMINATE) {
+            store_batch_free(b);
+            return ttai_errf(err, TTAI_EEXIST, "workflow '%s' is already running", workflow_id);
+        }
+        rc = terminate_run(eng, &existing, "terminated by a new start with the same id", b, err);
+    } else if (exists && (opts->id_reuse == TTAI_REUSE_REJECT ||
+                          (opts->id_reuse == TTAI_REUSE_ALLOW_FAILED_ONLY &&
+                           existing.status == STORE_RUN_COMPLETED))) {
+        store_batch_free(b);
+        return ttai_errf(err, TTAI_EEXIST, "workflow id '%s' was used and the reuse policy refuses it",
+                         workflow_id);
+    }
+    struct store_run run = {.status = STORE_RUN_RUNNING, .start_ms = now_ms(eng)};
+    snprintf(run.ns, sizeof(run.ns), "%s", ns);
+    snprintf(run.workflow_id, sizeof(run.workflow_id), "%s", workflow_id);
+    snprintf(run.type, sizeof(run.type), "%s", type);
+    if (rc == 0 && ttai_run_id_random(&run.run_id) != 0)
+        rc = ttai_errf(err, TTAI_EIO, "cannot make a run id");
+    struct store_event started = {.type = STORE_EV_WORKFLOW_STARTED, .time_ms = run.start_ms,
+                                  .name = {(const uint8_t *)type, strlen(type)},
+                                  .payload = {input.data, input.len},
+                                  .exec_timeout_ms = opts->execution_timeout_ms,
+                                  .run_timeout_ms = opts->run_timeout_ms};
+    if (rc == 0)
+        rc = store_batch_require_exec(b, ns, workflow_id, exists ? &existing.run_id : NULL);
+    if (rc == 0)
+        rc = store_batch_put_run(b, &run);
+    if (rc == 0)
+        rc = store_batch_put_exec(b, ns, workflow_id, &run.run_id);
+    if (rc == 0)
+        rc = store_batch_append(b, &run.run_id, &started, err);
+    if (rc == 0)
+        rc = store_commit(eng->store, b, err);
+    store_batch_free(b);
+    if (rc != 0)
+        return rc;
+    if (exists)
+        uncache(eng, &existing.run_id);
+    mark_ready(eng, &run.run_id);
+    if (run_id_out != NULL)
+        *run_id_out = run.run_id;
+    return TTAI_OK;
+}
+
+int ttai_engine_start(struct ttai_engine *eng, const char *ns, const char *type,
+                      const char *workflow_id, struct ttai_payload input,
+                      const struct ttai_start_opts *opts, struct ttai_run_id *run_id_out,
+                      struct ttai_err *err)
+{
+    pthread_mutex_lock(&eng->mu);
+    int rc = start_locked(eng, ns, type, workflow_id, input, opts, run_id_out, err);
+    pthread_mutex_unlock(&eng->mu);
+    return rc;
+}
+
+/* Appends one input event to the addressed run. Retries once when the run
+ * was continued as new between the lookup and the commit, so that a signal
+ * sent around the hand-over reaches the new run. */
+static int append_input(struct ttai_engine *eng, const char *ns, const char *workflow_id,
+                        const struct ttai_run_id *given, struct store_event *ev,
+                        const char *signal_name, struct ttai_err *err)
+{
+    for (int attempt = 0; attempt < 3; attempt++) {
+        struct store_run rec;
+        int rc = resolve_run(eng, ns, workflow_id, given, &rec, err);
+        if (rc != 0)
+            return rc;
+        if (signal_name != NULL) {
+            const struct ttai_workflow_def *def = eng_find_workflow(eng->registry, rec.type);
+            if (def == NULL || eng_find_signal(def, signal_name) == NULL)
+                return ttai_errf(err, TTAI_ENOTFOUND, "workflow type '%s' has no signal '%s'",
+                                 rec.type, signal_name);
+        }
+        if (rec.status != STORE_RUN_RUNNING)
+            return ttai_errf(err, TTAI_ECLOSED, "workflow '%s' is %s", workflow_id,
+                             store_run_status_name(rec.status));
+        struct store_batch *b = store_batch_new();
+        if (b == NULL)
+            return ttai_errf(err, TTAI_ENOMEM, "out of memory");
+        ev->time_ms = now_ms(eng);
+        rc = store_batch_require_run_status(b, &rec.run_id, STORE_RUN_RUNNING);
+        if (rc == 0)
+            rc = store_batch_append(b, &rec.run_id, ev, err);
+        if (rc == 0)
+            rc = store_commit(eng->store, b, err);
+        store_batch_free(b);
+        if (rc == 0) {
+            mark_ready(eng, &rec.run_id);
+            return 0;
+        }
+        if (rc != TTAI_ECONFLICT || given != NULL)
+            return rc;
+    }
+    return ttai_errf(err, TTAI_ECONFLICT, "workflow '%s' kept changing runs", workflow_id);
+}
+
+int ttai_engine_signal(struct ttai_engine *eng, const char *ns, const char *workflow_id,
+                       const struct ttai_run_id *run, const char *name, struct ttai_payload args,
+                       struct ttai_err *err)
+{
+    if (name == NULL || name[0] == '\0' || strlen(name) > 127)
+        return ttai_errf(err, TTAI_EINVAL, "signal name must have 1 to 127 bytes");
+    if (args.len > STORE_EVENT_BYTES_MAX / 2)
+        return ttai_errf(err, TTAI_ETOOBIG, "signal arguments of %zu bytes are over the limit",
+                         args.len);
+    struct store_event ev = {.type = STORE_EV_SIGNAL_RECEIVED,
+                             .name = {(const uint8_t *)name, strlen(name)},
+                             .payload = {args.data, args.len}};
+    pthread_mutex_lock(&eng->mu);
+    int rc = append_input(eng, ns, workflow_id, run, &ev, name, err);
+    pthread_mutex_unlock(&eng->mu);
+    return rc;
+}
+
+int ttai_engine_cancel(struct ttai_engine *eng, const char *ns, const char *workflow_id,
+                       const char *reason, struct ttai_err *err)
+{
+    reason = reason ? reason : "";
+    struct store_event ev = {.type = STORE_EV_CANCEL_REQUESTED,
+                             .failure_message = {(const uint8_t *)reason, strlen(reason)}};
+    pthread_mutex_lock(&eng->mu);
+    int rc = append_input(eng, ns, workflow_id, NULL, &ev, NULL, err);
+    pthread_mutex_unlock(&eng->mu);
+    return rc;
+}
+
+int ttai_engine_terminate(struct ttai_engine *eng, const char *ns, const char *workflow_id,
+                          const char *reason, struct ttai_err *err)
+{
+    pthread_mutex_lock(&eng->mu);
+    struct store_run rec;
+    int rc = resolve_run(eng, ns, workflow_id, NULL, &rec, err);
+    if (rc == 0 && rec.status != STORE_RUN_RUNNING)
+        rc = ttai_errf(err, TTAI_ECLOSED, "workflow '%s' is %s", workflow_id,
+                       store_run_status_name(rec.status));
+    struct store_batch *b = rc == 0 ? store_batch_new() : NULL;
+    if (b != NULL) {
+        rc = terminate_run(eng, &rec, reason ? reason : "", b, err);
+        if (rc == 0)
+            rc = store_commit(eng->store, b, err);
+        if (rc == 0)
+            uncache(eng, &rec.run_id);
+        store_batch_free(b);
+    }
+    pthread_mutex_unlock(&eng->mu);
+    return rc;
+}
+
+int ttai_engine_query(struct ttai_engine *eng, const char *ns, const char *workflow_id,
+                      const struct ttai_run_id *run, const char *name, struct ttai_payload args,
+                      struct ttai_buf *answer, struct ttai_err *err)
+{
+    pthread_mutex_lock(&eng->mu);
+    struct store_run rec;
+    int rc = resolve_run(eng, ns, workflow_id, run, &rec, err);
+    const struct ttai_workflow_def *def = NULL;
+    if (rc == 0 && (def = eng_find_workflow(eng->registry, rec.type)) == NULL)
+        rc = ttai_errf(err, TTAI_ENOTFOUND, "workflow type '%s' is not registered", rec.type);
+    if (rc == 0 && eng_find_query(def, name) == NULL)
+        rc = ttai_errf(err, TTAI_ENOTFOUND, "workflow type '%s' has no query '%s'", rec.type, name);
+    struct ttai_wf *wf = NULL;
+    if (rc == 0 && (wf = run_load(eng, &rec.run_id, true, err)) == NULL)
+        rc = err ? err->rc : TTAI_EIO;
+    if (rc == 0 && wf->nondet)
+        rc = ttai_errf(err, TTAI_ENONDET, "%s", wf->nondet_msg);
+    if (rc == 0)
+        rc = eng_run_query(wf, name, args, answer, err);
+    if (wf != NULL && rec.status != STORE_RUN_RUNNING)
+        eng_run_free(wf);
+    pthread_mutex_unlock(&eng->mu);
+    return rc;
+}
+
+int ttai_engine_describe(struct ttai_engine *eng, const char *ns, const char *workflow_id,
+                         const struct ttai_run_id *run, struct ttai_run_info *out,
+                         struct ttai_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&eng->mu);
+    struct store_run rec;
+    int rc = resolve_run(eng, ns, workflow_id, run, &rec, err);
+    if (rc == 0) {
+        out->run_id = rec.run_id;
+        snprintf(out->type, sizeof(out->type), "%s", rec.type);
+        out->status = rec.status;
+        out->start_ms = rec.start_ms;
+        out->close_ms = rec.close_ms;
+        out->history_length = rec.last_event_id;
+        struct ttai_wf *wf = rec.status == STORE_RUN_RUNNING ? run_load(eng, &rec.run_id, false, NULL)
+                                                             : NULL;
+        if (wf != NULL && wf->nondet) {
+            out->blocked = true;
+            snprintf(out->blocked_reason, sizeof(out->blocked_reason), "%s", wf->nondet_msg);
+            out->blocked_event_id = wf->nondet_event_id;
+        }
+        struct store_read *rd;
+        if (store_read_begin(eng->store, &rd, err) == 0) {
+            struct store_iter it;
+            struct ttai_run_id r;
+            uint64_t seq;
+            struct store_bytes b;
+            struct store_timer t;
+            if (store_activity_iter_init(&it, rd, &rec.run_id, err) == 0)
+                while (store_activity_iter_next(&it, &r, &seq, &b, err) == 1)
+                    out->pending_activities++;
+            store_iter_release(&it);
+            if (store_timer_iter_init(&it, rd, INT64_MAX, err) == 0)
+                while (store_timer_iter_next(&it, &t, err) == 1)
+                    out->pending_timers += ttai_run_id_eq(&t.run_id, &rec.run_id);
+            store_iter_release(&it);
+            store_read_end(rd);
+        }
+    }
+    pthread_mutex_unlock(&eng->mu);
+    return rc;
+}
+
+int ttai_engine_result(struct ttai_engine *eng, const char *ns, const char *workflow_id,
+                       struct ttai_buf *out, struct ttai_err *err)
+{
+    pthread_mutex_lock(&eng->mu);
+    struct store_run rec;
+    int rc = resolve_run(eng, ns, workflow_id, NULL, &rec, err);
+    if (rc == 0 && rec.status == STORE_RUN_RUNNING)
+        rc = ttai_errf(err, TTAI_EBUSY, "workflow '%s' is still running", workflow_id);
+    struct store_read *rd = NULL;
+    if (rc == 0)
+        rc = store_read_begin(eng->store, &rd, err);
+    struct store_event ev;
+    if (rc == 0)
+        rc = store_event_get(rd, &rec.run_id, rec.last_event_id, &ev, err);
+    if (rc == 0) {
+        if (ev.type == STORE_EV_WORKFLOW_COMPLETED)
+            ttai_buf_raw(out, (struct ttai_payload){ev.payload.data, ev.payload.len});
+        else
+            rc = ttai_errf(err, ev.type == STORE_EV_WORKFLOW_FAILED ? TTAI_EIO : TTAI_ECLOSED,
+                           "workflow '%s' %s: %.*s%s%.*s", workflow_id,
+                           store_run_status_name(rec.status), (int)ev.failure_type.len,
+                           (const char *)ev.failure_type.data, ev.failure_type.len ? ": " : "",
+                           (int)ev.failure_message.len, (const char *)ev.failure_message.data);
+    }
+    store_read_end(rd);
+    pthread_mutex_unlock(&eng->mu);
+    return rc;
+}
+
+/* ---- Open, recovery, close ----------------------------------------------------- */
+
+/* True when the run has inputs that no recorded task has seen: walks back
+ * from the last event to the last TaskCompleted and past its ref. */
+static bool has_pending_inputs(struct store_read *rd, const struct store_run *run)
+{
+    uint64_t ref = 0;
+    bool found_task = false;
+    for (uint64_t id = run->last_event_id; id > ref; id--) {
+        struct store_event ev;
+        if (store_event_get(rd, &run->run_id, id, &ev, NULL) != 0)
+            return true; /* let the task report the problem */
+        if (!found_task && ev.type == STORE_EV_TASK_COMPLETED) {
+            found_task = true;
+            ref = ev.ref_event_id;
+            continue;
+        }
+        if (eng_event_is_input(ev.type))
+            return true;
+    }
+    return false;
+}
+
+static bool has_retry_timer(const struct timer_heap *h, const struct ttai_run_id *run, uint64_t seq)
+{
+    for (size_t i = 0; i < h->count; i++)
+        if (h->items[i].kind == TIMER_ACTIVITY_RETRY && h->items[i].seq == seq &&
+            ttai_run_id_eq(&h->items[i].run_id, run))
+            return true;
+    return false;
+}
+
+/* Start-up: arms every durable timer, re-dispatches every activity that
+ * has no retry pending (the attempt counts on: at-least-once), and queues
+ * a task for every open run with unseen inputs. */
+static int recover(struct ttai_engine *eng, struct ttai_err *err)
+{
+    struct store_read *rd;
+    int rc = store_read_begin(eng->store, &rd, err);
+    if (rc != 0)
+        return rc;
+    struct store_iter it;
+    struct store_timer t;
+    rc = store_timer_iter_init(&it, rd, INT64_MAX, err);
+    while (rc == 0 && (rc = store_timer_iter_next(&it, &t, err)) == 1)
+        heap_push(&eng->timers, &t);
+    store_iter_release(&it);
+    struct store_run run;
+    if (rc == 0)
+        rc = store_run_iter_init(&it, rd, err);
+    while (rc == 0 && (rc = store_run_iter_next(&it, &run, err)) == 1)
+        if (run.status == STORE_RUN_RUNNING && has_pending_inputs(rd, &run))
+            mark_ready(eng, &run.run_id);
+    store_iter_release(&it);
+    struct ttai_run_id rid;
+    uint64_t seq;
+    struct store_bytes raw;
+    if (rc == 0)
+        rc = store_activity_iter_init(&it, rd, NULL, err);
+    while (rc == 0 && (rc = store_activity_iter_next(&it, &rid, &seq, &raw, err)) == 1) {
+        struct store_event rec;
+        if (has_retry_timer(&eng->timers, &rid, seq) ||
+            store_event_decode(raw.data, raw.len, &rec, NULL) != 0 ||
+            store_run_get(rd, &rid, &run, NULL) != 0)
+            continue;
+        eng_pool_dispatch(eng->pool, eng->registry, &run, &rec, rec.attempt + 1, now_ms(eng));
+    }
+    store_iter_release(&it);
+    store_read_end(rd);
+    return rc < 0 ? rc : 0;
+}
+
+int ttai_engine_open(struct ttai_engine **out, const struct ttai_engine_opts *opts,
+                     struct ttai_err *err)
+{
+    *out = NULL;
+    struct ttai_engine *eng = ttai_calloc(1, sizeof(*eng));
+    if (eng == NULL)
+        return ttai_errf(err, TTAI_ENOMEM, "out of memory opening the engine");
+    eng->registry = opts->registry;
+    eng->clock = opts->clock.now_ms != NULL ? opts->clock : (struct ttai_clock){real_now, NULL};
+    eng->cache_max = opts->cache_max ? opts->cache_max : CACHE_MAX_DEFAULT;
+    eng->lru.lru_next = eng->lru.lru_prev = &eng->lru;
+    pthread_mutex_init(&eng->mu, NULL);
+    eng->buckets = ttai_calloc(HASH_BUCKETS, sizeof(*eng->buckets));
+    struct store_opts so = {.dir = opts->data_dir ? opts->data_dir : "./ttai-data",
+                            .map_bytes_max = opts->map_bytes_max};
+    int rc = eng->buckets ? 0 : ttai_errf(err, TTAI_ENOMEM, "out of memory opening the engine");
+    if (rc == 0)
+        rc = store_open(&eng->store, &so, err);
+    if (rc == 0 && eng_pool_new(&eng->pool, opts->activity_threads ? opts->activity_threads : 4) != 0)
+        rc = ttai_errf(err, TTAI_ENOMEM, "cannot start the activity pool");
+    if (rc == 0)
+        rc = recover(eng, err);
+    if (rc != 0) {
+        ttai_engine_close(eng);
+        return rc;
+    }
+    *out = eng;
+    return TTAI_OK;
+}
+
+void ttai_engine_close(struct ttai_engine *eng)
+{
+    if (eng == NULL)
+        return;
+    eng_pool_free(eng->pool);
+    while (eng->lru.lru_next != &eng->lru)
+        cache_remove(eng, eng->lru.lru_next);
+    store_close(eng->store);
+    ttai_free(eng->buckets);
+    ttai_free(eng->ready);
+    ttai_free(eng->timers.items);
+    pthread_mutex_destroy(&eng->mu);
+    ttai_free(eng);
+}
+
+/* ---- Offline replay ------------------------------------------------------------- */
+
+int ttai_replay(const char *data_dir, const struct ttai_registry *registry, const char *ns,
+                const char *workflow_id, const struct ttai_run_id *run, uint64_t until_event_id,
+                const char *query_name, struct ttai_payload query_args, struct ttai_buf *answer,
+                struct ttai_err *err)
+{
+    struct store *store;
+    struct store_opts so = {.dir = data_dir, .read_only = true};
+    int rc = store_open(&store, &so, err);
+    if (rc != 0)
+        return rc;
+    struct store_read *rd;
+    rc = store_read_begin(store, &rd, err);
+    struct ttai_run_id id;
+    struct store_run rec;
+    if (rc == 0 && run != NULL)
+        id = *run;
+    else if (rc == 0)
+        rc = store_exec_get(rd, ns, workflow_id, &id, err);
+    if (rc == 0)
+        rc = store_run_get(rd, &id, &rec, err);
+    const struct ttai_workflow_def *def = NULL;
+    if (rc == 0 && (def = eng_find_workflow(registry, rec.type)) == NULL)
+        rc = ttai_errf(err, TTAI_ENOTFOUND, "workflow type '%s' is not built into this program",
+                       rec.type);
+    struct eng_arena tmp = {0};
+    struct store_event *events = NULL;
+    size_t count = 0;
+    if (rc == 0)
+        rc = eng_history_load(rd, &id, 1, &tmp, &events, &count, err);
+    store_read_end(rd);
+    struct ttai_wf *wf = rc == 0 ? eng_run_new(&rec, def, NULL) : NULL;
+    if (rc == 0 && wf == NULL)
+        rc = ttai_errf(err, TTAI_ENOMEM, "out of memory");
+    if (rc == 0 && eng_run_replay(wf, events, count, until_event_id) != 0)
+        rc = ttai_errf(err, TTAI_ENONDET, "%s", wf->nondet_msg);
+    if (rc == 0 && query_name != NULL)
+        rc = eng_run_query(wf, query_name, query_args, answer, err);
+    eng_run_free(wf);
+    eng_arena_release(&tmp);
+    store_close(store);
+    return rc;
+}

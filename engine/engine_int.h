@@ -1,0 +1,133 @@
+/* engine_int.h: shared only between the engine module's own files. */
+#ifndef TTAI_ENGINE_INT_H
+#define TTAI_ENGINE_INT_H
+
+#include <pthread.h>
+#include <ucontext.h>
+
+#include "store.h"
+#include "ttai.h"
+
+/* ---- Arena: memory with a run's lifetime ----------------------------- */
+struct eng_arena_chunk;
+struct eng_arena {
+    struct eng_arena_chunk *head;
+    size_t bytes;                     /* total allocated, for accounting */
+};
+void *eng_arena_alloc(struct eng_arena *a, size_t size);
+void eng_arena_release(struct eng_arena *a);
+
+/* ---- Coroutines ----------------------------------------------------------
+ *
+ * One stack per coroutine, mmap'd (untouched pages cost nothing), with a
+ * guard page below it. resume() runs the coroutine until it yields or its
+ * function returns; yield() returns to the resumer. */
+struct eng_coro {
+    ucontext_t ctx;
+    ucontext_t caller;
+    void *stack;                      /* mmap'd region, guard page first */
+    size_t stack_bytes;
+    bool finished;
+    void (*fn)(void *arg);
+    void *arg;
+    void *asan_fake_stack;            /* AddressSanitizer fiber bookkeeping */
+    const void *caller_stack_bottom;
+    size_t caller_stack_size;
+};
+int eng_coro_init(struct eng_coro *c, size_t stack_bytes, void (*fn)(void *), void *arg);
+void eng_coro_resume(struct eng_coro *c);
+void eng_coro_yield(struct eng_coro *c);
+void eng_coro_release(struct eng_coro *c);
+
+/* ---- Runs in memory ------------------------------------------------------- */
+
+enum eng_future_kind { FUT_ACTIVITY = 1, FUT_TIMER = 2 };
+
+struct ttai_future {
+    uint64_t seq;
+    int kind;                         /* enum eng_future_kind */
+    bool done;
+    bool cancel_sent;                 /* timer: TimerCanceled issued */
+    int64_t fire_ms;                  /* timer */
+    struct ttai_result result;
+    struct ttai_future *next;
+};
+
+/* Timer kinds in the timer table. */
+enum eng_timer_kind { TIMER_WORKFLOW = 1, TIMER_ACTIVITY_RETRY = 2, TIMER_RUN_TIMEOUT = 3 };
+
+/* A run in memory: identity, the coroutine running its code, and the
+ * replay state. The workflow handle given to workflow code is this struct.
+ *
+ *   run states (eng_run_* in run.c):
+ *     NEW --run_task/replay--> BLOCKED (coroutine waiting)
+ *     BLOCKED --run_task--> BLOCKED | CLOSING (a close command issued)
+ *     any --mismatch on replay--> NONDET (no coroutine; kept for describe)
+ */
+struct ttai_wf {
+    struct store_run rec;
+    const struct ttai_workflow_def *def;
+    struct ttai_engine *eng;          /* NULL for offline replay */
+    void *state;
+    struct eng_coro coro;
+    bool coro_ready;                  /* coroutine initialised */
+    struct eng_arena arena;
+    struct ttai_payload input;
+    uint64_t seq;                     /* last command sequence issued */
+    struct ttai_future *futures;
+    bool cancel_requested;
+    uint64_t last_event_id;           /* history length */
+    uint64_t processed_through;       /* last input event delivered */
+    int64_t task_time_ms;
+
+    /* The task being run. */
+    bool replaying;
+    const struct store_event *expect; /* recorded commands of the task */
+    size_t expect_count, expect_pos;
+    struct store_event *cmds;         /* commands issued by a live task */
+    size_t cmd_count, cmd_cap;
+    bool closed;                      /* a close command was issued */
+    bool in_query;
+
+    /* Non-determinism. */
+    bool nondet;
+    char nondet_msg[TTAI_ERR_MSG_MAX];
+    uint64_t nondet_event_id;
+    bool nondet_recorded;             /* a TaskFailed event says so already */
+
+    /* Engine bookkeeping. */
+    struct ttai_wf *hash_next;
+    struct ttai_wf *lru_prev, *lru_next;
+};
+
+/* run.c */
+struct ttai_wf *eng_run_new(const struct store_run *rec, const struct ttai_workflow_def *def,
+                            struct ttai_engine *eng);
+void eng_run_free(struct ttai_wf *wf);
+bool eng_event_is_input(int type);
+bool eng_event_is_command(int type);
+/* Replays history events[0..count) (ids 1..count). Stops at until_id (0:
+ * all). Leaves the run in live state: inputs after the last recorded task
+ * are not delivered. TTAI_ENONDET with wf->nondet_* on a mismatch. */
+int eng_run_replay(struct ttai_wf *wf, const struct store_event *events, size_t count,
+                   uint64_t until_id);
+/* Runs one live task: delivers events (inputs with ids after
+ * processed_through, up to the last), resumes the code, leaves the issued
+ * commands in wf->cmds. */
+void eng_run_task(struct ttai_wf *wf, const struct store_event *events, size_t count,
+                  int64_t now_ms);
+/* Answers a query on the run's state. */
+int eng_run_query(struct ttai_wf *wf, const char *name, struct ttai_payload args,
+                  struct ttai_buf *answer, struct ttai_err *err);
+const struct ttai_signal_def *eng_find_signal(const struct ttai_workflow_def *def, const char *name);
+const struct ttai_query_def *eng_find_query(const struct ttai_workflow_def *def, const char *name);
+const struct ttai_workflow_def *eng_find_workflow(const struct ttai_registry *reg, const char *type);
+const struct ttai_activity_def *eng_find_activity(const struct ttai_registry *reg, const char *type);
+
+/* Loads the events of a run from from_id (0 or 1: all) into memory owned
+ * by arena (copied out of the read). */
+int eng_history_load(struct store_read *rd, const struct ttai_run_id *run, uint64_t from_id,
+                     struct eng_arena *arena, struct store_event **events, size_t *count,
+                     struct ttai_err *err);
+
+#endif

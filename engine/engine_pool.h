@@ -1,0 +1,38 @@
+/* engine_pool.h: the activity pool as the engine sees it (pool.c). */
+#ifndef TTAI_ENGINE_POOL_H
+#define TTAI_ENGINE_POOL_H
+
+#include "engine_int.h"
+
+struct eng_pool;
+
+/* The outcome of one attempt, handed back to the engine thread. */
+struct eng_outcome {
+    struct ttai_run_id run;
+    uint64_t seq;
+    uint32_t attempt;
+    int rc;                         /* 0: completed */
+    bool retryable;
+    char error_type[64];
+    char error_message[256];
+    uint8_t *result;                /* owned; ttai_free */
+    size_t result_len;
+};
+
+int eng_pool_new(struct eng_pool **out, size_t threads);
+/* Waits for running attempts to finish and frees the pool; queued
+ * attempts are dropped (their records stay durable and are dispatched
+ * again at the next start). */
+void eng_pool_free(struct eng_pool *pool);
+/* Queues an attempt of the activity described by an ActivityScheduled
+ * event (copied). An unregistered type completes at once as a
+ * non-retryable failure. */
+void eng_pool_dispatch(struct eng_pool *pool, const struct ttai_registry *reg,
+                       const struct store_run *run, const struct store_event *scheduled,
+                       uint32_t attempt, int64_t now_ms);
+/* Takes up to max outcomes; returns how many. */
+size_t eng_pool_take(struct eng_pool *pool, struct eng_outcome *out, size_t max);
+bool eng_pool_idle(struct eng_pool *pool);
+void eng_pool_wait(struct eng_pool *pool, int64_t timeout_ms);
+
+#endif

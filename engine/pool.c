@@ -1,0 +1,251 @@
+/* pool.c: the activity pool: worker threads that run activity attempts.
+ *
+ * Jobs go in through a queue; outcomes come back through another, which
+ * the engine drains in ttai_engine_poll(). No lock is held while an
+ * activity runs. Retries, backoff and timeouts are decided by the engine
+ * from the durable activity record, never here.
+ */
+#include "engine_pool.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+struct job {
+    struct job *next;
+    const struct ttai_activity_def *def;
+    struct eng_outcome outcome;
+    uint8_t *input;
+    size_t input_len;
+    char key[STORE_WORKFLOW_ID_MAX + TTAI_RUN_ID_TEXT + 32];
+};
+
+struct ttai_activity_ctx {
+    struct job *job;
+};
+
+struct eng_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv;           /* jobs queued or stopping */
+    pthread_cond_t done_cv;           /* an outcome arrived */
+    struct job *queue_head, *queue_tail;
+    struct job *done_head, *done_tail;
+    size_t running;
+    bool stopping;
+    pthread_t *threads;
+    size_t thread_count;
+};
+
+uint32_t ttai_activity_attempt(const struct ttai_activity_ctx *ctx)
+{
+    return ctx->job->outcome.attempt;
+}
+
+const char *ttai_activity_idempotency_key(const struct ttai_activity_ctx *ctx)
+{
+    return ctx->job->key;
+}
+
+int ttai_activity_fail(struct ttai_activity_ctx *ctx, const char *error_type, bool retryable,
+                       const char *fmt, ...)
+{
+    struct eng_outcome *o = &ctx->job->outcome;
+    snprintf(o->error_type, sizeof(o->error_type), "%s", error_type ? error_type : "Error");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(o->error_message, sizeof(o->error_message), fmt, ap);
+    va_end(ap);
+    o->retryable = retryable;
+    return TTAI_EIO;
+}
+
+static void push(struct job **head, struct job **tail, struct job *j)
+{
+    j->next = NULL;
+    if (*tail != NULL)
+        (*tail)->next = j;
+    else
+        *head = j;
+    *tail = j;
+}
+
+static void run_job(struct job *j)
+{
+    struct ttai_activity_ctx ctx = {j};
+    struct ttai_buf out;
+    ttai_buf_init(&out);
+    j->outcome.retryable = true;
+    int rc = j->def->run(&ctx, (struct ttai_payload){j->input, j->input_len}, &out);
+    j->outcome.rc = rc;
+    if (rc == 0) {
+        struct ttai_payload p = ttai_buf_payload(&out);
+        j->outcome.result = ttai_malloc(p.len ? p.len : 1);
+        TTAI_ASSERT(j->outcome.result != NULL);
+        memcpy(j->outcome.result, p.data, p.len);
+        j->outcome.result_len = p.len;
+    } else if (j->outcome.error_type[0] == '\0') {
+        snprintf(j->outcome.error_type, sizeof(j->outcome.error_type), "%s", ttai_rc_name(rc));
+        snprintf(j->outcome.error_message, sizeof(j->outcome.error_message), "%s",
+                 ttai_strerror(rc));
+    }
+    ttai_buf_release(&out);
+}
+
+static void *worker_main(void *arg)
+{
+    struct eng_pool *pool = arg;
+    pthread_mutex_lock(&pool->mu);
+    for (;;) {
+        while (pool->queue_head == NULL && !pool->stopping)
+            pthread_cond_wait(&pool->work_cv, &pool->mu);
+        if (pool->stopping)
+            break;
+        struct job *j = pool->queue_head;
+        pool->queue_head = j->next;
+        if (pool->queue_head == NULL)
+            pool->queue_tail = NULL;
+        pool->running++;
+        pthread_mutex_unlock(&pool->mu);
+        run_job(j);
+        pthread_mutex_lock(&pool->mu);
+        pool->running--;
+        push(&pool->done_head, &pool->done_tail, j);
+        pthread_cond_broadcast(&pool->done_cv);
+    }
+    pthread_mutex_unlock(&pool->mu);
+    return NULL;
+}
+
+int eng_pool_new(struct eng_pool **out, size_t threads)
+{
+    struct eng_pool *pool = ttai_calloc(1, sizeof(*pool));
+    if (pool == NULL)
+        return TTAI_ENOMEM;
+    pthread_mutex_init(&pool->mu, NULL);
+    pthread_cond_init(&pool->work_cv, NULL);
+    pthread_cond_init(&pool->done_cv, NULL);
+    pool->threads = ttai_calloc(threads, sizeof(*pool->threads));
+    if (pool->threads == NULL) {
+        eng_pool_free(pool);
+        return TTAI_ENOMEM;
+    }
+    for (size_t i = 0; i < threads; i++) {
+        if (pthread_create(&pool->threads[i], NULL, worker_main, pool) != 0)
+            break;
+        pool->thread_count++;
+    }
+    *out = pool;
+    return TTAI_OK;
+}
+
+static void free_jobs(struct job *j)
+{
+    while (j != NULL) {
+        struct job *next = j->next;
+        ttai_free(j->outcome.result);
+        ttai_free(j->input);
+        ttai_free(j);
+        j = next;
+    }
+}
+
+void eng_pool_free(struct eng_pool *pool)
+{
+    if (pool == NULL)
+        return;
+    pthread_mutex_lock(&pool->mu);
+    pool->stopping = true;
+    pthread_cond_broadcast(&pool->work_cv);
+    pthread_mutex_unlock(&pool->mu);
+    for (size_t i = 0; i < pool->thread_count; i++)
+        pthread_join(pool->threads[i], NULL);
+    free_jobs(pool->queue_head);
+    free_jobs(pool->done_head);
+    ttai_free(pool->threads);
+    pthread_mutex_destroy(&pool->mu);
+    pthread_cond_destroy(&pool->work_cv);
+    pthread_cond_destroy(&pool->done_cv);
+    ttai_free(pool);
+}
+
+void eng_pool_dispatch(struct eng_pool *pool, const struct ttai_registry *reg,
+                       const struct store_run *run, const struct store_event *scheduled,
+                       uint32_t attempt, int64_t now_ms)
+{
+    (void)now_ms;
+    struct job *j = ttai_calloc(1, sizeof(*j));
+    TTAI_ASSERT(j != NULL);
+    char type[128];
+    snprintf(type, sizeof(type), "%.*s", (int)scheduled->name.len,
+             (const char *)scheduled->name.data);
+    j->def = eng_find_activity(reg, type);
+    j->outcome.run = run->run_id;
+    j->outcome.seq = scheduled->seq;
+    j->outcome.attempt = attempt;
+    char rid[TTAI_RUN_ID_TEXT];
+    snprintf(j->key, sizeof(j->key), "%s/%s/%" PRIu64, run->workflow_id,
+             ttai_run_id_format(&run->run_id, rid), scheduled->seq);
+    if (scheduled->payload.len) {
+        j->input = ttai_malloc(scheduled->payload.len);
+        TTAI_ASSERT(j->input != NULL);
+        memcpy(j->input, scheduled->payload.data, scheduled->payload.len);
+        j->input_len = scheduled->payload.len;
+    }
+    pthread_mutex_lock(&pool->mu);
+    if (j->def == NULL) {
+        j->outcome.rc = TTAI_ENOTFOUND;
+        j->outcome.retryable = false;
+        snprintf(j->outcome.error_type, sizeof(j->outcome.error_type), "ActivityNotRegistered");
+        snprintf(j->outcome.error_message, sizeof(j->outcome.error_message),
+                 "activity type '%s' is not registered", type);
+        push(&pool->done_head, &pool->done_tail, j);
+        pthread_cond_broadcast(&pool->done_cv);
+    } else {
+        push(&pool->queue_head, &pool->queue_tail, j);
+        pthread_cond_signal(&pool->work_cv);
+    }
+    pthread_mutex_unlock(&pool->mu);
+}
+
+size_t eng_pool_take(struct eng_pool *pool, struct eng_outcome *out, size_t max)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&pool->mu);
+    while (n < max && pool->done_head != NULL) {
+        struct job *j = pool->done_head;
+        pool->done_head = j->next;
+        if (pool->done_head == NULL)
+            pool->done_tail = NULL;
+        out[n++] = j->outcome; /* the result buffer moves to the caller */
+        ttai_free(j->input);
+        ttai_free(j);
+    }
+    pthread_mutex_unlock(&pool->mu);
+    return n;
+}
+
+bool eng_pool_idle(struct eng_pool *pool)
+{
+    pthread_mutex_lock(&pool->mu);
+    bool idle = pool->queue_head == NULL && pool->running == 0 && pool->done_head == NULL;
+    pthread_mutex_unlock(&pool->mu);
+    return idle;
+}
+
+void eng_pool_wait(struct eng_pool *pool, int64_t timeout_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (timeout_ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&pool->mu);
+    if (pool->done_head == NULL && (pool->queue_head != NULL || pool->running > 0))
+        pthread_cond_timedwait(&pool->done_cv, &pool->mu, &ts);
+    pthread_mutex_unlock(&pool->mu);
+}

@@ -1,0 +1,401 @@
+/* ttai.h: the public API of the ttai engine.
+ *
+ * Two audiences read this header:
+ *   - workflow authors, who write workflows as ordinary sequential C code
+ *     against struct ttai_wf (section "Writing workflows"), and activities
+ *     as plain functions (section "Activities");
+ *   - embedders (the daemon, tools, tests), who open a struct ttai_engine on
+ *     a data directory and start, signal, query and cancel workflows.
+ *
+ * Determinism. Workflow code runs in a coroutine and is re-executed from the
+ * beginning whenever its state must be rebuilt (after a restart, an eviction
+ * from the cache, or for a query at a past event). Every call below that
+ * issues a command is matched against the recorded history on replay, so
+ * workflow code must not read the wall clock, call rand(), do I/O, start
+ * threads or keep mutable globals: use ttai_wf_now(), ttai_wf_random(),
+ * activities, and the state block. See docs/workflows.md.
+ *
+ * Memory. Payloads handed to workflow code (inputs, activity results, signal
+ * arguments) are owned by the run and stay valid until the run leaves
+ * memory; workflow code allocates with ttai_wf_alloc() for the same
+ * lifetime. Nothing workflow code allocates with malloc may be held across
+ * a blocking call: a run evicted while blocked is dropped without unwinding.
+ */
+#ifndef TTAI_H
+#define TTAI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "base.h"
+
+/* ---- Payloads ------------------------------------------------------------
+ *
+ * Payloads are msgpack. struct ttai_payload borrows bytes; struct ttai_buf
+ * builds them (msgpack-c's packer over a growable buffer). */
+
+struct ttai_payload {
+    const uint8_t *data;
+    size_t len;
+};
+
+struct ttai_buf {
+    /* Fields are private; use the functions below. */
+    msgpack_sbuffer sbuf;
+    msgpack_packer pk;
+};
+
+void ttai_buf_init(struct ttai_buf *buf);
+void ttai_buf_release(struct ttai_buf *buf);
+void ttai_buf_reset(struct ttai_buf *buf);
+/* The bytes built so far, borrowed until the buffer changes. */
+struct ttai_payload ttai_buf_payload(const struct ttai_buf *buf);
+void ttai_buf_nil(struct ttai_buf *buf);
+void ttai_buf_bool(struct ttai_buf *buf, bool v);
+void ttai_buf_int(struct ttai_buf *buf, int64_t v);
+void ttai_buf_double(struct ttai_buf *buf, double v);
+void ttai_buf_str(struct ttai_buf *buf, const char *s);
+void ttai_buf_strn(struct ttai_buf *buf, const char *s, size_t len);
+void ttai_buf_array(struct ttai_buf *buf, uint32_t count);
+void ttai_buf_map(struct ttai_buf *buf, uint32_t count);
+/* Appends an already-encoded msgpack value. */
+void ttai_buf_raw(struct ttai_buf *buf, struct ttai_payload value);
+
+/* Reading: a payload unpacks into msgpack_object trees in a zone. */
+struct ttai_reader {
+    /* Fields are private. */
+    msgpack_zone zone;
+};
+void ttai_reader_init(struct ttai_reader *r);
+void ttai_reader_release(struct ttai_reader *r);
+/* Unpacks p (one complete msgpack value) into *out, allocated in r.
+ * TTAI_EDECODE for malformed input or trailing bytes. */
+int ttai_payload_unpack(struct ttai_reader *r, struct ttai_payload p,
+                        msgpack_object *out) TTAI_MUST_CHECK;
+/* The value under a string key of a map object, or NULL. */
+const msgpack_object *ttai_obj_get(const msgpack_object *map, const char *key);
+/* Typed reads; each returns false when the object is absent or of another
+ * type (integers read as doubles too). */
+bool ttai_obj_int(const msgpack_object *o, int64_t *out);
+bool ttai_obj_double(const msgpack_object *o, double *out);
+bool ttai_obj_bool(const msgpack_object *o, bool *out);
+/* A string (not NUL-terminated) borrowed from the object. */
+bool ttai_obj_str(const msgpack_object *o, const char **ptr, size_t *len);
+/* Copies a string object into dst (size bytes, NUL-terminated, truncated). */
+bool ttai_obj_strcpy(const msgpack_object *o, char *dst, size_t size);
+bool ttai_obj_str_eq(const msgpack_object *o, const char *s);
+
+/* JSON <-> msgpack at the edges (jansson). JSON integers stay integers.
+ * ttai_payload_from_json appends to buf; TTAI_EINVAL with a message that
+ * says where the JSON is malformed. ttai_payload_to_json returns a string
+ * the caller frees with ttai_free(), or NULL on malformed msgpack. An empty
+ * payload converts to "null". */
+int ttai_payload_from_json(const char *json, size_t len, struct ttai_buf *buf,
+                           struct ttai_err *err) TTAI_MUST_CHECK;
+char *ttai_payload_to_json(struct ttai_payload p);
+
+/* ---- Writing workflows ---------------------------------------------------- */
+
+struct ttai_wf;
+
+/* Activity options: Temporal's fields. Zero means the default: retry
+ * initial interval 1 s, backoff 2.0, maximum interval 100 x initial,
+ * unlimited attempts. One of schedule_to_close_ms and start_to_close_ms
+ * is required. */
+struct ttai_activity_opts {
+    int64_t schedule_to_close_ms;
+    int64_t schedule_to_start_ms;
+    int64_t start_to_close_ms;
+    int64_t heartbeat_ms;
+    int64_t retry_initial_ms;
+    double retry_backoff;
+    int64_t retry_max_interval_ms;
+    uint32_t retry_max_attempts;            /* 0: unlimited */
+    const char *const *non_retryable;       /* error types; NULL-terminated or NULL */
+};
+
+/* The outcome of an activity, a timer or a child step. */
+struct ttai_result {
+    int rc;                      /* 0, or TTAI_EIO (failed), TTAI_ETIMEDOUT, TTAI_ECANCELED */
+    struct ttai_payload value;   /* the activity's result when rc is 0 */
+    char error_type[64];         /* the failure's type when rc < 0 */
+    const char *error_message;   /* borrowed from the run; "" when none */
+    uint32_t attempts;
+};
+
+/* A pending activity or timer, owned by the run. */
+struct ttai_future;
+
+/* Schedules an activity and returns its future (never NULL: an invalid
+ * call becomes a failed future). */
+struct ttai_future *ttai_wf_activity_start(struct ttai_wf *wf, const char *type,
+                                           struct ttai_payload input,
+                                           const struct ttai_activity_opts *opts);
+/* Schedules an activity and waits for its outcome. */
+int ttai_wf_activity(struct ttai_wf *wf, const char *type, struct ttai_payload input,
+                     const struct ttai_activity_opts *opts, struct ttai_result *out);
+/* Starts a durable timer. */
+struct ttai_future *ttai_wf_timer_start(struct ttai_wf *wf, int64_t duration_ms);
+/* Cancels a timer that has not fired (its wait then gives TTAI_ECANCELED). */
+void ttai_wf_timer_cancel(struct ttai_wf *wf, struct ttai_future *timer);
+/* Sleeps; 0, or TTAI_ECANCELED when the workflow's cancellation was
+ * requested while it slept. */
+int ttai_wf_sleep(struct ttai_wf *wf, int64_t duration_ms);
+/* Waits until one of the futures is done; returns its index. */
+size_t ttai_wf_wait_any(struct ttai_wf *wf, struct ttai_future *const *futures, size_t count);
+/* Waits until every future is done. */
+void ttai_wf_wait_all(struct ttai_wf *wf, struct ttai_future *const *futures, size_t count);
+bool ttai_future_done(const struct ttai_future *f);
+/* The outcome of a done future. */
+const struct ttai_result *ttai_future_result(const struct ttai_future *f);
+
+/* Waits until cond(state, arg) is true (re-checked after every signal and
+ * cancellation request), or timeout_ms passes (negative: no timeout).
+ * Returns true when the condition holds; the timer is cancelled then. */
+typedef bool (*ttai_cond_fn)(const void *state, void *arg);
+bool ttai_wf_await(struct ttai_wf *wf, ttai_cond_fn cond, void *arg, int64_t timeout_ms);
+
+/* Deterministic time: the time of the current workflow task. */
+int64_t ttai_wf_now(const struct ttai_wf *wf);
+/* A random number, recorded as a marker. */
+uint64_t ttai_wf_random(struct ttai_wf *wf);
+/* A random uuid (36 characters and a NUL), recorded as a marker. */
+void ttai_wf_uuid(struct ttai_wf *wf, char out[TTAI_RUN_ID_TEXT]);
+/* Runs fn once and records its result as a marker; replay returns the
+ * recorded value without calling fn. The payload is owned by the run. */
+typedef void (*ttai_side_effect_fn)(void *arg, struct ttai_buf *out);
+struct ttai_payload ttai_wf_side_effect(struct ttai_wf *wf, ttai_side_effect_fn fn, void *arg);
+/* Versioning (Temporal's patched): true in new executions (and in
+ * replays of histories that recorded the patch), false when replaying a
+ * history written before the patch existed. */
+bool ttai_wf_patched(struct ttai_wf *wf, const char *patch_id);
+
+/* True once cancellation of this workflow was requested. */
+bool ttai_wf_cancel_requested(const struct ttai_wf *wf);
+/* The run's history length, and whether the runtime suggests continuing
+ * as new (at TTAI_HISTORY_SUGGEST_CAN events). */
+uint64_t ttai_wf_history_length(const struct ttai_wf *wf);
+bool ttai_wf_continue_as_new_suggested(const struct ttai_wf *wf);
+#define TTAI_HISTORY_SUGGEST_CAN 10000
+#define TTAI_HISTORY_LIMIT 50000
+
+/* Closing the run. Each ends the workflow function: it does not return. */
+void ttai_wf_complete(struct ttai_wf *wf, struct ttai_payload result) TTAI_NORETURN;
+void ttai_wf_fail(struct ttai_wf *wf, const char *error_type, const char *message) TTAI_NORETURN;
+void ttai_wf_canceled(struct ttai_wf *wf) TTAI_NORETURN;
+void ttai_wf_continue_as_new(struct ttai_wf *wf, struct ttai_payload input) TTAI_NORETURN;
+
+/* Memory that lives as long as the run is in memory. Never NULL (aborts
+ * when out of memory: workflow code has no error path for it). */
+void *ttai_wf_alloc(struct ttai_wf *wf, size_t size);
+/* A copy of a payload with the run's lifetime. */
+struct ttai_payload ttai_wf_keep(struct ttai_wf *wf, struct ttai_payload p);
+/* Identity of the run. */
+const char *ttai_wf_id(const struct ttai_wf *wf);
+const char *ttai_wf_namespace(const struct ttai_wf *wf);
+/* True while the code is being replayed from history (for logging only:
+ * behaviour must not depend on it). */
+bool ttai_wf_replaying(const struct ttai_wf *wf);
+
+/* ---- Registering workflow types -------------------------------------------- */
+
+/* Signal handlers may change the state; they may not block. */
+typedef void (*ttai_signal_fn)(struct ttai_wf *wf, void *state, struct ttai_payload args);
+/* Query handlers read the state and write the answer; any command they try
+ * fails with TTAI_EPERM. Return 0, or a negative code with err filled. */
+typedef int (*ttai_query_fn)(const struct ttai_wf *wf, const void *state, struct ttai_payload args,
+                             struct ttai_buf *answer, struct ttai_err *err);
+/* The workflow function: runs in a coroutine; state is zeroed memory of
+ * state_size bytes. Returning completes the workflow with a nil result. */
+typedef void (*ttai_workflow_fn)(struct ttai_wf *wf, void *state, struct ttai_payload input);
+
+struct ttai_signal_def {
+    const char *name;
+    ttai_signal_fn handle;
+};
+
+struct ttai_query_def {
+    const char *name;
+    ttai_query_fn answer;
+};
+
+struct ttai_workflow_def {
+    const char *type;
+    ttai_workflow_fn run;
+    size_t state_size;
+    const struct ttai_signal_def *signals;   /* terminated by a {NULL} entry, or NULL */
+    const struct ttai_query_def *queries;    /* terminated by a {NULL} entry, or NULL */
+};
+
+/* ---- Activities --------------------------------------------------------- */
+
+struct ttai_activity_ctx;
+
+/* An activity: runs on the activity pool. Writes its result into out and
+ * returns 0, or returns a negative code after ttai_activity_fail(). */
+typedef int (*ttai_activity_fn)(struct ttai_activity_ctx *ctx, struct ttai_payload input,
+                                struct ttai_buf *out);
+
+struct ttai_activity_def {
+    const char *type;
+    ttai_activity_fn run;
+};
+
+uint32_t ttai_activity_attempt(const struct ttai_activity_ctx *ctx);
+/* "<workflow id>/<run id>/<seq>": stable across attempts (idempotency). */
+const char *ttai_activity_idempotency_key(const struct ttai_activity_ctx *ctx);
+/* Marks the attempt failed with an error type and message; returns
+ * TTAI_EIO so that `return ttai_activity_fail(...)` reads naturally.
+ * retryable false makes the failure final whatever the policy says. */
+int ttai_activity_fail(struct ttai_activity_ctx *ctx, const char *error_type, bool retryable,
+                       const char *fmt, ...) TTAI_PRINTF(4, 5);
+
+/* A registry of workflow and activity types, shared by engines and tools. */
+struct ttai_registry {
+    const struct ttai_workflow_def *const *workflows;   /* NULL-terminated */
+    const struct ttai_activity_def *const *activities;  /* NULL-terminated */
+};
+
+/* ---- The engine ------------------------------------------------------------ */
+
+struct ttai_engine;
+
+/* Where time comes from. The default reads the real clock; tests pass a
+ * virtual one (see ttai_testenv in engine/testenv.c). */
+struct ttai_clock {
+    int64_t (*now_ms)(void *arg);
+    void *arg;
+};
+
+struct ttai_engine_opts {
+    const char *data_dir;                 /* default "./ttai-data" */
+    const struct ttai_registry *registry;
+    struct ttai_clock clock;              /* zero: the real clock */
+    size_t cache_max;                     /* runs kept in memory; 0: 10000 */
+    size_t activity_threads;              /* 0: 4 */
+    size_t map_bytes_max;                 /* 0: storage default */
+};
+
+int ttai_engine_open(struct ttai_engine **out, const struct ttai_engine_opts *opts,
+                     struct ttai_err *err) TTAI_MUST_CHECK;
+/* Stops the activity pool (running attempts finish first) and closes the
+ * store. NULL: no-op. */
+void ttai_engine_close(struct ttai_engine *eng);
+
+enum ttai_id_conflict { TTAI_CONFLICT_FAIL = 0, TTAI_CONFLICT_USE_EXISTING, TTAI_CONFLICT_TERMINATE };
+enum ttai_id_reuse { TTAI_REUSE_ALLOW = 0, TTAI_REUSE_REJECT, TTAI_REUSE_ALLOW_FAILED_ONLY };
+
+struct ttai_start_opts {
+    int id_conflict;                      /* enum ttai_id_conflict */
+    int id_reuse;                         /* enum ttai_id_reuse */
+    int64_t execution_timeout_ms;         /* 0: none; spans continue-as-new */
+    int64_t run_timeout_ms;               /* 0: none */
+};
+
+/* Starts a workflow; returns once WorkflowStarted is durable. run_id_out
+ * (optional) gets the new run's id (or the existing one with
+ * TTAI_CONFLICT_USE_EXISTING). Errors: TTAI_ENOTFOUND (unknown type),
+ * TTAI_EEXIST (id conflict or reuse refused), TTAI_EINVAL, TTAI_ETOOBIG,
+ * storage errors. */
+int ttai_engine_start(struct ttai_engine *eng, const char *ns, const char *type,
+                      const char *workflow_id, struct ttai_payload input,
+                      const struct ttai_start_opts *opts, struct ttai_run_id *run_id_out,
+                      struct ttai_err *err) TTAI_MUST_CHECK;
+/* Delivers a signal to the current run (run NULL) or a given run; returns
+ * once SignalReceived is durable. Errors: TTAI_ENOTFOUND (unknown workflow
+ * or signal name: nothing is recorded), TTAI_ECLOSED (run closed). */
+int ttai_engine_signal(struct ttai_engine *eng, const char *ns, const char *workflow_id,
+                       const struct ttai_run_id *run, const char *name, struct ttai_payload args,
+                       struct ttai_err *err) TTAI_MUST_CHECK;
+/* Answers a query from the run's state (replaying it when not cached).
+ * The answer is appended to answer. Never journaled. */
+int ttai_engine_query(struct ttai_engine *eng, const char *ns, const char *workflow_id,
+                      const struct ttai_run_id *run, const char *name, struct ttai_payload args,
+                      struct ttai_buf *answer, struct ttai_err *err) TTAI_MUST_CHECK;
+/* Requests cancellation (cooperative) / terminates (forced). */
+int ttai_engine_cancel(struct ttai_engine *eng, const char *ns, const char *workflow_id,
+                       const char *reason, struct ttai_err *err) TTAI_MUST_CHECK;
+int ttai_engine_terminate(struct ttai_engine *eng, const char *ns, const char *workflow_id,
+                          const char *reason, struct ttai_err *err) TTAI_MUST_CHECK;
+
+/* What describe tells of a run. */
+struct ttai_run_info {
+    struct ttai_run_id run_id;
+    char type[128];
+    int status;                           /* enum store_run_status */
+    int64_t start_ms, close_ms;
+    uint64_t history_length;
+    uint32_t pending_activities;
+    uint32_t pending_timers;
+    bool blocked;                         /* non-determinism: waiting for fixed code */
+    char blocked_reason[TTAI_ERR_MSG_MAX];
+    uint64_t blocked_event_id;
+};
+int ttai_engine_describe(struct ttai_engine *eng, const char *ns, const char *workflow_id,
+                         const struct ttai_run_id *run, struct ttai_run_info *out,
+                         struct ttai_err *err) TTAI_MUST_CHECK;
+/* The result payload of a closed run (appended to out), or TTAI_EBUSY while
+ * it runs; a failed run gives TTAI_EIO with its error in err. */
+int ttai_engine_result(struct ttai_engine *eng, const char *ns, const char *workflow_id,
+                       struct ttai_buf *out, struct ttai_err *err) TTAI_MUST_CHECK;
+
+/* Runs every workflow task, timer and activity completion that is ready
+ * now, once. Returns the number of items processed (0: idle), or a
+ * negative code. *next_timer_ms (optional) gets the earliest pending timer
+ * or INT64_MAX. */
+int ttai_engine_poll(struct ttai_engine *eng, int64_t *next_timer_ms) TTAI_MUST_CHECK;
+/* True when no activity attempt is running or queued. */
+bool ttai_engine_activities_idle(struct ttai_engine *eng);
+/* Waits (up to timeout_ms real time) for an activity completion. */
+void ttai_engine_wait_activity(struct ttai_engine *eng, int64_t timeout_ms);
+
+/* Counters for metrics and tests. */
+struct ttai_engine_stats {
+    uint64_t tasks;                       /* workflow tasks run */
+    uint64_t replays;                     /* runs rebuilt from history */
+    uint64_t replayed_events;
+    uint64_t cache_hits;
+    uint64_t evictions;
+    size_t cached;                        /* runs in memory now */
+};
+void ttai_engine_stats_get(struct ttai_engine *eng, struct ttai_engine_stats *out);
+
+/* ---- Test environment -----------------------------------------------------
+ *
+ * An engine on a virtual clock that only moves when told to, and skips
+ * straight to the next timer when everything is waiting: a week of a
+ * 10-second monitor loop runs in well under a second. */
+struct ttai_testenv;
+
+/* Opens an engine on dir with the clock at start_ms. */
+int ttai_testenv_open(struct ttai_testenv **out, const char *dir,
+                      const struct ttai_registry *registry, int64_t start_ms,
+                      struct ttai_err *err) TTAI_MUST_CHECK;
+void ttai_testenv_close(struct ttai_testenv *env);
+struct ttai_engine *ttai_testenv_engine(struct ttai_testenv *env);
+int64_t ttai_testenv_now(const struct ttai_testenv *env);
+/* Runs tasks and activities until nothing is ready, without moving time. */
+int ttai_testenv_settle(struct ttai_testenv *env) TTAI_MUST_CHECK;
+/* Moves time forward by ms, firing every timer due on the way in order and
+ * settling after each. */
+int ttai_testenv_advance(struct ttai_testenv *env, int64_t ms) TTAI_MUST_CHECK;
+/* Closes and reopens the engine on the same directory (a clean restart;
+ * the clock keeps its time). */
+int ttai_testenv_restart(struct ttai_testenv *env, struct ttai_err *err) TTAI_MUST_CHECK;
+
+/* ---- Offline replay ------------------------------------------------------ */
+
+/* Replays a stored run read-only with the registry's code, up to event
+ * until_event_id (0: all). Returns 0 when the code reproduces the recorded
+ * commands, TTAI_ENONDET with err saying which event, the expected and the
+ * actual command. With query_name, answers that query as of the last
+ * replayed event into answer. */
+int ttai_replay(const char *data_dir, const struct ttai_registry *registry, const char *ns,
+                const char *workflow_id, const struct ttai_run_id *run, uint64_t until_event_id,
+                const char *query_name, struct ttai_payload query_args, struct ttai_buf *answer,
+                struct ttai_err *err) TTAI_MUST_CHECK;
+
+#endif /* TTAI_H */

@@ -1,0 +1,413 @@
+/* test_runtime.c: the workflow runtime on a virtual clock: samples, timers,
+ * signals around continue-as-new, queries, restart, non-determinism. Every
+ * test also replays the recorded history offline and compares queries. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "workflows.h"
+
+#define CHECK(cond)                                                             \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);     \
+            exit(1);                                                            \
+        }                                                                       \
+    } while (0)
+#define CHECK_OK(call)                                                          \
+    do {                                                                        \
+        int check__rc = (call);                                                 \
+        if (check__rc != 0) {                                                   \
+            fprintf(stderr, "FAIL %s:%d: %s: %s %s\n", __FILE__, __LINE__, #call, \
+                    ttai_rc_name(check__rc), err.msg);                          \
+            exit(1);                                                            \
+        }                                                                       \
+    } while (0)
+#define CHECK_EQ(a, b)                                                          \
+    do {                                                                        \
+        long long check__a = (long long)(a), check__b = (long long)(b);         \
+        if (check__a != check__b) {                                             \
+            fprintf(stderr, "FAIL %s:%d: %s == %s: %lld vs %lld\n", __FILE__, __LINE__, #a, \
+                    #b, check__a, check__b);                                    \
+            exit(1);                                                            \
+        }                                                                       \
+    } while (0)
+
+static char dir[512];
+static struct ttai_err err;
+#define T0 1763900000000LL /* 2025-11-23T12:13:20Z */
+
+/* ---- Test-only workflows -------------------------------------------------------- */
+
+struct ticker_state {
+    int64_t ticks;
+    bool stop;
+};
+
+static bool ticker_stop(const void *state, void *arg)
+{
+    (void)arg;
+    return ((const struct ticker_state *)state)->stop;
+}
+
+/* Every 10 s: one tick; continues as new every 300 ticks. */
+static void ticker_run(struct ttai_wf *wf, void *state, struct ttai_payload input)
+{
+    struct ticker_state *s = state;
+    struct ttai_reader r;
+    ttai_reader_init(&r);
+    msgpack_object o;
+    if (ttai_payload_unpack(&r, input, &o) == 0)
+        ttai_obj_int(&o, &s->ticks);
+    ttai_reader_release(&r);
+    for (int i = 0; i < 300; i++) {
+        if (ttai_wf_await(wf, ticker_stop, NULL, 10000)) {
+            struct ttai_buf out;
+            ttai_buf_init(&out);
+            ttai_buf_int(&out, s->ticks);
+            struct ttai_payload p = ttai_wf_keep(wf, ttai_buf_payload(&out));
+            ttai_buf_release(&out);
+            ttai_wf_complete(wf, p);
+        }
+        s->ticks++;
+    }
+    struct ttai_buf next;
+    ttai_buf_init(&next);
+    ttai_buf_int(&next, s->ticks);
+    struct ttai_payload p = ttai_wf_keep(wf, ttai_buf_payload(&next));
+    ttai_buf_release(&next);
+    ttai_wf_continue_as_new(wf, p);
+}
+
+static void ticker_stop_signal(struct ttai_wf *wf, void *state, struct ttai_payload args)
+{
+    (void)wf;
+    (void)args;
+    ((struct ticker_state *)state)->stop = true;
+}
+
+static int ticker_ticks(const struct ttai_wf *wf, const void *state, struct ttai_payload args,
+                        struct ttai_buf *answer, struct ttai_err *e)
+{
+    (void)wf;
+    (void)args;
+    (void)e;
+    ttai_buf_int(answer, ((const struct ticker_state *)state)->ticks);
+    return 0;
+}
+
+/* A query that tries to start a timer: must be refused. */
+static int ticker_bad_query(const struct ttai_wf *wf, const void *state, struct ttai_payload args,
+                            struct ttai_buf *answer, struct ttai_err *e)
+{
+    (void)state;
+    (void)args;
+    (void)answer;
+    struct ttai_future *f = ttai_wf_timer_start((struct ttai_wf *)wf, 1000);
+    const struct ttai_result *res = ttai_future_result(f);
+    return ttai_errf(e, res->rc, "timer from query: %s", res->error_message);
+}
+
+static const struct ttai_signal_def ticker_signals[] = {{"stop", ticker_stop_signal}, {NULL, NULL}};
+static const struct ttai_query_def ticker_queries[] = {
+    {"ticks", ticker_ticks}, {"bad", ticker_bad_query}, {NULL, NULL}};
+static const struct ttai_workflow_def wf_ticker = {"ticker", ticker_run,
+                                                   sizeof(struct ticker_state), ticker_signals,
+                                                   ticker_queries};
+
+/* "hello" as it would be if its code changed: a timer before the activity. */
+static void hello_changed_run(struct ttai_wf *wf, void *state, struct ttai_payload input)
+{
+    (void)state;
+    (void)input;
+    ttai_wf_sleep(wf, 1000);
+    ttai_wf_complete(wf, (struct ttai_payload){NULL, 0});
+}
+static const struct ttai_workflow_def wf_hello_changed = {"hello", hello_changed_run, 0, NULL, NULL};
+
+/* "hello" evolved safely with a version marker. */
+static void hello_patched_run(struct ttai_wf *wf, void *state, struct ttai_payload input)
+{
+    (void)state;
+    if (ttai_wf_patched(wf, "sleep-first"))
+        ttai_wf_sleep(wf, 1000);
+    struct ttai_activity_opts opts = {.start_to_close_ms = 10000};
+    struct ttai_result res;
+    if (ttai_wf_activity(wf, "greet", input, &opts, &res) != 0)
+        ttai_wf_fail(wf, res.error_type, res.error_message);
+    ttai_wf_complete(wf, res.value);
+}
+static const struct ttai_workflow_def wf_hello_patched = {"hello", hello_patched_run, 0, NULL, NULL};
+
+/* Sleeps until cancelled, then reports itself canceled. */
+static void sleeper_run(struct ttai_wf *wf, void *state, struct ttai_payload input)
+{
+    (void)state;
+    (void)input;
+    for (;;)
+        if (ttai_wf_sleep(wf, 3600 * 1000) == TTAI_ECANCELED)
+            ttai_wf_canceled(wf);
+}
+static const struct ttai_workflow_def wf_sleeper = {"sleeper", sleeper_run, 0, NULL, NULL};
+
+/* Flaky activity: fails twice, then succeeds. Counts attempts per key. */
+static int flaky_activity(struct ttai_activity_ctx *ctx, struct ttai_payload input,
+                          struct ttai_buf *out)
+{
+    (void)input;
+    if (ttai_activity_attempt(ctx) < 3)
+        return ttai_activity_fail(ctx, "Flaky", true, "attempt %u fails",
+                                  ttai_activity_attempt(ctx));
+    ttai_buf_int(out, ttai_activity_attempt(ctx));
+    return 0;
+}
+static const struct ttai_activity_def act_flaky = {"flaky", flaky_activity};
+
+static void retrier_run(struct ttai_wf *wf, void *state, struct ttai_payload input)
+{
+    (void)state;
+    struct ttai_activity_opts opts = {.start_to_close_ms = 1000, .retry_initial_ms = 1000};
+    struct ttai_result res;
+    if (ttai_wf_activity(wf, "flaky", input, &opts, &res) != 0)
+        ttai_wf_fail(wf, res.error_type, res.error_message);
+    ttai_wf_complete(wf, res.value);
+}
+static const struct ttai_workflow_def wf_retrier = {"retrier", retrier_run, 0, NULL, NULL};
+
+static const struct ttai_workflow_def *const all_workflows[] = {
+    &wf_hello, &wf_counter, &wf_ticker, &wf_sleeper, &wf_retrier, NULL};
+static const struct ttai_activity_def *const all_activities[] = {&act_greet, &act_flaky, NULL};
+static const struct ttai_registry registry = {all_workflows, all_activities};
+
+/* ---- Helpers ---------------------------------------------------------------------- */
+
+static struct ttai_payload json(struct ttai_buf *buf, const char *text)
+{
+    ttai_buf_reset(buf);
+    CHECK_OK(ttai_payload_from_json(text, strlen(text), buf, &err));
+    return ttai_buf_payload(buf);
+}
+
+static int64_t query_int(struct ttai_engine *eng, const char *wf, const char *name)
+{
+    struct ttai_buf ans;
+    ttai_buf_init(&ans);
+    CHECK_OK(ttai_engine_query(eng, "default", wf, NULL, name, (struct ttai_payload){0}, &ans, &err));
+    struct ttai_reader r;
+    ttai_reader_init(&r);
+    msgpack_object o;
+    int64_t v = -1;
+    CHECK(ttai_payload_unpack(&r, ttai_buf_payload(&ans), &o) == 0);
+    CHECK(ttai_obj_int(&o, &v));
+    ttai_reader_release(&r);
+    ttai_buf_release(&ans);
+    return v;
+}
+
+static char *result_json(struct ttai_engine *eng, const char *wf)
+{
+    struct ttai_buf out;
+    ttai_buf_init(&out);
+    CHECK_OK(ttai_engine_result(eng, "default", wf, &out, &err));
+    char *s = ttai_payload_to_json(ttai_buf_payload(&out));
+    ttai_buf_release(&out);
+    return s;
+}
+
+static void signal_int(struct ttai_engine *eng, const char *wf, const char *name, int64_t v)
+{
+    struct ttai_buf b;
+    ttai_buf_init(&b);
+    ttai_buf_int(&b, v);
+    CHECK_OK(ttai_engine_signal(eng, "default", wf, NULL, name, ttai_buf_payload(&b), &err));
+    ttai_buf_release(&b);
+}
+
+/* Offline replay of the current run must succeed and answer the same. */
+static void check_replay_query(const char *wf, const char *query, int64_t want)
+{
+    struct ttai_buf ans;
+    ttai_buf_init(&ans);
+    CHECK_OK(ttai_replay(dir, &registry, "default", wf, NULL, 0, query, (struct ttai_payload){0},
+                         &ans, &err));
+    struct ttai_reader r;
+    ttai_reader_init(&r);
+    msgpack_object o;
+    int64_t v = -1;
+    CHECK(ttai_payload_unpack(&r, ttai_buf_payload(&ans), &o) == 0 && ttai_obj_int(&o, &v));
+    CHECK_EQ(v, want);
+    ttai_reader_release(&r);
+    ttai_buf_release(&ans);
+}
+
+/* ---- Tests -------------------------------------------------------------------------- */
+
+static void test_hello(struct ttai_testenv *env)
+{
+    struct ttai_engine *eng = ttai_testenv_engine(env);
+    struct ttai_buf in;
+    ttai_buf_init(&in);
+    CHECK_OK(ttai_engine_start(eng, "default", "hello", "hello-1", json(&in, "\"ttai\""), NULL,
+                               NULL, &err));
+    CHECK_OK(ttai_testenv_settle(env));
+    char *res = result_json(eng, "hello-1");
+    CHECK(strcmp(res, "\"Hello, ttai!\"") == 0);
+    ttai_free(res);
+    /* Offline replay reproduces the commands. */
+    CHECK_OK(ttai_replay(dir, &registry, "default", "hello-1", NULL, 0, NULL,
+                         (struct ttai_payload){0}, NULL, &err));
+    /* A conflicting start fails; use-existing returns the run. */
+    CHECK_EQ(ttai_engine_start(eng, "default", "hello", "hello-1", json(&in, "\"x\""),
+                               &(struct ttai_start_opts){.id_reuse = TTAI_REUSE_REJECT}, NULL,
+                               &err), TTAI_EEXIST);
+    CHECK_EQ(ttai_engine_start(eng, "default", "nope", "x", json(&in, "1"), NULL, NULL, &err),
+             TTAI_ENOTFOUND);
+    ttai_buf_release(&in);
+}
+
+static void test_counter(struct ttai_testenv *env)
+{
+    struct ttai_engine *eng = ttai_testenv_engine(env);
+    struct ttai_buf in;
+    ttai_buf_init(&in);
+    struct ttai_run_id first;
+    CHECK_OK(ttai_engine_start(eng, "default", "counter", "c1", json(&in, "{\"every\": 3}"),
+                               NULL, &first, &err));
+    CHECK_EQ(ttai_engine_start(eng, "default", "counter", "c1", json(&in, "{}"), NULL, NULL,
+                               &err), TTAI_EEXIST);
+    CHECK_OK(ttai_testenv_settle(env));
+    for (int i = 1; i <= 7; i++) {
+        signal_int(eng, "c1", "add", i);
+        /* Some signals land while a continue-as-new is pending. */
+        if (i % 2 == 0)
+            CHECK_OK(ttai_testenv_settle(env));
+    }
+    CHECK_OK(ttai_testenv_settle(env));
+    CHECK_EQ(query_int(eng, "c1", "value"), 28);
+    check_replay_query("c1", "value", 28);
+    struct ttai_run_info info;
+    CHECK_OK(ttai_engine_describe(eng, "default", "c1", NULL, &info, &err));
+    CHECK(!ttai_run_id_eq(&info.run_id, &first)); /* continued as new */
+    CHECK_EQ(info.status, STORE_RUN_RUNNING);
+    /* Unknown signal or query: refused, nothing recorded. */
+    struct ttai_buf b;
+    ttai_buf_init(&b);
+    CHECK_EQ(ttai_engine_signal(eng, "default", "c1", NULL, "nope", (struct ttai_payload){0}, &err),
+             TTAI_ENOTFOUND);
+    CHECK_EQ(ttai_engine_query(eng, "default", "c1", NULL, "nope", (struct ttai_payload){0}, &b,
+                               &err), TTAI_ENOTFOUND);
+    struct ttai_run_info after;
+    CHECK_OK(ttai_engine_describe(eng, "default", "c1", NULL, &after, &err));
+    CHECK_EQ(after.history_length, info.history_length);
+    CHECK_EQ(ttai_engine_signal(eng, "default", "missing", NULL, "add", (struct ttai_payload){0},
+                                &err), TTAI_ENOTFOUND);
+    signal_int(eng, "c1", "stop", 0);
+    CHECK_OK(ttai_testenv_settle(env));
+    char *res = result_json(eng, "c1");
+    CHECK(strcmp(res, "28") == 0);
+    ttai_free(res);
+    ttai_buf_release(&b);
+    ttai_buf_release(&in);
+}
+
+static void test_timers_and_restart(struct ttai_testenv *env)
+{
+    struct ttai_engine *eng = ttai_testenv_engine(env);
+    struct ttai_buf in;
+    ttai_buf_init(&in);
+    CHECK_OK(ttai_engine_start(eng, "default", "ticker", "t1", json(&in, "0"), NULL, NULL, &err));
+    CHECK_OK(ttai_testenv_settle(env));
+    /* One virtual hour: 360 ticks across a continue-as-new at 300. */
+    CHECK_OK(ttai_testenv_advance(env, 3600 * 1000));
+    CHECK_EQ(query_int(ttai_testenv_engine(env), "t1", "ticks"), 360);
+    check_replay_query("t1", "ticks", 360);
+    /* A query may not issue commands. */
+    struct ttai_buf b;
+    ttai_buf_init(&b);
+    CHECK_EQ(ttai_engine_query(eng, "default", "t1", NULL, "bad", (struct ttai_payload){0}, &b,
+                               &err), TTAI_EPERM);
+    /* Restart: the run is rebuilt by replay and its timer re-armed. */
+    CHECK_OK(ttai_testenv_restart(env, &err));
+    eng = ttai_testenv_engine(env);
+    CHECK_EQ(query_int(eng, "t1", "ticks"), 360);
+    CHECK_OK(ttai_testenv_advance(env, 600 * 1000));
+    CHECK_EQ(query_int(eng, "t1", "ticks"), 420);
+    CHECK_OK(ttai_engine_signal(eng, "default", "t1", NULL, "stop", (struct ttai_payload){0}, &err));
+    CHECK_OK(ttai_testenv_settle(env));
+    char *res = result_json(eng, "t1");
+    CHECK(strcmp(res, "420") == 0);
+    ttai_free(res);
+    ttai_buf_release(&b);
+    ttai_buf_release(&in);
+}
+
+static void test_retry_and_cancel(struct ttai_testenv *env)
+{
+    struct ttai_engine *eng = ttai_testenv_engine(env);
+    struct ttai_buf in;
+    ttai_buf_init(&in);
+    CHECK_OK(ttai_engine_start(eng, "default", "retrier", "r1", json(&in, "null"), NULL, NULL, &err));
+    /* Attempt 1 fails now, attempt 2 after 1 s, attempt 3 after 2 s more. */
+    CHECK_OK(ttai_testenv_advance(env, 5000));
+    char *res = result_json(eng, "r1");
+    CHECK(strcmp(res, "3") == 0);
+    ttai_free(res);
+    CHECK_OK(ttai_engine_start(eng, "default", "sleeper", "s1", json(&in, "null"), NULL, NULL, &err));
+    CHECK_OK(ttai_testenv_settle(env));
+    CHECK_OK(ttai_engine_cancel(eng, "default", "s1", "test", &err));
+    CHECK_OK(ttai_testenv_settle(env));
+    struct ttai_run_info info;
+    CHECK_OK(ttai_engine_describe(eng, "default", "s1", NULL, &info, &err));
+    CHECK_EQ(info.status, STORE_RUN_CANCELED);
+    CHECK_EQ(info.pending_timers, 0);
+    CHECK_OK(ttai_engine_start(eng, "default", "sleeper", "s2", json(&in, "null"), NULL, NULL, &err));
+    CHECK_OK(ttai_testenv_settle(env));
+    CHECK_OK(ttai_engine_terminate(eng, "default", "s2", "by test", &err));
+    CHECK_OK(ttai_engine_describe(eng, "default", "s2", NULL, &info, &err));
+    CHECK_EQ(info.status, STORE_RUN_TERMINATED);
+    CHECK_EQ(info.pending_timers, 0);
+    ttai_buf_release(&in);
+}
+
+static void test_nondeterminism(void)
+{
+    /* hello-1 was recorded by the original code above. */
+    static const struct ttai_workflow_def *const changed[] = {&wf_hello_changed, NULL};
+    static const struct ttai_registry changed_reg = {changed, NULL};
+    int rc = ttai_replay(dir, &changed_reg, "default", "hello-1", NULL, 0, NULL,
+                         (struct ttai_payload){0}, NULL, &err);
+    CHECK_EQ(rc, TTAI_ENONDET);
+    CHECK(strstr(err.msg, "ActivityScheduled") != NULL);
+    CHECK(strstr(err.msg, "TimerStarted") != NULL);
+    CHECK(strstr(err.msg, "event 3") != NULL);
+    /* The patched code replays the old history on its old path. */
+    static const struct ttai_workflow_def *const patched[] = {&wf_hello_patched, NULL};
+    static const struct ttai_activity_def *const acts[] = {&act_greet, NULL};
+    static const struct ttai_registry patched_reg = {patched, acts};
+    CHECK_OK(ttai_replay(dir, &patched_reg, "default", "hello-1", NULL, 0, NULL,
+                         (struct ttai_payload){0}, NULL, &err));
+}
+
+int main(void)
+{
+    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(dir, sizeof(dir), "%s/ttai-runtime-XXXXXX", base);
+    CHECK(mkdtemp(dir) != NULL);
+    struct ttai_testenv *env;
+    CHECK_OK(ttai_testenv_open(&env, dir, &registry, T0, &err));
+    test_hello(env);
+    test_counter(env);
+    test_timers_and_restart(env);
+    test_retry_and_cancel(env);
+    ttai_testenv_close(env);
+    test_nondeterminism();
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+    printf("ok runtime\n");
+    return 0;
+}
