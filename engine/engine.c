@@ -220,6 +220,7 @@ static struct ttai_wf *run_load(struct ttai_engine *eng, const struct ttai_run_i
         return NULL;
     }
     eng_run_replay(wf, events, count, 0);
+    wf->nondet_recorded = wf->nondet && count > 0 && events[count - 1].type == STORE_EV_TASK_FAILED;
     eng_arena_release(&tmp);
     eng->stats.replays++;
     eng->stats.replayed_events += count;
@@ -243,11 +244,16 @@ static int activity_record(const struct store_event *cmd, uint32_t attempt, int6
     return store_event_encode(&rec, buf, len, cap, NULL);
 }
 
+struct task_group;
+
 struct task_out {
     struct ttai_wf *wf;
-    struct store_batch *batch;
+    struct store_batch *batch;          /* owned by the store once submitted */
+    struct task_group *group;
+    uint64_t last_event_id;             /* of this run, after the commit */
     struct store_run next_run;          /* continue-as-new target */
     bool continued;
+    int64_t next_deadline_ms;           /* the next run's timeout timer */
     bool close;
     int rc;
 };
@@ -264,6 +270,8 @@ static int add_close_cleanup(struct ttai_wf *wf, struct store_batch *b)
         else
             rc = store_batch_del_timer(b, f->fire_ms, &wf->rec.run_id, f->seq);
     }
+    if (rc == 0 && wf->run_deadline_ms > 0)
+        rc = store_batch_del_timer(b, wf->run_deadline_ms, &wf->rec.run_id, 0);
     return rc;
 }
 
@@ -311,12 +319,18 @@ static int add_close(struct ttai_engine *eng, struct task_out *out, struct store
     if (rc == 0 && out->continued) {
         struct store_event started = {.type = STORE_EV_WORKFLOW_STARTED, .time_ms = now,
                                       .name = {(const uint8_t *)wf->rec.type, strlen(wf->rec.type)},
-                                      .payload = close_ev->payload, .run_id = wf->rec.run_id};
+                                      .payload = close_ev->payload, .run_id = wf->rec.run_id,
+                                      .fire_ms = wf->exec_deadline_ms,
+                                      .run_timeout_ms = wf->run_timeout_ms};
+        out->next_deadline_ms = eng_run_deadline(now, wf->run_timeout_ms, wf->exec_deadline_ms);
         rc = store_batch_put_run(b, &out->next_run);
         if (rc == 0)
             rc = store_batch_put_exec(b, wf->rec.ns, wf->rec.workflow_id, &out->next_run.run_id);
         if (rc == 0)
             rc = store_batch_append(b, &out->next_run.run_id, &started, err);
+        if (rc == 0 && out->next_deadline_ms > 0)
+            rc = store_batch_put_timer(b, out->next_deadline_ms, &out->next_run.run_id, 0,
+                                       TIMER_RUN_TIMEOUT);
     }
     (void)eng;
     out->close = true;
@@ -379,11 +393,38 @@ static void task_committed(struct ttai_engine *eng, struct task_out *out, int64_
         }
     }
     wf->cmd_count = 0;
-    if (out->continued)
+    if (out->continued) {
         mark_ready(eng, &out->next_run.run_id);
+        if (out->next_deadline_ms > 0) {
+            struct store_timer t = {out->next_deadline_ms, out->next_run.run_id, 0,
+                                    TIMER_RUN_TIMEOUT};
+            heap_push(&eng->timers, &t);
+        }
+    }
 }
 
 /* ---- Running tasks ---------------------------------------------------------- */
+
+/* Writes the non-determinism of a run into its history once (TaskFailed),
+ * so that it shows in the history as well as in describe. The run stays
+ * open; it resumes when code that replays its history is deployed. */
+static void record_nondet(struct ttai_engine *eng, struct ttai_wf *wf, int64_t now)
+{
+    struct store_event ev = {.type = STORE_EV_TASK_FAILED, .time_ms = now,
+                             .ref_event_id = wf->nondet_event_id,
+                             .failure_type = {(const uint8_t *)"NonDeterminism", 14},
+                             .failure_message = {(const uint8_t *)wf->nondet_msg,
+                                                 strlen(wf->nondet_msg)}};
+    struct store_batch *b = store_batch_new();
+    TTAI_ASSERT(b != NULL);
+    struct ttai_err err;
+    int rc = store_batch_require_run_status(b, &wf->rec.run_id, STORE_RUN_RUNNING);
+    if (rc == 0)
+        rc = store_batch_append(b, &wf->rec.run_id, &ev, &err);
+    if (rc == 0 && store_commit(eng->store, b, &err) == 0)
+        wf->nondet_recorded = true;
+    store_batch_free(b);
+}
 
 /* Runs the task of one ready run and builds its batch; returns false when
  * there is nothing to commit. */
@@ -392,6 +433,8 @@ static bool task_prepare(struct ttai_engine *eng, const struct ttai_run_id *id,
 {
     struct ttai_err err;
     struct ttai_wf *wf = run_load(eng, id, false, &err);
+    if (wf != NULL && wf->nondet && !wf->nondet_recorded)
+        record_nondet(eng, wf, now);
     if (wf == NULL || wf->nondet)
         return false;
     struct store_read *rd;
@@ -423,7 +466,59 @@ static bool task_prepare(struct ttai_engine *eng, const struct ttai_run_id *id,
     return true;
 }
 
-/* Runs the tasks of every ready run; their batches share group commits. */
+static int terminate_run(struct ttai_engine *eng, struct store_run *rec, int type,
+                         const char *reason, struct store_batch *b, struct ttai_err *err);
+
+/* A run whose history reached TTAI_HISTORY_LIMIT is terminated: replaying
+ * it would grow without bound. */
+static void history_limit(struct ttai_engine *eng, struct ttai_wf *wf)
+{
+    char reason[160];
+    snprintf(reason, sizeof(reason),
+             "history reached %" PRIu64 " events (limit %d): continue as new sooner",
+             wf->last_event_id, TTAI_HISTORY_LIMIT);
+    struct store_batch *b = store_batch_new();
+    TTAI_ASSERT(b != NULL);
+    struct ttai_err err;
+    struct store_run rec = wf->rec;
+    /* On failure the run stays open and is terminated at its next task. */
+    if (terminate_run(eng, &rec, STORE_EV_WORKFLOW_TERMINATED, reason, b, &err) == 0 &&
+        store_commit(eng->store, b, &err) != 0)
+        mark_ready(eng, &rec.run_id);
+    store_batch_free(b);
+    cache_remove(eng, wf);
+}
+
+/* The tasks of one poll wait together for their group commits. */
+struct task_group {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t pending;
+};
+
+/* Writer thread: the task's batch is durable (or refused). */
+static void task_commit_cb(struct store_batch *batch, int rc, const struct ttai_err *err, void *arg)
+{
+    (void)err;
+    struct task_out *out = arg;
+    out->rc = rc;
+    if (rc == 0) {
+        /* The last appended event of this run: a continue-as-new appends
+         * the next run's WorkflowStarted after it. */
+        size_t events = store_batch_events(batch);
+        out->last_event_id = store_batch_event_id(batch, events - 1 - (out->continued ? 1 : 0));
+    }
+    out->batch = NULL; /* the store frees it when we return */
+    struct task_group *g = out->group;
+    pthread_mutex_lock(&g->mu);
+    if (--g->pending == 0)
+        pthread_cond_signal(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* Runs the tasks of every ready run; their batches are submitted together
+ * so that they share group commits, and the engine acts on none of them
+ * before all are durable. */
 static int run_ready_tasks(struct ttai_engine *eng)
 {
     size_t n = eng->ready_count;
@@ -435,25 +530,44 @@ static int run_ready_tasks(struct ttai_engine *eng)
     int64_t now = now_ms(eng);
     struct task_out *outs = ttai_calloc(n, sizeof(*outs));
     TTAI_ASSERT(outs != NULL);
+    struct task_group group = {.pending = 0};
+    pthread_mutex_init(&group.mu, NULL);
+    pthread_cond_init(&group.cv, NULL);
     size_t built = 0;
     for (size_t i = 0; i < n; i++) {
         /* A run listed twice runs once: the second sees no new input. */
-        if (task_prepare(eng, &ids[i], &outs[built], now)) {
-            struct ttai_err err;
-            int rc = store_commit(eng->store, outs[built].batch, &err);
-            outs[built].rc = rc;
-            built++;
+        struct task_out *out = &outs[built];
+        if (!task_prepare(eng, &ids[i], out, now))
+            continue;
+        out->group = &group;
+        pthread_mutex_lock(&group.mu);
+        group.pending++;
+        pthread_mutex_unlock(&group.mu);
+        out->rc = store_submit(eng->store, out->batch, task_commit_cb, out);
+        if (out->rc != 0) {
+            store_batch_free(out->batch);
+            out->batch = NULL;
+            pthread_mutex_lock(&group.mu);
+            group.pending--;
+            pthread_mutex_unlock(&group.mu);
         }
+        built++;
     }
+    pthread_mutex_lock(&group.mu);
+    while (group.pending > 0)
+        pthread_cond_wait(&group.cv, &group.mu);
+    pthread_mutex_unlock(&group.mu);
+    pthread_cond_destroy(&group.cv);
+    pthread_mutex_destroy(&group.mu);
     for (size_t i = 0; i < built; i++) {
         struct task_out *out = &outs[i];
         if (out->rc == 0) {
-            size_t events = store_batch_events(out->batch);
             task_committed(eng, out, now);
-            out->wf->last_event_id = store_batch_event_id(out->batch, events - 1 -
-                                                          (out->continued ? 1 : 0));
+            out->wf->last_event_id = out->last_event_id;
             if (out->close)
                 cache_remove(eng, out->wf);
+            else if (out->wf->last_event_id >= TTAI_HISTORY_LIMIT)
+                history_limit(eng, out->wf);
         } else {
             /* Refused (the run moved on meanwhile) or failed: rebuild it
              * from the durable history at its next task. */
@@ -462,7 +576,6 @@ static int run_ready_tasks(struct ttai_engine *eng)
             if (out->rc == TTAI_ECONFLICT)
                 mark_ready(eng, &id);
         }
-        store_batch_free(out->batch);
     }
     ttai_free(outs);
     ttai_free(ids);
@@ -590,8 +703,34 @@ static void retry_activity(struct ttai_engine *eng, const struct store_timer *t)
     store_read_end(rd);
 }
 
+static void uncache(struct ttai_engine *eng, const struct ttai_run_id *id);
+
+/* The run's timeout fired: it closes as timed out. */
+static void run_timed_out(struct ttai_engine *eng, const struct store_timer *t)
+{
+    struct store_read *rd;
+    struct ttai_err err;
+    struct store_run rec;
+    if (store_read_begin(eng->store, &rd, &err) != 0)
+        return;
+    int rc = store_run_get(rd, &t->run_id, &rec, &err);
+    store_read_end(rd);
+    if (rc != 0 || rec.status != STORE_RUN_RUNNING)
+        return; /* closed meanwhile: its cleanup removed the timer */
+    struct store_batch *b = store_batch_new();
+    TTAI_ASSERT(b != NULL);
+    if (terminate_run(eng, &rec, STORE_EV_WORKFLOW_TIMED_OUT, "workflow timeout", b, &err) == 0 &&
+        store_commit(eng->store, b, &err) == 0)
+        uncache(eng, &rec.run_id);
+    store_batch_free(b);
+}
+
 static void fire_timer(struct ttai_engine *eng, const struct store_timer *t)
 {
+    if (t->kind == TIMER_RUN_TIMEOUT) {
+        run_timed_out(eng, t);
+        return;
+    }
     struct store_batch *b = store_batch_new();
     TTAI_ASSERT(b != NULL);
     struct ttai_err err;
@@ -741,17 +880,17 @@ static int add_store_cleanup(struct ttai_engine *eng, const struct ttai_run_id *
 }
 
 /* Terminates a running run (forced close). */
-static int terminate_run(struct ttai_engine *eng, struct store_run *rec, const char *reason,
-                         struct store_batch *b, struct ttai_err *err)
+static int terminate_run(struct ttai_engine *eng, struct store_run *rec, int type,
+                         const char *reason, struct store_batch *b, struct ttai_err *err)
 {
     int64_t now = now_ms(eng);
-    struct store_event ev = {.type = STORE_EV_WORKFLOW_TERMINATED, .time_ms = now,
+    struct store_event ev = {.type = type, .time_ms = now,
                              .failure_message = {(const uint8_t *)reason, strlen(reason)}};
     int rc = store_batch_require_run_status(b, &rec->run_id, STORE_RUN_RUNNING);
     if (rc == 0)
         rc = store_batch_append(b, &rec->run_id, &ev, err);
     struct store_run closed = *rec;
-    closed.status = STORE_RUN_TERMINATED;
+    closed.status = type == STORE_EV_WORKFLOW_TIMED_OUT ? STORE_RUN_TIMED_OUT : STORE_RUN_TERMINATED;
     closed.close_ms = now;
     if (rc == 0)
         rc = store_batch_put_run(b, &closed);
@@ -799,7 +938,8 @@ static int start_locked(struct ttai_engine *eng, const char *ns, const char *typ
             store_batch_free(b);
             return ttai_errf(err, TTAI_EEXIST, "workflow '%s' is already running", workflow_id);
         }
-        rc = terminate_run(eng, &existing, "terminated by a new start with the same id", b, err);
+        rc = terminate_run(eng, &existing, STORE_EV_WORKFLOW_TERMINATED,
+                           "terminated by a new start with the same id", b, err);
     } else if (exists && (opts->id_reuse == TTAI_REUSE_REJECT ||
                           (opts->id_reuse == TTAI_REUSE_ALLOW_FAILED_ONLY &&
                            existing.status == STORE_RUN_COMPLETED))) {
@@ -817,7 +957,10 @@ static int start_locked(struct ttai_engine *eng, const char *ns, const char *typ
                                   .name = {(const uint8_t *)type, strlen(type)},
                                   .payload = {input.data, input.len},
                                   .exec_timeout_ms = opts->execution_timeout_ms,
-                                  .run_timeout_ms = opts->run_timeout_ms};
+                                  .run_timeout_ms = opts->run_timeout_ms,
+                                  .fire_ms = opts->execution_timeout_ms > 0
+                                                 ? run.start_ms + opts->execution_timeout_ms : 0};
+    int64_t deadline = eng_run_deadline(run.start_ms, opts->run_timeout_ms, started.fire_ms);
     if (rc == 0)
         rc = store_batch_require_exec(b, ns, workflow_id, exists ? &existing.run_id : NULL);
     if (rc == 0)
@@ -826,11 +969,17 @@ static int start_locked(struct ttai_engine *eng, const char *ns, const char *typ
         rc = store_batch_put_exec(b, ns, workflow_id, &run.run_id);
     if (rc == 0)
         rc = store_batch_append(b, &run.run_id, &started, err);
+    if (rc == 0 && deadline > 0)
+        rc = store_batch_put_timer(b, deadline, &run.run_id, 0, TIMER_RUN_TIMEOUT);
     if (rc == 0)
         rc = store_commit(eng->store, b, err);
     store_batch_free(b);
     if (rc != 0)
         return rc;
+    if (deadline > 0) {
+        struct store_timer t = {deadline, run.run_id, 0, TIMER_RUN_TIMEOUT};
+        heap_push(&eng->timers, &t);
+    }
     if (exists)
         uncache(eng, &existing.run_id);
     mark_ready(eng, &run.run_id);
@@ -932,7 +1081,7 @@ int ttai_engine_terminate(struct ttai_engine *eng, const char *ns, const char *w
                        store_run_status_name(rec.status));
     struct store_batch *b = rc == 0 ? store_batch_new() : NULL;
     if (b != NULL) {
-        rc = terminate_run(eng, &rec, reason ? reason : "", b, err);
+        rc = terminate_run(eng, &rec, STORE_EV_WORKFLOW_TERMINATED, reason ? reason : "", b, err);
         if (rc == 0)
             rc = store_commit(eng->store, b, err);
         if (rc == 0)
@@ -1084,23 +1233,26 @@ static int recover(struct ttai_engine *eng, struct ttai_err *err)
         return rc;
     struct store_iter it;
     struct store_timer t;
+    int more = 0;
     rc = store_timer_iter_init(&it, rd, INT64_MAX, err);
-    while (rc == 0 && (rc = store_timer_iter_next(&it, &t, err)) == 1)
+    while (rc == 0 && (more = store_timer_iter_next(&it, &t, err)) == 1)
         heap_push(&eng->timers, &t);
     store_iter_release(&it);
+    rc = rc ? rc : more;
     struct store_run run;
     if (rc == 0)
         rc = store_run_iter_init(&it, rd, err);
-    while (rc == 0 && (rc = store_run_iter_next(&it, &run, err)) == 1)
+    while (rc == 0 && (more = store_run_iter_next(&it, &run, err)) == 1)
         if (run.status == STORE_RUN_RUNNING && has_pending_inputs(rd, &run))
             mark_ready(eng, &run.run_id);
     store_iter_release(&it);
+    rc = rc ? rc : more;
     struct ttai_run_id rid;
     uint64_t seq;
     struct store_bytes raw;
     if (rc == 0)
         rc = store_activity_iter_init(&it, rd, NULL, err);
-    while (rc == 0 && (rc = store_activity_iter_next(&it, &rid, &seq, &raw, err)) == 1) {
+    while (rc == 0 && (more = store_activity_iter_next(&it, &rid, &seq, &raw, err)) == 1) {
         struct store_event rec;
         if (has_retry_timer(&eng->timers, &rid, seq) ||
             store_event_decode(raw.data, raw.len, &rec, NULL) != 0 ||
@@ -1109,6 +1261,7 @@ static int recover(struct ttai_engine *eng, struct ttai_err *err)
         eng_pool_dispatch(eng->pool, eng->registry, &run, &rec, rec.attempt + 1, now_ms(eng));
     }
     store_iter_release(&it);
+    rc = rc ? rc : more;
     store_read_end(rd);
     return rc < 0 ? rc : 0;
 }

@@ -74,6 +74,9 @@ struct ttai_wf {
     struct eng_arena arena;
     struct ttai_payload input;
     uint64_t seq;                     /* last command sequence issued */
+    int64_t exec_deadline_ms;         /* 0: none; spans continue-as-new */
+    int64_t run_timeout_ms;           /* 0: none */
+    int64_t run_deadline_ms;          /* when this run times out; 0: never */
     struct ttai_future *futures;
     bool cancel_requested;
     uint64_t last_event_id;           /* history length */
@@ -101,6 +104,8 @@ struct ttai_wf {
 };
 
 /* run.c */
+/* When a run started at start_ms times out (0: never). */
+int64_t eng_run_deadline(int64_t start_ms, int64_t run_timeout_ms, int64_t exec_deadline_ms);
 struct ttai_wf *eng_run_new(const struct store_run *rec, const struct ttai_workflow_def *def,
                             struct ttai_engine *eng);
 void eng_run_free(struct ttai_wf *wf);

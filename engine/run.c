@@ -555,6 +555,14 @@ void ttai_wf_continue_as_new(struct ttai_wf *wf, struct ttai_payload input)
     close_with(wf, &cmd);
 }
 
+int64_t eng_run_deadline(int64_t start_ms, int64_t run_timeout_ms, int64_t exec_deadline_ms)
+{
+    int64_t run_deadline = run_timeout_ms > 0 ? start_ms + run_timeout_ms : 0;
+    if (exec_deadline_ms > 0 && (run_deadline == 0 || exec_deadline_ms < run_deadline))
+        return exec_deadline_ms;
+    return run_deadline;
+}
+
 /* ---- Running the code ----------------------------------------------------------- */
 
 static void coro_main(void *arg)
@@ -610,6 +618,9 @@ static void deliver(struct ttai_wf *wf, const struct store_event *ev)
     switch (ev->type) {
     case STORE_EV_WORKFLOW_STARTED:
         wf->input = ttai_wf_keep(wf, (struct ttai_payload){ev->payload.data, ev->payload.len});
+        wf->exec_deadline_ms = ev->fire_ms;
+        wf->run_timeout_ms = ev->run_timeout_ms;
+        wf->run_deadline_ms = eng_run_deadline(ev->time_ms, ev->run_timeout_ms, ev->fire_ms);
         if (!wf->coro_ready) {
             TTAI_ASSERT(eng_coro_init(&wf->coro, WF_STACK_BYTES, coro_main, wf) == 0);
             wf->coro_ready = true;

@@ -8,6 +8,7 @@ struct ttai_testenv {
     char *dir;
     const struct ttai_registry *registry;
     int64_t now_ms;               /* the virtual clock */
+    size_t cache_max;             /* 0: the engine's default */
 };
 
 static int64_t virtual_now(void *arg)
@@ -18,7 +19,8 @@ static int64_t virtual_now(void *arg)
 static int engine_open(struct ttai_testenv *env, struct ttai_err *err)
 {
     struct ttai_engine_opts opts = {.data_dir = env->dir, .registry = env->registry,
-                                    .clock = {virtual_now, env}, .activity_threads = 2};
+                                    .clock = {virtual_now, env}, .activity_threads = 2,
+                                    .cache_max = env->cache_max};
     return ttai_engine_open(&env->eng, &opts, err);
 }
 
@@ -97,4 +99,14 @@ int ttai_testenv_restart(struct ttai_testenv *env, struct ttai_err *err)
     ttai_engine_close(env->eng);
     env->eng = NULL;
     return engine_open(env, err);
+}
+
+int ttai_testenv_redeploy(struct ttai_testenv *env, const struct ttai_registry *registry,
+                          size_t cache_max, struct ttai_err *err)
+{
+    if (registry != NULL)
+        env->registry = registry;
+    if (cache_max != 0)
+        env->cache_max = cache_max;
+    return ttai_testenv_restart(env, err);
 }

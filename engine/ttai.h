@@ -385,6 +385,10 @@ int ttai_testenv_advance(struct ttai_testenv *env, int64_t ms) TTAI_MUST_CHECK;
 /* Closes and reopens the engine on the same directory (a clean restart;
  * the clock keeps its time). */
 int ttai_testenv_restart(struct ttai_testenv *env, struct ttai_err *err) TTAI_MUST_CHECK;
+/* The same, deploying other code (registry, NULL: keep) and another cache
+ * size (0: keep): how a test upgrades workflow code or forces eviction. */
+int ttai_testenv_redeploy(struct ttai_testenv *env, const struct ttai_registry *registry,
+                          size_t cache_max, struct ttai_err *err) TTAI_MUST_CHECK;
 
 /* ---- Offline replay ------------------------------------------------------ */
 

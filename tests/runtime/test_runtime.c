@@ -178,8 +178,43 @@ static void retrier_run(struct ttai_wf *wf, void *state, struct ttai_payload inp
 }
 static const struct ttai_workflow_def wf_retrier = {"retrier", retrier_run, 0, NULL, NULL};
 
+/* Issues markers until the history is long: records when the runtime first
+ * suggested continue-as-new. */
+struct spinner_state {
+    int64_t suggested_at;
+};
+
+static void spinner_run(struct ttai_wf *wf, void *state, struct ttai_payload input)
+{
+    (void)input;
+    struct spinner_state *s = state;
+    for (int64_t i = 0;; i++) {
+        if (s->suggested_at == 0 && ttai_wf_continue_as_new_suggested(wf))
+            s->suggested_at = (int64_t)ttai_wf_history_length(wf);
+        (void)ttai_wf_random(wf);
+        if (i % 1000 == 999)
+            ttai_wf_sleep(wf, 1);
+    }
+}
+
+static int spinner_suggested(const struct ttai_wf *wf, const void *state, struct ttai_payload args,
+                             struct ttai_buf *answer, struct ttai_err *e)
+{
+    (void)wf;
+    (void)args;
+    (void)e;
+    ttai_buf_int(answer, ((const struct spinner_state *)state)->suggested_at);
+    return 0;
+}
+
+static const struct ttai_query_def spinner_queries[] = {{"suggested", spinner_suggested},
+                                                        {NULL, NULL}};
+static const struct ttai_workflow_def wf_spinner = {"spinner", spinner_run,
+                                                    sizeof(struct spinner_state), NULL,
+                                                    spinner_queries};
+
 static const struct ttai_workflow_def *const all_workflows[] = {
-    &wf_hello, &wf_counter, &wf_ticker, &wf_sleeper, &wf_retrier, NULL};
+    &wf_hello, &wf_counter, &wf_ticker, &wf_sleeper, &wf_retrier, &wf_spinner, NULL};
 static const struct ttai_activity_def *const all_activities[] = {&act_greet, &act_flaky, NULL};
 static const struct ttai_registry registry = {all_workflows, all_activities};
 
@@ -373,6 +408,115 @@ static void test_retry_and_cancel(struct ttai_testenv *env)
     ttai_buf_release(&in);
 }
 
+/* Live non-determinism: a changed "counter" blocks the open run, describe
+ * says why, and the run resumes when the original code returns. */
+static int64_t changed_counter_answer(void)
+{
+    return 0;
+}
+
+static void counter_changed_run(struct ttai_wf *wf, void *state, struct ttai_payload input)
+{
+    (void)state;
+    (void)input;
+    ttai_wf_sleep(wf, 5000); /* the original code waits for signals: no timer */
+}
+
+static void test_live_nondeterminism_and_eviction(struct ttai_testenv *env)
+{
+    struct ttai_engine *eng = ttai_testenv_engine(env);
+    struct ttai_buf in;
+    ttai_buf_init(&in);
+    CHECK_OK(ttai_engine_start(eng, "default", "counter", "c-nd", json(&in, "{\"every\": 100}"),
+                               NULL, NULL, &err));
+    CHECK_OK(ttai_testenv_settle(env));
+    signal_int(eng, "c-nd", "add", 5);
+    CHECK_OK(ttai_testenv_settle(env));
+    /* Deploy changed code: the run cannot be replayed. */
+    static struct ttai_workflow_def changed;
+    changed = wf_counter;
+    changed.run = counter_changed_run;
+    static const struct ttai_workflow_def *changed_wfs[] = {&changed, NULL};
+    static const struct ttai_registry changed_reg = {changed_wfs, NULL};
+    CHECK_OK(ttai_testenv_redeploy(env, &changed_reg, 0, &err));
+    eng = ttai_testenv_engine(env);
+    signal_int(eng, "c-nd", "add", 6); /* accepted and durable, not yet processed */
+    CHECK_OK(ttai_testenv_settle(env));
+    struct ttai_run_info info;
+    CHECK_OK(ttai_engine_describe(eng, "default", "c-nd", NULL, &info, &err));
+    CHECK(info.blocked);
+    CHECK_EQ(info.status, STORE_RUN_RUNNING);
+    CHECK(strstr(info.blocked_reason, "TimerStarted") != NULL);
+    CHECK(info.blocked_event_id > 0);
+    struct ttai_buf ans;
+    ttai_buf_init(&ans);
+    CHECK_EQ(ttai_engine_query(eng, "default", "c-nd", NULL, "value", (struct ttai_payload){0},
+                               &ans, &err), TTAI_ENONDET);
+    CHECK_EQ(changed_counter_answer(), 0);
+    /* The fixed (original) code is deployed again, with a cache of 2 runs:
+     * the run resumes, sees both signals, and evictions rebuild by replay. */
+    CHECK_OK(ttai_testenv_redeploy(env, &registry, 2, &err));
+    eng = ttai_testenv_engine(env);
+    CHECK_OK(ttai_testenv_settle(env));
+    CHECK_OK(ttai_engine_describe(eng, "default", "c-nd", NULL, &info, &err));
+    CHECK(!info.blocked);
+    CHECK_EQ(query_int(eng, "c-nd", "value"), 11);
+    for (int i = 0; i < 4; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "c-ev-%d", i);
+        CHECK_OK(ttai_engine_start(eng, "default", "counter", id, json(&in, "{\"every\": 100}"),
+                                   NULL, NULL, &err));
+        CHECK_OK(ttai_testenv_settle(env));
+        signal_int(eng, id, "add", i);
+    }
+    CHECK_OK(ttai_testenv_settle(env));
+    for (int i = 0; i < 4; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "c-ev-%d", i);
+        CHECK_EQ(query_int(eng, id, "value"), i);
+    }
+    CHECK_EQ(query_int(eng, "c-nd", "value"), 11);
+    struct ttai_engine_stats st;
+    ttai_engine_stats_get(eng, &st);
+    CHECK(st.evictions > 0);
+    CHECK(st.cached <= 2);
+    ttai_buf_release(&ans);
+    ttai_buf_release(&in);
+}
+
+static void test_timeouts_and_history_limit(struct ttai_testenv *env)
+{
+    struct ttai_engine *eng = ttai_testenv_engine(env);
+    struct ttai_buf in;
+    ttai_buf_init(&in);
+    struct ttai_start_opts opts = {.run_timeout_ms = 30000};
+    CHECK_OK(ttai_engine_start(eng, "default", "sleeper", "timeout-1", json(&in, "null"), &opts,
+                               NULL, &err));
+    CHECK_OK(ttai_testenv_advance(env, 29000));
+    struct ttai_run_info info;
+    CHECK_OK(ttai_engine_describe(eng, "default", "timeout-1", NULL, &info, &err));
+    CHECK_EQ(info.status, STORE_RUN_RUNNING);
+    CHECK_OK(ttai_testenv_advance(env, 2000));
+    CHECK_OK(ttai_engine_describe(eng, "default", "timeout-1", NULL, &info, &err));
+    CHECK_EQ(info.status, STORE_RUN_TIMED_OUT);
+    CHECK_EQ(info.pending_timers, 0);
+    /* An execution timeout spans continue-as-new. */
+    struct ttai_start_opts exec = {.execution_timeout_ms = 45 * 60 * 1000};
+    CHECK_OK(ttai_engine_start(eng, "default", "ticker", "timeout-2", json(&in, "0"), &exec, NULL,
+                               &err));
+    CHECK_OK(ttai_testenv_advance(env, 3600 * 1000));
+    CHECK_OK(ttai_engine_describe(eng, "default", "timeout-2", NULL, &info, &err));
+    CHECK_EQ(info.status, STORE_RUN_TIMED_OUT);
+    CHECK(info.history_length < 2000); /* a continued run timed out */
+    /* The history limit. */
+    CHECK_OK(ttai_engine_start(eng, "default", "spinner", "spin", json(&in, "null"), NULL, NULL, &err));
+    CHECK_OK(ttai_testenv_advance(env, 100));
+    CHECK_OK(ttai_engine_describe(eng, "default", "spin", NULL, &info, &err));
+    CHECK_EQ(info.status, STORE_RUN_TERMINATED);
+    CHECK(info.history_length >= TTAI_HISTORY_LIMIT);
+    ttai_buf_release(&in);
+}
+
 static void test_nondeterminism(void)
 {
     /* hello-1 was recorded by the original code above. */
@@ -403,6 +547,8 @@ int main(void)
     test_counter(env);
     test_timers_and_restart(env);
     test_retry_and_cancel(env);
+    test_live_nondeterminism_and_eviction(env);
+    test_timeouts_and_history_limit(env);
     ttai_testenv_close(env);
     test_nondeterminism();
     char cmd[600];
