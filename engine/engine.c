@@ -220,6 +220,13 @@ static struct ttai_wf *run_load(struct ttai_engine *eng, const struct ttai_run_i
         return NULL;
     }
     eng_run_replay(wf, events, count, 0);
+    if (wf->coro_failed) {
+        eng_run_free(wf);
+        eng_arena_release(&tmp);
+        ttai_errf(err, TTAI_ENOMEM, "cannot allocate a workflow stack: lower cache_max or raise "
+                  "vm.max_map_count");
+        return NULL;
+    }
     wf->nondet_recorded = wf->nondet && count > 0 && events[count - 1].type == STORE_EV_TASK_FAILED;
     eng_arena_release(&tmp);
     eng->stats.replays++;
@@ -1266,6 +1273,22 @@ static int recover(struct ttai_engine *eng, struct ttai_err *err)
     return rc < 0 ? rc : 0;
 }
 
+/* Each cached run holds a stack mapping with a guard page: two of the
+ * kernel's memory mappings, of which a process has vm.max_map_count
+ * (65530 by default). Keep a quarter of them for everything else. */
+static size_t cache_max_clamped(size_t want)
+{
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+    long maps = 65530;
+    if (f != NULL) {
+        if (fscanf(f, "%ld", &maps) != 1)
+            maps = 65530;
+        fclose(f);
+    }
+    size_t limit = (size_t)(maps / 2) * 3 / 4;
+    return want < limit ? want : limit;
+}
+
 int ttai_engine_open(struct ttai_engine **out, const struct ttai_engine_opts *opts,
                      struct ttai_err *err)
 {
@@ -1275,7 +1298,7 @@ int ttai_engine_open(struct ttai_engine **out, const struct ttai_engine_opts *op
         return ttai_errf(err, TTAI_ENOMEM, "out of memory opening the engine");
     eng->registry = opts->registry;
     eng->clock = opts->clock.now_ms != NULL ? opts->clock : (struct ttai_clock){real_now, NULL};
-    eng->cache_max = opts->cache_max ? opts->cache_max : CACHE_MAX_DEFAULT;
+    eng->cache_max = cache_max_clamped(opts->cache_max ? opts->cache_max : CACHE_MAX_DEFAULT);
     eng->lru.lru_next = eng->lru.lru_prev = &eng->lru;
     pthread_mutex_init(&eng->mu, NULL);
     eng->buckets = ttai_calloc(HASH_BUCKETS, sizeof(*eng->buckets));

@@ -71,6 +71,7 @@ struct ttai_wf {
     void *state;
     struct eng_coro coro;
     bool coro_ready;                  /* coroutine initialised */
+    bool coro_failed;                 /* no stack could be allocated */
     struct eng_arena arena;
     struct ttai_payload input;
     uint64_t seq;                     /* last command sequence issued */

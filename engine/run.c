@@ -621,9 +621,13 @@ static void deliver(struct ttai_wf *wf, const struct store_event *ev)
         wf->exec_deadline_ms = ev->fire_ms;
         wf->run_timeout_ms = ev->run_timeout_ms;
         wf->run_deadline_ms = eng_run_deadline(ev->time_ms, ev->run_timeout_ms, ev->fire_ms);
-        if (!wf->coro_ready) {
-            TTAI_ASSERT(eng_coro_init(&wf->coro, WF_STACK_BYTES, coro_main, wf) == 0);
-            wf->coro_ready = true;
+        if (!wf->coro_ready && !wf->coro_failed) {
+            /* Out of address space or mappings is an operating error: the
+             * engine drops the run from memory and retries it later. */
+            if (eng_coro_init(&wf->coro, WF_STACK_BYTES, coro_main, wf) == 0)
+                wf->coro_ready = true;
+            else
+                wf->coro_failed = true;
         }
         break;
     case STORE_EV_SIGNAL_RECEIVED: {
