@@ -536,6 +536,34 @@ static void test_nondeterminism(void)
                          (struct ttai_payload){0}, NULL, &err));
 }
 
+/* Every stored run replays with the code that wrote it (replay --all). */
+static void test_replay_all(void)
+{
+    struct store *store;
+    struct store_opts so = {.dir = dir, .read_only = true};
+    CHECK_OK(store_open(&store, &so, &err));
+    struct store_read *rd;
+    CHECK_OK(store_read_begin(store, &rd, &err));
+    struct store_iter it;
+    CHECK_OK(store_run_iter_init(&it, rd, &err));
+    struct store_run run;
+    int runs = 0;
+    while (store_run_iter_next(&it, &run, &err) == 1) {
+        int rc = ttai_replay(dir, &registry, run.ns, run.workflow_id, &run.run_id, 0, NULL,
+                             (struct ttai_payload){0}, NULL, &err);
+        if (rc != 0) {
+            fprintf(stderr, "FAIL: replay of %s: %s\n", run.workflow_id, err.msg);
+            exit(1);
+        }
+        runs++;
+    }
+    store_iter_release(&it);
+    store_read_end(rd);
+    store_close(store);
+    fprintf(stderr, "replayed %d runs\n", runs);
+    CHECK(runs > 15); /* every test above left runs: the walk saw them */
+}
+
 int main(void)
 {
     const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -550,6 +578,7 @@ int main(void)
     test_live_nondeterminism_and_eviction(env);
     test_timeouts_and_history_limit(env);
     ttai_testenv_close(env);
+    test_replay_all();
     test_nondeterminism();
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
