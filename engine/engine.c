@@ -28,37 +28,13 @@
 #define CACHE_MAX_DEFAULT 10000
 #define HASH_BUCKETS 65536
 
-struct timer_heap {
-    struct store_timer *items;
-    size_t count, cap;
-};
-
-struct ttai_engine {
-    struct store *store;
-    const struct ttai_registry *registry;
-    struct ttai_clock clock;
-    size_t cache_max;
-    pthread_mutex_t mu;
-
-    struct ttai_wf **buckets;          /* cached runs by run id */
-    struct ttai_wf lru;                /* sentinel: lru.lru_next is most recent */
-    size_t cached;
-
-    struct ttai_run_id *ready;         /* runs with inputs to deliver */
-    size_t ready_count, ready_cap;
-
-    struct timer_heap timers;
-    struct eng_pool *pool;
-    struct ttai_engine_stats stats;
-};
-
 static int64_t real_now(void *arg)
 {
     (void)arg;
     return ttai_wall_ms();
 }
 
-static int64_t now_ms(struct ttai_engine *eng)
+int64_t eng_now_ms(struct ttai_engine *eng)
 {
     return eng->clock.now_ms(eng->clock.arg);
 }
@@ -70,7 +46,7 @@ static bool timer_less(const struct store_timer *a, const struct store_timer *b)
     return a->fire_ms < b->fire_ms;
 }
 
-static void heap_push(struct timer_heap *h, const struct store_timer *t)
+void eng_timer_push(struct timer_heap *h, const struct store_timer *t)
 {
     if (h->count == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 64;
@@ -117,7 +93,7 @@ static size_t bucket_of(const struct ttai_run_id *id)
     return h & (HASH_BUCKETS - 1);
 }
 
-static struct ttai_wf *cache_find(struct ttai_engine *eng, const struct ttai_run_id *id)
+struct ttai_wf *eng_cache_find(struct ttai_engine *eng, const struct ttai_run_id *id)
 {
     for (struct ttai_wf *wf = eng->buckets[bucket_of(id)]; wf != NULL; wf = wf->hash_next)
         if (ttai_run_id_eq(&wf->rec.run_id, id))
@@ -139,7 +115,7 @@ static void lru_push_front(struct ttai_engine *eng, struct ttai_wf *wf)
     eng->lru.lru_next = wf;
 }
 
-static void cache_remove(struct ttai_engine *eng, struct ttai_wf *wf)
+void eng_cache_remove(struct ttai_engine *eng, struct ttai_wf *wf)
 {
     struct ttai_wf **p = &eng->buckets[bucket_of(&wf->rec.run_id)];
     while (*p != wf)
@@ -159,7 +135,7 @@ static void cache_touch(struct ttai_engine *eng, struct ttai_wf *wf)
 static void cache_insert(struct ttai_engine *eng, struct ttai_wf *wf)
 {
     while (eng->cached >= eng->cache_max && eng->lru.lru_prev != &eng->lru) {
-        cache_remove(eng, eng->lru.lru_prev);
+        eng_cache_remove(eng, eng->lru.lru_prev);
         eng->stats.evictions++;
     }
     size_t b = bucket_of(&wf->rec.run_id);
@@ -169,7 +145,7 @@ static void cache_insert(struct ttai_engine *eng, struct ttai_wf *wf)
     eng->cached++;
 }
 
-static void mark_ready(struct ttai_engine *eng, const struct ttai_run_id *id)
+void eng_mark_ready(struct ttai_engine *eng, const struct ttai_run_id *id)
 {
     if (eng->ready_count > 0 && ttai_run_id_eq(&eng->ready[eng->ready_count - 1], id))
         return;
@@ -187,10 +163,10 @@ static void mark_ready(struct ttai_engine *eng, const struct ttai_run_id *id)
  * filled when the run is unknown, closed (unless allow_closed), of an
  * unregistered type, or unreadable. A non-deterministic run is returned
  * with wf->nondet set. */
-static struct ttai_wf *run_load(struct ttai_engine *eng, const struct ttai_run_id *id,
+struct ttai_wf *eng_run_load(struct ttai_engine *eng, const struct ttai_run_id *id,
                                 bool allow_closed, struct ttai_err *err)
 {
-    struct ttai_wf *wf = cache_find(eng, id);
+    struct ttai_wf *wf = eng_cache_find(eng, id);
     if (wf != NULL) {
         eng->stats.cache_hits++;
         cache_touch(eng, wf);
@@ -394,18 +370,18 @@ static void task_committed(struct ttai_engine *eng, struct task_out *out, int64_
         const struct store_event *cmd = &wf->cmds[i];
         if (cmd->type == STORE_EV_TIMER_STARTED) {
             struct store_timer t = {cmd->fire_ms, wf->rec.run_id, cmd->seq, TIMER_WORKFLOW};
-            heap_push(&eng->timers, &t);
+            eng_timer_push(&eng->timers, &t);
         } else if (cmd->type == STORE_EV_ACTIVITY_SCHEDULED) {
             eng_pool_dispatch(eng->pool, eng->registry, &wf->rec, cmd, 1, now);
         }
     }
     wf->cmd_count = 0;
     if (out->continued) {
-        mark_ready(eng, &out->next_run.run_id);
+        eng_mark_ready(eng, &out->next_run.run_id);
         if (out->next_deadline_ms > 0) {
             struct store_timer t = {out->next_deadline_ms, out->next_run.run_id, 0,
                                     TIMER_RUN_TIMEOUT};
-            heap_push(&eng->timers, &t);
+            eng_timer_push(&eng->timers, &t);
         }
     }
 }
@@ -439,7 +415,7 @@ static bool task_prepare(struct ttai_engine *eng, const struct ttai_run_id *id,
                          struct task_out *out, int64_t now)
 {
     struct ttai_err err;
-    struct ttai_wf *wf = run_load(eng, id, false, &err);
+    struct ttai_wf *wf = eng_run_load(eng, id, false, &err);
     if (wf != NULL && wf->nondet && !wf->nondet_recorded)
         record_nondet(eng, wf, now);
     if (wf == NULL || wf->nondet)
@@ -473,8 +449,6 @@ static bool task_prepare(struct ttai_engine *eng, const struct ttai_run_id *id,
     return true;
 }
 
-static int terminate_run(struct ttai_engine *eng, struct store_run *rec, int type,
-                         const char *reason, struct store_batch *b, struct ttai_err *err);
 
 /* A run whose history reached TTAI_HISTORY_LIMIT is terminated: replaying
  * it would grow without bound. */
@@ -489,11 +463,11 @@ static void history_limit(struct ttai_engine *eng, struct ttai_wf *wf)
     struct ttai_err err;
     struct store_run rec = wf->rec;
     /* On failure the run stays open and is terminated at its next task. */
-    if (terminate_run(eng, &rec, STORE_EV_WORKFLOW_TERMINATED, reason, b, &err) == 0 &&
+    if (eng_terminate_run(eng, &rec, STORE_EV_WORKFLOW_TERMINATED, reason, b, &err) == 0 &&
         store_commit(eng->store, b, &err) != 0)
-        mark_ready(eng, &rec.run_id);
+        eng_mark_ready(eng, &rec.run_id);
     store_batch_free(b);
-    cache_remove(eng, wf);
+    eng_cache_remove(eng, wf);
 }
 
 /* The tasks of one poll wait together for their group commits. */
@@ -534,7 +508,7 @@ static int run_ready_tasks(struct ttai_engine *eng)
     struct ttai_run_id *ids = eng->ready;
     eng->ready = NULL;
     eng->ready_count = eng->ready_cap = 0;
-    int64_t now = now_ms(eng);
+    int64_t now = eng_now_ms(eng);
     struct task_out *outs = ttai_calloc(n, sizeof(*outs));
     TTAI_ASSERT(outs != NULL);
     struct task_group group = {.pending = 0};
@@ -572,16 +546,16 @@ static int run_ready_tasks(struct ttai_engine *eng)
             task_committed(eng, out, now);
             out->wf->last_event_id = out->last_event_id;
             if (out->close)
-                cache_remove(eng, out->wf);
+                eng_cache_remove(eng, out->wf);
             else if (out->wf->last_event_id >= TTAI_HISTORY_LIMIT)
                 history_limit(eng, out->wf);
         } else {
             /* Refused (the run moved on meanwhile) or failed: rebuild it
              * from the durable history at its next task. */
             struct ttai_run_id id = out->wf->rec.run_id;
-            cache_remove(eng, out->wf);
+            eng_cache_remove(eng, out->wf);
             if (out->rc == TTAI_ECONFLICT)
-                mark_ready(eng, &id);
+                eng_mark_ready(eng, &id);
         }
     }
     ttai_free(outs);
@@ -618,7 +592,7 @@ static void activity_final(struct ttai_engine *eng, const struct eng_outcome *o,
 {
     struct store_batch *b = store_batch_new();
     TTAI_ASSERT(b != NULL);
-    struct store_event ev = {.type = type, .time_ms = now_ms(eng), .seq = o->seq,
+    struct store_event ev = {.type = type, .time_ms = eng_now_ms(eng), .seq = o->seq,
                              .attempt = o->attempt,
                              .payload = {o->result, o->result_len},
                              .failure_type = {(const uint8_t *)failure_type, strlen(failure_type)},
@@ -630,7 +604,7 @@ static void activity_final(struct ttai_engine *eng, const struct eng_outcome *o,
     if (rc == 0)
         rc = store_batch_del_activity(b, &o->run, o->seq);
     if (rc == 0 && store_commit(eng->store, b, &err) == 0)
-        mark_ready(eng, &o->run);
+        eng_mark_ready(eng, &o->run);
     store_batch_free(b);
 }
 
@@ -656,7 +630,7 @@ static void handle_outcome(struct ttai_engine *eng, struct eng_outcome *o)
         ttai_free(copy); /* the run closed meanwhile: the outcome is moot */
         return;
     }
-    int64_t now = now_ms(eng);
+    int64_t now = eng_now_ms(eng);
     if (o->rc == 0) {
         activity_final(eng, o, STORE_EV_ACTIVITY_COMPLETED, "", "");
     } else {
@@ -684,7 +658,7 @@ static void handle_outcome(struct ttai_engine *eng, struct eng_outcome *o)
                 rc = store_batch_put_timer(b, now + delay, &o->run, o->seq, TIMER_ACTIVITY_RETRY);
             if (rc == 0 && store_commit(eng->store, b, &err) == 0) {
                 struct store_timer t = {now + delay, o->run, o->seq, TIMER_ACTIVITY_RETRY};
-                heap_push(&eng->timers, &t);
+                eng_timer_push(&eng->timers, &t);
             }
             ttai_free(buf);
             store_batch_free(b);
@@ -706,11 +680,10 @@ static void retry_activity(struct ttai_engine *eng, const struct store_timer *t)
     if (store_run_get(rd, &t->run_id, &run, &err) == 0 && run.status == STORE_RUN_RUNNING &&
         store_activity_get(rd, &t->run_id, t->seq, &raw, &err) == 0 &&
         store_event_decode(raw.data, raw.len, &rec, &err) == 0)
-        eng_pool_dispatch(eng->pool, eng->registry, &run, &rec, rec.attempt, now_ms(eng));
+        eng_pool_dispatch(eng->pool, eng->registry, &run, &rec, rec.attempt, eng_now_ms(eng));
     store_read_end(rd);
 }
 
-static void uncache(struct ttai_engine *eng, const struct ttai_run_id *id);
 
 /* The run's timeout fired: it closes as timed out. */
 static void run_timed_out(struct ttai_engine *eng, const struct store_timer *t)
@@ -726,9 +699,9 @@ static void run_timed_out(struct ttai_engine *eng, const struct store_timer *t)
         return; /* closed meanwhile: its cleanup removed the timer */
     struct store_batch *b = store_batch_new();
     TTAI_ASSERT(b != NULL);
-    if (terminate_run(eng, &rec, STORE_EV_WORKFLOW_TIMED_OUT, "workflow timeout", b, &err) == 0 &&
+    if (eng_terminate_run(eng, &rec, STORE_EV_WORKFLOW_TIMED_OUT, "workflow timeout", b, &err) == 0 &&
         store_commit(eng->store, b, &err) == 0)
-        uncache(eng, &rec.run_id);
+        eng_uncache(eng, &rec.run_id);
     store_batch_free(b);
 }
 
@@ -743,7 +716,7 @@ static void fire_timer(struct ttai_engine *eng, const struct store_timer *t)
     struct ttai_err err;
     int rc = store_batch_require_run_status(b, &t->run_id, STORE_RUN_RUNNING);
     if (t->kind == TIMER_WORKFLOW) {
-        struct store_event ev = {.type = STORE_EV_TIMER_FIRED, .time_ms = now_ms(eng),
+        struct store_event ev = {.type = STORE_EV_TIMER_FIRED, .time_ms = eng_now_ms(eng),
                                  .seq = t->seq, .fire_ms = t->fire_ms};
         if (rc == 0)
             rc = store_batch_append(b, &t->run_id, &ev, &err);
@@ -770,7 +743,7 @@ static void fire_timer(struct ttai_engine *eng, const struct store_timer *t)
     }
     if (exists && store_commit(eng->store, b, &err) == 0) {
         if (t->kind == TIMER_WORKFLOW)
-            mark_ready(eng, &t->run_id);
+            eng_mark_ready(eng, &t->run_id);
         else if (t->kind == TIMER_ACTIVITY_RETRY)
             retry_activity(eng, t);
     }
@@ -788,7 +761,7 @@ int ttai_engine_poll(struct ttai_engine *eng, int64_t *next_timer_ms)
         ttai_free(outcomes[i].result);
     }
     done += (int)n;
-    int64_t now = now_ms(eng);
+    int64_t now = eng_now_ms(eng);
     while (eng->timers.count > 0 && eng->timers.items[0].fire_ms <= now) {
         struct store_timer t = eng->timers.items[0];
         heap_pop(&eng->timers);
@@ -818,383 +791,6 @@ void ttai_engine_stats_get(struct ttai_engine *eng, struct ttai_engine_stats *ou
     *out = eng->stats;
     out->cached = eng->cached;
     pthread_mutex_unlock(&eng->mu);
-}
-
-/* ---- Public calls --------------------------------------------------------- */
-
-static int check_names(const char *ns, const char *workflow_id, struct ttai_err *err)
-{
-    if (ns == NULL || ns[0] == '\0' || strlen(ns) > STORE_NS_MAX)
-        return ttai_errf(err, TTAI_EINVAL, "namespace must have 1 to %d bytes", STORE_NS_MAX);
-    if (workflow_id == NULL || workflow_id[0] == '\0' || strlen(workflow_id) > STORE_WORKFLOW_ID_MAX)
-        return ttai_errf(err, TTAI_EINVAL, "workflow id must have 1 to %d bytes",
-                         STORE_WORKFLOW_ID_MAX);
-    return TTAI_OK;
-}
-
-/* The run a call addresses: the given one, or the execution's current. */
-static int resolve_run(struct ttai_engine *eng, const char *ns, const char *workflow_id,
-                       const struct ttai_run_id *given, struct store_run *out,
-                       struct ttai_err *err)
-{
-    int rc = check_names(ns, workflow_id, err);
-    if (rc != 0)
-        return rc;
-    struct store_read *rd;
-    rc = store_read_begin(eng->store, &rd, err);
-    if (rc != 0)
-        return rc;
-    struct ttai_run_id id;
-    if (given != NULL)
-        id = *given;
-    else
-        rc = store_exec_get(rd, ns, workflow_id, &id, err);
-    if (rc == 0)
-        rc = store_run_get(rd, &id, out, err);
-    if (rc == 0 && (strcmp(out->ns, ns) != 0 || strcmp(out->workflow_id, workflow_id) != 0))
-        rc = ttai_errf(err, TTAI_ENOTFOUND, "run is not a run of workflow '%s'", workflow_id);
-    store_read_end(rd);
-    if (rc == TTAI_ENOTFOUND && err != NULL && strstr(err->msg, "workflow") == NULL)
-        ttai_errf(err, rc, "workflow '%s' not found in namespace '%s'", workflow_id, ns);
-    return rc;
-}
-
-/* Adds the deletion of every timer and activity record of a run. */
-static int add_store_cleanup(struct ttai_engine *eng, const struct ttai_run_id *run,
-                             struct store_batch *b, struct ttai_err *err)
-{
-    struct store_read *rd;
-    int rc = store_read_begin(eng->store, &rd, err);
-    if (rc != 0)
-        return rc;
-    struct store_iter it;
-    struct ttai_run_id r;
-    uint64_t seq;
-    struct store_bytes rec;
-    rc = store_activity_iter_init(&it, rd, run, err);
-    while (rc == 0 && store_activity_iter_next(&it, &r, &seq, &rec, err) == 1)
-        rc = store_batch_del_activity(b, run, seq);
-    store_iter_release(&it);
-    struct store_timer t;
-    if (rc == 0)
-        rc = store_timer_iter_init(&it, rd, INT64_MAX, err);
-    while (rc == 0 && store_timer_iter_next(&it, &t, err) == 1)
-        if (ttai_run_id_eq(&t.run_id, run))
-            rc = store_batch_del_timer(b, t.fire_ms, run, t.seq);
-    store_iter_release(&it);
-    store_read_end(rd);
-    return rc;
-}
-
-/* Terminates a running run (forced close). */
-static int terminate_run(struct ttai_engine *eng, struct store_run *rec, int type,
-                         const char *reason, struct store_batch *b, struct ttai_err *err)
-{
-    int64_t now = now_ms(eng);
-    struct store_event ev = {.type = type, .time_ms = now,
-                             .failure_message = {(const uint8_t *)reason, strlen(reason)}};
-    int rc = store_batch_require_run_status(b, &rec->run_id, STORE_RUN_RUNNING);
-    if (rc == 0)
-        rc = store_batch_append(b, &rec->run_id, &ev, err);
-    struct store_run closed = *rec;
-    closed.status = type == STORE_EV_WORKFLOW_TIMED_OUT ? STORE_RUN_TIMED_OUT : STORE_RUN_TERMINATED;
-    closed.close_ms = now;
-    if (rc == 0)
-        rc = store_batch_put_run(b, &closed);
-    if (rc == 0)
-        rc = add_store_cleanup(eng, &rec->run_id, b, err);
-    return rc;
-}
-
-static void uncache(struct ttai_engine *eng, const struct ttai_run_id *id)
-{
-    struct ttai_wf *wf = cache_find(eng, id);
-    if (wf != NULL)
-        cache_remove(eng, wf);
-}
-
-static int start_locked(struct ttai_engine *eng, const char *ns, const char *type,
-                        const char *workflow_id, struct ttai_payload input,
-                        const struct ttai_start_opts *opts, struct ttai_run_id *run_id_out,
-                        struct ttai_err *err)
-{
-    static const struct ttai_start_opts defaults;
-    if (opts == NULL)
-        opts = &defaults;
-    int rc = check_names(ns, workflow_id, err);
-    if (rc != 0)
-        return rc;
-    if (eng_find_workflow(eng->registry, type) == NULL)
-        return ttai_errf(err, TTAI_ENOTFOUND, "unknown workflow type '%s'", type);
-    if (input.len > STORE_EVENT_BYTES_MAX / 2)
-        return ttai_errf(err, TTAI_ETOOBIG, "input of %zu bytes is over the limit", input.len);
-    struct store_run existing;
-    struct ttai_err lookup;
-    bool exists = resolve_run(eng, ns, workflow_id, NULL, &existing, &lookup) == 0;
-    struct store_batch *b = store_batch_new();
-    if (b == NULL)
-        return ttai_errf(err, TTAI_ENOMEM, "out of memory starting a workflow");
-    if (exists && existing.status == STORE_RUN_RUNNING) {
-        if (opts->id_conflict == TTAI_CONFLICT_USE_EXISTING) {
-            if (run_id_out != NULL)
-                *run_id_out = existing.run_id;
-            store_batch_free(b);
-            return TTAI_OK;
-        }
-        if (opts->id_conflict != TTAI_CONFLICT_TERMINATE) {
-            store_batch_free(b);
-            return ttai_errf(err, TTAI_EEXIST, "workflow '%s' is already running", workflow_id);
-        }
-        rc = terminate_run(eng, &existing, STORE_EV_WORKFLOW_TERMINATED,
-                           "terminated by a new start with the same id", b, err);
-    } else if (exists && (opts->id_reuse == TTAI_REUSE_REJECT ||
-                          (opts->id_reuse == TTAI_REUSE_ALLOW_FAILED_ONLY &&
-                           existing.status == STORE_RUN_COMPLETED))) {
-        store_batch_free(b);
-        return ttai_errf(err, TTAI_EEXIST, "workflow id '%s' was used and the reuse policy refuses it",
-                         workflow_id);
-    }
-    struct store_run run = {.status = STORE_RUN_RUNNING, .start_ms = now_ms(eng)};
-    snprintf(run.ns, sizeof(run.ns), "%s", ns);
-    snprintf(run.workflow_id, sizeof(run.workflow_id), "%s", workflow_id);
-    snprintf(run.type, sizeof(run.type), "%s", type);
-    if (rc == 0 && ttai_run_id_random(&run.run_id) != 0)
-        rc = ttai_errf(err, TTAI_EIO, "cannot make a run id");
-    struct store_event started = {.type = STORE_EV_WORKFLOW_STARTED, .time_ms = run.start_ms,
-                                  .name = {(const uint8_t *)type, strlen(type)},
-                                  .payload = {input.data, input.len},
-                                  .exec_timeout_ms = opts->execution_timeout_ms,
-                                  .run_timeout_ms = opts->run_timeout_ms,
-                                  .fire_ms = opts->execution_timeout_ms > 0
-                                                 ? run.start_ms + opts->execution_timeout_ms : 0};
-    int64_t deadline = eng_run_deadline(run.start_ms, opts->run_timeout_ms, started.fire_ms);
-    if (rc == 0)
-        rc = store_batch_require_exec(b, ns, workflow_id, exists ? &existing.run_id : NULL);
-    if (rc == 0)
-        rc = store_batch_put_run(b, &run);
-    if (rc == 0)
-        rc = store_batch_put_exec(b, ns, workflow_id, &run.run_id);
-    if (rc == 0)
-        rc = store_batch_append(b, &run.run_id, &started, err);
-    if (rc == 0 && deadline > 0)
-        rc = store_batch_put_timer(b, deadline, &run.run_id, 0, TIMER_RUN_TIMEOUT);
-    if (rc == 0)
-        rc = store_commit(eng->store, b, err);
-    store_batch_free(b);
-    if (rc != 0)
-        return rc;
-    if (deadline > 0) {
-        struct store_timer t = {deadline, run.run_id, 0, TIMER_RUN_TIMEOUT};
-        heap_push(&eng->timers, &t);
-    }
-    if (exists)
-        uncache(eng, &existing.run_id);
-    mark_ready(eng, &run.run_id);
-    if (run_id_out != NULL)
-        *run_id_out = run.run_id;
-    return TTAI_OK;
-}
-
-int ttai_engine_start(struct ttai_engine *eng, const char *ns, const char *type,
-                      const char *workflow_id, struct ttai_payload input,
-                      const struct ttai_start_opts *opts, struct ttai_run_id *run_id_out,
-                      struct ttai_err *err)
-{
-    pthread_mutex_lock(&eng->mu);
-    int rc = start_locked(eng, ns, type, workflow_id, input, opts, run_id_out, err);
-    pthread_mutex_unlock(&eng->mu);
-    return rc;
-}
-
-/* Appends one input event to the addressed run. Retries once when the run
- * was continued as new between the lookup and the commit, so that a signal
- * sent around the hand-over reaches the new run. */
-static int append_input(struct ttai_engine *eng, const char *ns, const char *workflow_id,
-                        const struct ttai_run_id *given, struct store_event *ev,
-                        const char *signal_name, struct ttai_err *err)
-{
-    for (int attempt = 0; attempt < 3; attempt++) {
-        struct store_run rec;
-        int rc = resolve_run(eng, ns, workflow_id, given, &rec, err);
-        if (rc != 0)
-            return rc;
-        if (signal_name != NULL) {
-            const struct ttai_workflow_def *def = eng_find_workflow(eng->registry, rec.type);
-            if (def == NULL || eng_find_signal(def, signal_name) == NULL)
-                return ttai_errf(err, TTAI_ENOTFOUND, "workflow type '%s' has no signal '%s'",
-                                 rec.type, signal_name);
-        }
-        if (rec.status != STORE_RUN_RUNNING)
-            return ttai_errf(err, TTAI_ECLOSED, "workflow '%s' is %s", workflow_id,
-                             store_run_status_name(rec.status));
-        struct store_batch *b = store_batch_new();
-        if (b == NULL)
-            return ttai_errf(err, TTAI_ENOMEM, "out of memory");
-        ev->time_ms = now_ms(eng);
-        rc = store_batch_require_run_status(b, &rec.run_id, STORE_RUN_RUNNING);
-        if (rc == 0)
-            rc = store_batch_append(b, &rec.run_id, ev, err);
-        if (rc == 0)
-            rc = store_commit(eng->store, b, err);
-        store_batch_free(b);
-        if (rc == 0) {
-            mark_ready(eng, &rec.run_id);
-            return 0;
-        }
-        if (rc != TTAI_ECONFLICT || given != NULL)
-            return rc;
-    }
-    return ttai_errf(err, TTAI_ECONFLICT, "workflow '%s' kept changing runs", workflow_id);
-}
-
-int ttai_engine_signal(struct ttai_engine *eng, const char *ns, const char *workflow_id,
-                       const struct ttai_run_id *run, const char *name, struct ttai_payload args,
-                       struct ttai_err *err)
-{
-    if (name == NULL || name[0] == '\0' || strlen(name) > 127)
-        return ttai_errf(err, TTAI_EINVAL, "signal name must have 1 to 127 bytes");
-    if (args.len > STORE_EVENT_BYTES_MAX / 2)
-        return ttai_errf(err, TTAI_ETOOBIG, "signal arguments of %zu bytes are over the limit",
-                         args.len);
-    struct store_event ev = {.type = STORE_EV_SIGNAL_RECEIVED,
-                             .name = {(const uint8_t *)name, strlen(name)},
-                             .payload = {args.data, args.len}};
-    pthread_mutex_lock(&eng->mu);
-    int rc = append_input(eng, ns, workflow_id, run, &ev, name, err);
-    pthread_mutex_unlock(&eng->mu);
-    return rc;
-}
-
-int ttai_engine_cancel(struct ttai_engine *eng, const char *ns, const char *workflow_id,
-                       const char *reason, struct ttai_err *err)
-{
-    reason = reason ? reason : "";
-    struct store_event ev = {.type = STORE_EV_CANCEL_REQUESTED,
-                             .failure_message = {(const uint8_t *)reason, strlen(reason)}};
-    pthread_mutex_lock(&eng->mu);
-    int rc = append_input(eng, ns, workflow_id, NULL, &ev, NULL, err);
-    pthread_mutex_unlock(&eng->mu);
-    return rc;
-}
-
-int ttai_engine_terminate(struct ttai_engine *eng, const char *ns, const char *workflow_id,
-                          const char *reason, struct ttai_err *err)
-{
-    pthread_mutex_lock(&eng->mu);
-    struct store_run rec;
-    int rc = resolve_run(eng, ns, workflow_id, NULL, &rec, err);
-    if (rc == 0 && rec.status != STORE_RUN_RUNNING)
-        rc = ttai_errf(err, TTAI_ECLOSED, "workflow '%s' is %s", workflow_id,
-                       store_run_status_name(rec.status));
-    struct store_batch *b = rc == 0 ? store_batch_new() : NULL;
-    if (b != NULL) {
-        rc = terminate_run(eng, &rec, STORE_EV_WORKFLOW_TERMINATED, reason ? reason : "", b, err);
-        if (rc == 0)
-            rc = store_commit(eng->store, b, err);
-        if (rc == 0)
-            uncache(eng, &rec.run_id);
-        store_batch_free(b);
-    }
-    pthread_mutex_unlock(&eng->mu);
-    return rc;
-}
-
-int ttai_engine_query(struct ttai_engine *eng, const char *ns, const char *workflow_id,
-                      const struct ttai_run_id *run, const char *name, struct ttai_payload args,
-                      struct ttai_buf *answer, struct ttai_err *err)
-{
-    pthread_mutex_lock(&eng->mu);
-    struct store_run rec;
-    int rc = resolve_run(eng, ns, workflow_id, run, &rec, err);
-    const struct ttai_workflow_def *def = NULL;
-    if (rc == 0 && (def = eng_find_workflow(eng->registry, rec.type)) == NULL)
-        rc = ttai_errf(err, TTAI_ENOTFOUND, "workflow type '%s' is not registered", rec.type);
-    if (rc == 0 && eng_find_query(def, name) == NULL)
-        rc = ttai_errf(err, TTAI_ENOTFOUND, "workflow type '%s' has no query '%s'", rec.type, name);
-    struct ttai_wf *wf = NULL;
-    if (rc == 0 && (wf = run_load(eng, &rec.run_id, true, err)) == NULL)
-        rc = err ? err->rc : TTAI_EIO;
-    if (rc == 0 && wf->nondet)
-        rc = ttai_errf(err, TTAI_ENONDET, "%s", wf->nondet_msg);
-    if (rc == 0)
-        rc = eng_run_query(wf, name, args, answer, err);
-    if (wf != NULL && rec.status != STORE_RUN_RUNNING)
-        eng_run_free(wf);
-    pthread_mutex_unlock(&eng->mu);
-    return rc;
-}
-
-int ttai_engine_describe(struct ttai_engine *eng, const char *ns, const char *workflow_id,
-                         const struct ttai_run_id *run, struct ttai_run_info *out,
-                         struct ttai_err *err)
-{
-    memset(out, 0, sizeof(*out));
-    pthread_mutex_lock(&eng->mu);
-    struct store_run rec;
-    int rc = resolve_run(eng, ns, workflow_id, run, &rec, err);
-    if (rc == 0) {
-        out->run_id = rec.run_id;
-        snprintf(out->type, sizeof(out->type), "%s", rec.type);
-        out->status = rec.status;
-        out->start_ms = rec.start_ms;
-        out->close_ms = rec.close_ms;
-        out->history_length = rec.last_event_id;
-        struct ttai_wf *wf = rec.status == STORE_RUN_RUNNING ? run_load(eng, &rec.run_id, false, NULL)
-                                                             : NULL;
-        if (wf != NULL && wf->nondet) {
-            out->blocked = true;
-            snprintf(out->blocked_reason, sizeof(out->blocked_reason), "%s", wf->nondet_msg);
-            out->blocked_event_id = wf->nondet_event_id;
-        }
-        struct store_read *rd;
-        if (store_read_begin(eng->store, &rd, err) == 0) {
-            struct store_iter it;
-            struct ttai_run_id r;
-            uint64_t seq;
-            struct store_bytes b;
-            struct store_timer t;
-            if (store_activity_iter_init(&it, rd, &rec.run_id, err) == 0)
-                while (store_activity_iter_next(&it, &r, &seq, &b, err) == 1)
-                    out->pending_activities++;
-            store_iter_release(&it);
-            if (store_timer_iter_init(&it, rd, INT64_MAX, err) == 0)
-                while (store_timer_iter_next(&it, &t, err) == 1)
-                    out->pending_timers += ttai_run_id_eq(&t.run_id, &rec.run_id);
-            store_iter_release(&it);
-            store_read_end(rd);
-        }
-    }
-    pthread_mutex_unlock(&eng->mu);
-    return rc;
-}
-
-int ttai_engine_result(struct ttai_engine *eng, const char *ns, const char *workflow_id,
-                       struct ttai_buf *out, struct ttai_err *err)
-{
-    pthread_mutex_lock(&eng->mu);
-    struct store_run rec;
-    int rc = resolve_run(eng, ns, workflow_id, NULL, &rec, err);
-    if (rc == 0 && rec.status == STORE_RUN_RUNNING)
-        rc = ttai_errf(err, TTAI_EBUSY, "workflow '%s' is still running", workflow_id);
-    struct store_read *rd = NULL;
-    if (rc == 0)
-        rc = store_read_begin(eng->store, &rd, err);
-    struct store_event ev;
-    if (rc == 0)
-        rc = store_event_get(rd, &rec.run_id, rec.last_event_id, &ev, err);
-    if (rc == 0) {
-        if (ev.type == STORE_EV_WORKFLOW_COMPLETED)
-            ttai_buf_raw(out, (struct ttai_payload){ev.payload.data, ev.payload.len});
-        else
-            rc = ttai_errf(err, ev.type == STORE_EV_WORKFLOW_FAILED ? TTAI_EIO : TTAI_ECLOSED,
-                           "workflow '%s' %s: %.*s%s%.*s", workflow_id,
-                           store_run_status_name(rec.status), (int)ev.failure_type.len,
-                           (const char *)ev.failure_type.data, ev.failure_type.len ? ": " : "",
-                           (int)ev.failure_message.len, (const char *)ev.failure_message.data);
-    }
-    store_read_end(rd);
-    pthread_mutex_unlock(&eng->mu);
-    return rc;
 }
 
 /* ---- Open, recovery, close ----------------------------------------------------- */
@@ -1243,7 +839,7 @@ static int recover(struct ttai_engine *eng, struct ttai_err *err)
     int more = 0;
     rc = store_timer_iter_init(&it, rd, INT64_MAX, err);
     while (rc == 0 && (more = store_timer_iter_next(&it, &t, err)) == 1)
-        heap_push(&eng->timers, &t);
+        eng_timer_push(&eng->timers, &t);
     store_iter_release(&it);
     rc = rc ? rc : more;
     struct store_run run;
@@ -1251,7 +847,7 @@ static int recover(struct ttai_engine *eng, struct ttai_err *err)
         rc = store_run_iter_init(&it, rd, err);
     while (rc == 0 && (more = store_run_iter_next(&it, &run, err)) == 1)
         if (run.status == STORE_RUN_RUNNING && has_pending_inputs(rd, &run))
-            mark_ready(eng, &run.run_id);
+            eng_mark_ready(eng, &run.run_id);
     store_iter_release(&it);
     rc = rc ? rc : more;
     struct ttai_run_id rid;
@@ -1265,7 +861,7 @@ static int recover(struct ttai_engine *eng, struct ttai_err *err)
             store_event_decode(raw.data, raw.len, &rec, NULL) != 0 ||
             store_run_get(rd, &rid, &run, NULL) != 0)
             continue;
-        eng_pool_dispatch(eng->pool, eng->registry, &run, &rec, rec.attempt + 1, now_ms(eng));
+        eng_pool_dispatch(eng->pool, eng->registry, &run, &rec, rec.attempt + 1, eng_now_ms(eng));
     }
     store_iter_release(&it);
     rc = rc ? rc : more;
@@ -1325,7 +921,7 @@ void ttai_engine_close(struct ttai_engine *eng)
         return;
     eng_pool_free(eng->pool);
     while (eng->lru.lru_next != &eng->lru)
-        cache_remove(eng, eng->lru.lru_next);
+        eng_cache_remove(eng, eng->lru.lru_next);
     store_close(eng->store);
     ttai_free(eng->buckets);
     ttai_free(eng->ready);

@@ -136,4 +136,46 @@ int eng_history_load(struct store_read *rd, const struct ttai_run_id *run, uint6
                      struct eng_arena *arena, struct store_event **events, size_t *count,
                      struct ttai_err *err);
 
+/* ---- The engine (engine.c, calls.c) ------------------------------------ */
+
+#include "engine_pool.h"
+
+struct timer_heap {
+    struct store_timer *items;
+    size_t count, cap;
+};
+
+/* Invariants: see engine.c. */
+struct ttai_engine {
+    struct store *store;
+    const struct ttai_registry *registry;
+    struct ttai_clock clock;
+    size_t cache_max;
+    pthread_mutex_t mu;
+
+    struct ttai_wf **buckets;          /* cached runs by run id */
+    struct ttai_wf lru;                /* sentinel: lru.lru_next is most recent */
+    size_t cached;
+
+    struct ttai_run_id *ready;         /* runs with inputs to deliver */
+    size_t ready_count, ready_cap;
+
+    struct timer_heap timers;
+    struct eng_pool *pool;
+    struct ttai_engine_stats stats;
+};
+
+int64_t eng_now_ms(struct ttai_engine *eng);
+/* All of these need the engine lock. */
+void eng_mark_ready(struct ttai_engine *eng, const struct ttai_run_id *id);
+struct ttai_wf *eng_run_load(struct ttai_engine *eng, const struct ttai_run_id *id,
+                             bool allow_closed, struct ttai_err *err);
+void eng_timer_push(struct timer_heap *h, const struct store_timer *t);
+struct ttai_wf *eng_cache_find(struct ttai_engine *eng, const struct ttai_run_id *id);
+void eng_cache_remove(struct ttai_engine *eng, struct ttai_wf *wf);
+void eng_uncache(struct ttai_engine *eng, const struct ttai_run_id *id);
+/* Adds to b the forced close of a running run (terminated or timed out). */
+int eng_terminate_run(struct ttai_engine *eng, struct store_run *rec, int type,
+                      const char *reason, struct store_batch *b, struct ttai_err *err);
+
 #endif

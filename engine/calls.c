@@ -1,0 +1,386 @@
+/* calls.c: the engine's public calls: start, signal, cancel, terminate,
+ * query, describe, result.
+ *
+ * Starts, signals and cancellations build their batch and wait for it to
+ * be durable without the engine lock: conditions in the batch (the run is
+ * Running, the execution has the expected current run) are checked by the
+ * writer, so concurrent callers cannot break them, and many callers share
+ * one group commit. The lock is taken only to tell the engine about the
+ * committed work.
+ */
+#include "engine_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- Public calls --------------------------------------------------------- */
+
+static int check_names(const char *ns, const char *workflow_id, struct ttai_err *err)
+{
+    if (ns == NULL || ns[0] == '\0' || strlen(ns) > STORE_NS_MAX)
+        return ttai_errf(err, TTAI_EINVAL, "namespace must have 1 to %d bytes", STORE_NS_MAX);
+    if (workflow_id == NULL || workflow_id[0] == '\0' || strlen(workflow_id) > STORE_WORKFLOW_ID_MAX)
+        return ttai_errf(err, TTAI_EINVAL, "workflow id must have 1 to %d bytes",
+                         STORE_WORKFLOW_ID_MAX);
+    return TTAI_OK;
+}
+
+/* The run a call addresses: the given one, or the execution's current. */
+static int resolve_run(struct ttai_engine *eng, const char *ns, const char *workflow_id,
+                       const struct ttai_run_id *given, struct store_run *out,
+                       struct ttai_err *err)
+{
+    int rc = check_names(ns, workflow_id, err);
+    if (rc != 0)
+        return rc;
+    struct store_read *rd;
+    rc = store_read_begin(eng->store, &rd, err);
+    if (rc != 0)
+        return rc;
+    struct ttai_run_id id;
+    if (given != NULL)
+        id = *given;
+    else
+        rc = store_exec_get(rd, ns, workflow_id, &id, err);
+    if (rc == 0)
+        rc = store_run_get(rd, &id, out, err);
+    if (rc == 0 && (strcmp(out->ns, ns) != 0 || strcmp(out->workflow_id, workflow_id) != 0))
+        rc = ttai_errf(err, TTAI_ENOTFOUND, "run is not a run of workflow '%s'", workflow_id);
+    store_read_end(rd);
+    if (rc == TTAI_ENOTFOUND && err != NULL && strstr(err->msg, "workflow") == NULL)
+        ttai_errf(err, rc, "workflow '%s' not found in namespace '%s'", workflow_id, ns);
+    return rc;
+}
+
+/* Adds the deletion of every timer and activity record of a run. */
+static int add_store_cleanup(struct ttai_engine *eng, const struct ttai_run_id *run,
+                             struct store_batch *b, struct ttai_err *err)
+{
+    struct store_read *rd;
+    int rc = store_read_begin(eng->store, &rd, err);
+    if (rc != 0)
+        return rc;
+    struct store_iter it;
+    struct ttai_run_id r;
+    uint64_t seq;
+    struct store_bytes rec;
+    rc = store_activity_iter_init(&it, rd, run, err);
+    while (rc == 0 && store_activity_iter_next(&it, &r, &seq, &rec, err) == 1)
+        rc = store_batch_del_activity(b, run, seq);
+    store_iter_release(&it);
+    struct store_timer t;
+    if (rc == 0)
+        rc = store_timer_iter_init(&it, rd, INT64_MAX, err);
+    while (rc == 0 && store_timer_iter_next(&it, &t, err) == 1)
+        if (ttai_run_id_eq(&t.run_id, run))
+            rc = store_batch_del_timer(b, t.fire_ms, run, t.seq);
+    store_iter_release(&it);
+    store_read_end(rd);
+    return rc;
+}
+
+/* Terminates a running run (forced close). */
+int eng_terminate_run(struct ttai_engine *eng, struct store_run *rec, int type,
+                         const char *reason, struct store_batch *b, struct ttai_err *err)
+{
+    int64_t now = eng_now_ms(eng);
+    struct store_event ev = {.type = type, .time_ms = now,
+                             .failure_message = {(const uint8_t *)reason, strlen(reason)}};
+    int rc = store_batch_require_run_status(b, &rec->run_id, STORE_RUN_RUNNING);
+    if (rc == 0)
+        rc = store_batch_append(b, &rec->run_id, &ev, err);
+    struct store_run closed = *rec;
+    closed.status = type == STORE_EV_WORKFLOW_TIMED_OUT ? STORE_RUN_TIMED_OUT : STORE_RUN_TERMINATED;
+    closed.close_ms = now;
+    if (rc == 0)
+        rc = store_batch_put_run(b, &closed);
+    if (rc == 0)
+        rc = add_store_cleanup(eng, &rec->run_id, b, err);
+    return rc;
+}
+
+void eng_uncache(struct ttai_engine *eng, const struct ttai_run_id *id)
+{
+    struct ttai_wf *wf = eng_cache_find(eng, id);
+    if (wf != NULL)
+        eng_cache_remove(eng, wf);
+}
+
+static int start_run(struct ttai_engine *eng, const char *ns, const char *type,
+                        const char *workflow_id, struct ttai_payload input,
+                        const struct ttai_start_opts *opts, struct ttai_run_id *run_id_out,
+                        struct ttai_err *err)
+{
+    static const struct ttai_start_opts defaults;
+    if (opts == NULL)
+        opts = &defaults;
+    int rc = check_names(ns, workflow_id, err);
+    if (rc != 0)
+        return rc;
+    if (eng_find_workflow(eng->registry, type) == NULL)
+        return ttai_errf(err, TTAI_ENOTFOUND, "unknown workflow type '%s'", type);
+    if (input.len > STORE_EVENT_BYTES_MAX / 2)
+        return ttai_errf(err, TTAI_ETOOBIG, "input of %zu bytes is over the limit", input.len);
+    struct store_run existing;
+    struct ttai_err lookup;
+    bool exists = resolve_run(eng, ns, workflow_id, NULL, &existing, &lookup) == 0;
+    struct store_batch *b = store_batch_new();
+    if (b == NULL)
+        return ttai_errf(err, TTAI_ENOMEM, "out of memory starting a workflow");
+    if (exists && existing.status == STORE_RUN_RUNNING) {
+        if (opts->id_conflict == TTAI_CONFLICT_USE_EXISTING) {
+            if (run_id_out != NULL)
+                *run_id_out = existing.run_id;
+            store_batch_free(b);
+            return TTAI_OK;
+        }
+        if (opts->id_conflict != TTAI_CONFLICT_TERMINATE) {
+            store_batch_free(b);
+            return ttai_errf(err, TTAI_EEXIST, "workflow '%s' is already running", workflow_id);
+        }
+        rc = eng_terminate_run(eng, &existing, STORE_EV_WORKFLOW_TERMINATED,
+                           "terminated by a new start with the same id", b, err);
+    } else if (exists && (opts->id_reuse == TTAI_REUSE_REJECT ||
+                          (opts->id_reuse == TTAI_REUSE_ALLOW_FAILED_ONLY &&
+                           existing.status == STORE_RUN_COMPLETED))) {
+        store_batch_free(b);
+        return ttai_errf(err, TTAI_EEXIST, "workflow id '%s' was used and the reuse policy refuses it",
+                         workflow_id);
+    }
+    struct store_run run = {.status = STORE_RUN_RUNNING, .start_ms = eng_now_ms(eng)};
+    snprintf(run.ns, sizeof(run.ns), "%s", ns);
+    snprintf(run.workflow_id, sizeof(run.workflow_id), "%s", workflow_id);
+    snprintf(run.type, sizeof(run.type), "%s", type);
+    if (rc == 0 && ttai_run_id_random(&run.run_id) != 0)
+        rc = ttai_errf(err, TTAI_EIO, "cannot make a run id");
+    struct store_event started = {.type = STORE_EV_WORKFLOW_STARTED, .time_ms = run.start_ms,
+                                  .name = {(const uint8_t *)type, strlen(type)},
+                                  .payload = {input.data, input.len},
+                                  .exec_timeout_ms = opts->execution_timeout_ms,
+                                  .run_timeout_ms = opts->run_timeout_ms,
+                                  .fire_ms = opts->execution_timeout_ms > 0
+                                                 ? run.start_ms + opts->execution_timeout_ms : 0};
+    int64_t deadline = eng_run_deadline(run.start_ms, opts->run_timeout_ms, started.fire_ms);
+    if (rc == 0)
+        rc = store_batch_require_exec(b, ns, workflow_id, exists ? &existing.run_id : NULL);
+    if (rc == 0)
+        rc = store_batch_put_run(b, &run);
+    if (rc == 0)
+        rc = store_batch_put_exec(b, ns, workflow_id, &run.run_id);
+    if (rc == 0)
+        rc = store_batch_append(b, &run.run_id, &started, err);
+    if (rc == 0 && deadline > 0)
+        rc = store_batch_put_timer(b, deadline, &run.run_id, 0, TIMER_RUN_TIMEOUT);
+    if (rc == 0)
+        rc = store_commit(eng->store, b, err);
+    store_batch_free(b);
+    if (rc != 0)
+        return rc;
+    if (deadline > 0) {
+        struct store_timer t = {deadline, run.run_id, 0, TIMER_RUN_TIMEOUT};
+        eng_timer_push(&eng->timers, &t);
+    }
+    if (exists)
+        eng_uncache(eng, &existing.run_id);
+    eng_mark_ready(eng, &run.run_id);
+    if (run_id_out != NULL)
+        *run_id_out = run.run_id;
+    return TTAI_OK;
+}
+
+int ttai_engine_start(struct ttai_engine *eng, const char *ns, const char *type,
+                      const char *workflow_id, struct ttai_payload input,
+                      const struct ttai_start_opts *opts, struct ttai_run_id *run_id_out,
+                      struct ttai_err *err)
+{
+    return start_run(eng, ns, type, workflow_id, input, opts, run_id_out, err);
+}
+
+/* Appends one input event to the addressed run. Retries once when the run
+ * was continued as new between the lookup and the commit, so that a signal
+ * sent around the hand-over reaches the new run. */
+static int append_input(struct ttai_engine *eng, const char *ns, const char *workflow_id,
+                        const struct ttai_run_id *given, struct store_event *ev,
+                        const char *signal_name, struct ttai_err *err)
+{
+    for (int attempt = 0; attempt < 3; attempt++) {
+        struct store_run rec;
+        int rc = resolve_run(eng, ns, workflow_id, given, &rec, err);
+        if (rc != 0)
+            return rc;
+        if (signal_name != NULL) {
+            const struct ttai_workflow_def *def = eng_find_workflow(eng->registry, rec.type);
+            if (def == NULL || eng_find_signal(def, signal_name) == NULL)
+                return ttai_errf(err, TTAI_ENOTFOUND, "workflow type '%s' has no signal '%s'",
+                                 rec.type, signal_name);
+        }
+        if (rec.status != STORE_RUN_RUNNING)
+            return ttai_errf(err, TTAI_ECLOSED, "workflow '%s' is %s", workflow_id,
+                             store_run_status_name(rec.status));
+        struct store_batch *b = store_batch_new();
+        if (b == NULL)
+            return ttai_errf(err, TTAI_ENOMEM, "out of memory");
+        ev->time_ms = eng_now_ms(eng);
+        rc = store_batch_require_run_status(b, &rec.run_id, STORE_RUN_RUNNING);
+        if (rc == 0)
+            rc = store_batch_append(b, &rec.run_id, ev, err);
+        if (rc == 0)
+            rc = store_commit(eng->store, b, err);
+        store_batch_free(b);
+        if (rc == 0) {
+            pthread_mutex_lock(&eng->mu);
+            eng_mark_ready(eng, &rec.run_id);
+            pthread_mutex_unlock(&eng->mu);
+            return 0;
+        }
+        if (rc != TTAI_ECONFLICT || given != NULL)
+            return rc;
+    }
+    return ttai_errf(err, TTAI_ECONFLICT, "workflow '%s' kept changing runs", workflow_id);
+}
+
+int ttai_engine_signal(struct ttai_engine *eng, const char *ns, const char *workflow_id,
+                       const struct ttai_run_id *run, const char *name, struct ttai_payload args,
+                       struct ttai_err *err)
+{
+    if (name == NULL || name[0] == '\0' || strlen(name) > 127)
+        return ttai_errf(err, TTAI_EINVAL, "signal name must have 1 to 127 bytes");
+    if (args.len > STORE_EVENT_BYTES_MAX / 2)
+        return ttai_errf(err, TTAI_ETOOBIG, "signal arguments of %zu bytes are over the limit",
+                         args.len);
+    struct store_event ev = {.type = STORE_EV_SIGNAL_RECEIVED,
+                             .name = {(const uint8_t *)name, strlen(name)},
+                             .payload = {args.data, args.len}};
+    return append_input(eng, ns, workflow_id, run, &ev, name, err);
+}
+
+int ttai_engine_cancel(struct ttai_engine *eng, const char *ns, const char *workflow_id,
+                       const char *reason, struct ttai_err *err)
+{
+    reason = reason ? reason : "";
+    struct store_event ev = {.type = STORE_EV_CANCEL_REQUESTED,
+                             .failure_message = {(const uint8_t *)reason, strlen(reason)}};
+    return append_input(eng, ns, workflow_id, NULL, &ev, NULL, err);
+}
+
+int ttai_engine_terminate(struct ttai_engine *eng, const char *ns, const char *workflow_id,
+                          const char *reason, struct ttai_err *err)
+{
+    pthread_mutex_lock(&eng->mu);
+    struct store_run rec;
+    int rc = resolve_run(eng, ns, workflow_id, NULL, &rec, err);
+    if (rc == 0 && rec.status != STORE_RUN_RUNNING)
+        rc = ttai_errf(err, TTAI_ECLOSED, "workflow '%s' is %s", workflow_id,
+                       store_run_status_name(rec.status));
+    struct store_batch *b = rc == 0 ? store_batch_new() : NULL;
+    if (b != NULL) {
+        rc = eng_terminate_run(eng, &rec, STORE_EV_WORKFLOW_TERMINATED, reason ? reason : "", b, err);
+        if (rc == 0)
+            rc = store_commit(eng->store, b, err);
+        if (rc == 0)
+            eng_uncache(eng, &rec.run_id);
+        store_batch_free(b);
+    }
+    pthread_mutex_unlock(&eng->mu);
+    return rc;
+}
+
+int ttai_engine_query(struct ttai_engine *eng, const char *ns, const char *workflow_id,
+                      const struct ttai_run_id *run, const char *name, struct ttai_payload args,
+                      struct ttai_buf *answer, struct ttai_err *err)
+{
+    pthread_mutex_lock(&eng->mu);
+    struct store_run rec;
+    int rc = resolve_run(eng, ns, workflow_id, run, &rec, err);
+    const struct ttai_workflow_def *def = NULL;
+    if (rc == 0 && (def = eng_find_workflow(eng->registry, rec.type)) == NULL)
+        rc = ttai_errf(err, TTAI_ENOTFOUND, "workflow type '%s' is not registered", rec.type);
+    if (rc == 0 && eng_find_query(def, name) == NULL)
+        rc = ttai_errf(err, TTAI_ENOTFOUND, "workflow type '%s' has no query '%s'", rec.type, name);
+    struct ttai_wf *wf = NULL;
+    if (rc == 0 && (wf = eng_run_load(eng, &rec.run_id, true, err)) == NULL)
+        rc = err ? err->rc : TTAI_EIO;
+    if (rc == 0 && wf->nondet)
+        rc = ttai_errf(err, TTAI_ENONDET, "%s", wf->nondet_msg);
+    if (rc == 0)
+        rc = eng_run_query(wf, name, args, answer, err);
+    if (wf != NULL && rec.status != STORE_RUN_RUNNING)
+        eng_run_free(wf);
+    pthread_mutex_unlock(&eng->mu);
+    return rc;
+}
+
+int ttai_engine_describe(struct ttai_engine *eng, const char *ns, const char *workflow_id,
+                         const struct ttai_run_id *run, struct ttai_run_info *out,
+                         struct ttai_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&eng->mu);
+    struct store_run rec;
+    int rc = resolve_run(eng, ns, workflow_id, run, &rec, err);
+    if (rc == 0) {
+        out->run_id = rec.run_id;
+        snprintf(out->type, sizeof(out->type), "%s", rec.type);
+        out->status = rec.status;
+        out->start_ms = rec.start_ms;
+        out->close_ms = rec.close_ms;
+        out->history_length = rec.last_event_id;
+        struct ttai_wf *wf = rec.status == STORE_RUN_RUNNING ? eng_run_load(eng, &rec.run_id, false, NULL)
+                                                             : NULL;
+        if (wf != NULL && wf->nondet) {
+            out->blocked = true;
+            snprintf(out->blocked_reason, sizeof(out->blocked_reason), "%s", wf->nondet_msg);
+            out->blocked_event_id = wf->nondet_event_id;
+        }
+        struct store_read *rd;
+        if (store_read_begin(eng->store, &rd, err) == 0) {
+            struct store_iter it;
+            struct ttai_run_id r;
+            uint64_t seq;
+            struct store_bytes b;
+            struct store_timer t;
+            if (store_activity_iter_init(&it, rd, &rec.run_id, err) == 0)
+                while (store_activity_iter_next(&it, &r, &seq, &b, err) == 1)
+                    out->pending_activities++;
+            store_iter_release(&it);
+            if (store_timer_iter_init(&it, rd, INT64_MAX, err) == 0)
+                while (store_timer_iter_next(&it, &t, err) == 1)
+                    out->pending_timers += ttai_run_id_eq(&t.run_id, &rec.run_id);
+            store_iter_release(&it);
+            store_read_end(rd);
+        }
+    }
+    pthread_mutex_unlock(&eng->mu);
+    return rc;
+}
+
+int ttai_engine_result(struct ttai_engine *eng, const char *ns, const char *workflow_id,
+                       struct ttai_buf *out, struct ttai_err *err)
+{
+    pthread_mutex_lock(&eng->mu);
+    struct store_run rec;
+    int rc = resolve_run(eng, ns, workflow_id, NULL, &rec, err);
+    if (rc == 0 && rec.status == STORE_RUN_RUNNING)
+        rc = ttai_errf(err, TTAI_EBUSY, "workflow '%s' is still running", workflow_id);
+    struct store_read *rd = NULL;
+    if (rc == 0)
+        rc = store_read_begin(eng->store, &rd, err);
+    struct store_event ev;
+    if (rc == 0)
+        rc = store_event_get(rd, &rec.run_id, rec.last_event_id, &ev, err);
+    if (rc == 0) {
+        if (ev.type == STORE_EV_WORKFLOW_COMPLETED)
+            ttai_buf_raw(out, (struct ttai_payload){ev.payload.data, ev.payload.len});
+        else
+            rc = ttai_errf(err, ev.type == STORE_EV_WORKFLOW_FAILED ? TTAI_EIO : TTAI_ECLOSED,
+                           "workflow '%s' %s: %.*s%s%.*s", workflow_id,
+                           store_run_status_name(rec.status), (int)ev.failure_type.len,
+                           (const char *)ev.failure_type.data, ev.failure_type.len ? ": " : "",
+                           (int)ev.failure_message.len, (const char *)ev.failure_message.data);
+    }
+    store_read_end(rd);
+    pthread_mutex_unlock(&eng->mu);
+    return rc;
+}
+
