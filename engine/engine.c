@@ -65,7 +65,7 @@ void eng_timer_push(struct timer_heap *h, const struct store_timer *t)
     }
 }
 
-static void heap_pop(struct timer_heap *h)
+void eng_timer_pop(struct timer_heap *h)
 {
     h->items[0] = h->items[--h->count];
     size_t i = 0;
@@ -217,7 +217,7 @@ struct ttai_wf *eng_run_load(struct ttai_engine *eng, const struct ttai_run_id *
 
 /* Encodes the pending-activity record: the ActivityScheduled command with
  * its current attempt and the time it was scheduled. */
-static int activity_record(const struct store_event *cmd, uint32_t attempt, int64_t scheduled_ms,
+int eng_activity_record(const struct store_event *cmd, uint32_t attempt, int64_t scheduled_ms,
                            uint8_t **buf, size_t *len, size_t *cap)
 {
     struct store_event rec = *cmd;
@@ -227,13 +227,10 @@ static int activity_record(const struct store_event *cmd, uint32_t attempt, int6
     return store_event_encode(&rec, buf, len, cap, NULL);
 }
 
-struct task_group;
-
 struct task_out {
+    struct eng_pending pending;         /* first: the group's callback writes here */
     struct ttai_wf *wf;
     struct store_batch *batch;          /* owned by the store once submitted */
-    struct task_group *group;
-    uint64_t last_event_id;             /* of this run, after the commit */
     struct store_run next_run;          /* continue-as-new target */
     bool continued;
     int64_t next_deadline_ms;           /* the next run's timeout timer */
@@ -347,7 +344,7 @@ static int build_task_batch(struct ttai_engine *eng, struct task_out *out, int64
         if (rc != 0)
             break;
         if (cmd->type == STORE_EV_ACTIVITY_SCHEDULED) {
-            rc = activity_record(cmd, 1, now, &rec, &len, &cap);
+            rc = eng_activity_record(cmd, 1, now, &rec, &len, &cap);
             if (rc == 0)
                 rc = store_batch_put_activity(b, run, cmd->seq, rec, len);
         } else if (cmd->type == STORE_EV_TIMER_STARTED) {
@@ -470,33 +467,6 @@ static void history_limit(struct ttai_engine *eng, struct ttai_wf *wf)
     eng_cache_remove(eng, wf);
 }
 
-/* The tasks of one poll wait together for their group commits. */
-struct task_group {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    size_t pending;
-};
-
-/* Writer thread: the task's batch is durable (or refused). */
-static void task_commit_cb(struct store_batch *batch, int rc, const struct ttai_err *err, void *arg)
-{
-    (void)err;
-    struct task_out *out = arg;
-    out->rc = rc;
-    if (rc == 0) {
-        /* The last appended event of this run: a continue-as-new appends
-         * the next run's WorkflowStarted after it. */
-        size_t events = store_batch_events(batch);
-        out->last_event_id = store_batch_event_id(batch, events - 1 - (out->continued ? 1 : 0));
-    }
-    out->batch = NULL; /* the store frees it when we return */
-    struct task_group *g = out->group;
-    pthread_mutex_lock(&g->mu);
-    if (--g->pending == 0)
-        pthread_cond_signal(&g->cv);
-    pthread_mutex_unlock(&g->mu);
-}
-
 /* Runs the tasks of every ready run; their batches are submitted together
  * so that they share group commits, and the engine acts on none of them
  * before all are durable. */
@@ -511,40 +481,27 @@ static int run_ready_tasks(struct ttai_engine *eng)
     int64_t now = eng_now_ms(eng);
     struct task_out *outs = ttai_calloc(n, sizeof(*outs));
     TTAI_ASSERT(outs != NULL);
-    struct task_group group = {.pending = 0};
-    pthread_mutex_init(&group.mu, NULL);
-    pthread_cond_init(&group.cv, NULL);
+    struct eng_group group;
+    eng_group_init(&group);
     size_t built = 0;
     for (size_t i = 0; i < n; i++) {
         /* A run listed twice runs once: the second sees no new input. */
         struct task_out *out = &outs[built];
         if (!task_prepare(eng, &ids[i], out, now))
             continue;
-        out->group = &group;
-        pthread_mutex_lock(&group.mu);
-        group.pending++;
-        pthread_mutex_unlock(&group.mu);
-        out->rc = store_submit(eng->store, out->batch, task_commit_cb, out);
-        if (out->rc != 0) {
-            store_batch_free(out->batch);
-            out->batch = NULL;
-            pthread_mutex_lock(&group.mu);
-            group.pending--;
-            pthread_mutex_unlock(&group.mu);
-        }
+        eng_group_submit(eng, &group, out->batch, &out->pending);
+        out->batch = NULL; /* the store's now */
         built++;
     }
-    pthread_mutex_lock(&group.mu);
-    while (group.pending > 0)
-        pthread_cond_wait(&group.cv, &group.mu);
-    pthread_mutex_unlock(&group.mu);
-    pthread_cond_destroy(&group.cv);
-    pthread_mutex_destroy(&group.mu);
+    eng_group_wait(&group);
     for (size_t i = 0; i < built; i++) {
         struct task_out *out = &outs[i];
-        if (out->rc == 0) {
+        if (out->pending.rc == 0) {
+            /* The task appended TaskCompleted and one event per command to
+             * this run (a continue-as-new's next WorkflowStarted goes to
+             * the next run). */
+            out->wf->last_event_id += 1 + out->wf->cmd_count;
             task_committed(eng, out, now);
-            out->wf->last_event_id = out->last_event_id;
             if (out->close)
                 eng_cache_remove(eng, out->wf);
             else if (out->wf->last_event_id >= TTAI_HISTORY_LIMIT)
@@ -554,7 +511,7 @@ static int run_ready_tasks(struct ttai_engine *eng)
              * from the durable history at its next task. */
             struct ttai_run_id id = out->wf->rec.run_id;
             eng_cache_remove(eng, out->wf);
-            if (out->rc == TTAI_ECONFLICT)
+            if (out->pending.rc == TTAI_ECONFLICT)
                 eng_mark_ready(eng, &id);
         }
     }
@@ -563,211 +520,12 @@ static int run_ready_tasks(struct ttai_engine *eng)
     return (int)built;
 }
 
-/* ---- Activity outcomes and timers ------------------------------------------ */
-
-/* The retry delay before attempt+1, Temporal's policy and defaults. */
-static int64_t retry_delay_ms(const struct store_activity_opts *o, uint32_t attempt)
-{
-    int64_t initial = o->initial_interval_ms > 0 ? o->initial_interval_ms : 1000;
-    double backoff = o->backoff >= 1.0 ? o->backoff : 2.0;
-    int64_t max = o->max_interval_ms > 0 ? o->max_interval_ms : 100 * initial;
-    double delay = (double)initial;
-    for (uint32_t i = 1; i < attempt && delay < (double)max; i++)
-        delay *= backoff;
-    return delay > (double)max ? max : (int64_t)delay;
-}
-
-static bool non_retryable(const struct store_activity_opts *o, const char *type)
-{
-    for (uint32_t i = 0; i < o->non_retryable_count; i++)
-        if (o->non_retryable[i].len == strlen(type) &&
-            memcmp(o->non_retryable[i].data, type, strlen(type)) == 0)
-            return true;
-    return false;
-}
-
-/* Appends the final outcome of an activity and wakes its run. */
-static void activity_final(struct ttai_engine *eng, const struct eng_outcome *o, int type,
-                           const char *failure_type, const char *message)
-{
-    struct store_batch *b = store_batch_new();
-    TTAI_ASSERT(b != NULL);
-    struct store_event ev = {.type = type, .time_ms = eng_now_ms(eng), .seq = o->seq,
-                             .attempt = o->attempt,
-                             .payload = {o->result, o->result_len},
-                             .failure_type = {(const uint8_t *)failure_type, strlen(failure_type)},
-                             .failure_message = {(const uint8_t *)message, strlen(message)}};
-    struct ttai_err err;
-    int rc = store_batch_require_run_status(b, &o->run, STORE_RUN_RUNNING);
-    if (rc == 0)
-        rc = store_batch_append(b, &o->run, &ev, &err);
-    if (rc == 0)
-        rc = store_batch_del_activity(b, &o->run, o->seq);
-    if (rc == 0 && store_commit(eng->store, b, &err) == 0)
-        eng_mark_ready(eng, &o->run);
-    store_batch_free(b);
-}
-
-static void handle_outcome(struct ttai_engine *eng, struct eng_outcome *o)
-{
-    struct store_read *rd;
-    struct ttai_err err;
-    if (store_read_begin(eng->store, &rd, &err) != 0)
-        return;
-    struct store_bytes raw;
-    struct store_event rec;
-    uint8_t *copy = NULL;
-    size_t copy_len = 0;
-    int rc = store_activity_get(rd, &o->run, o->seq, &raw, &err);
-    if (rc == 0) {
-        copy = ttai_malloc(raw.len);
-        TTAI_ASSERT(copy != NULL);
-        memcpy(copy, raw.data, raw.len);
-        copy_len = raw.len;
-    }
-    store_read_end(rd);
-    if (rc != 0 || store_event_decode(copy, copy_len, &rec, &err) != 0) {
-        ttai_free(copy); /* the run closed meanwhile: the outcome is moot */
-        return;
-    }
-    int64_t now = eng_now_ms(eng);
-    if (o->rc == 0) {
-        activity_final(eng, o, STORE_EV_ACTIVITY_COMPLETED, "", "");
-    } else {
-        const struct store_activity_opts *opts = &rec.opts;
-        int64_t delay = retry_delay_ms(opts, o->attempt);
-        bool out_of_attempts = opts->max_attempts != 0 && o->attempt >= opts->max_attempts;
-        bool past_deadline = opts->schedule_to_close_ms > 0 &&
-                             now + delay > rec.fire_ms + opts->schedule_to_close_ms;
-        if (!o->retryable || out_of_attempts || non_retryable(opts, o->error_type)) {
-            activity_final(eng, o, STORE_EV_ACTIVITY_FAILED, o->error_type, o->error_message);
-        } else if (past_deadline) {
-            activity_final(eng, o, STORE_EV_ACTIVITY_TIMED_OUT, "ScheduleToClose",
-                           o->error_message);
-        } else {
-            /* Durable retry: the record counts the attempt, a timer wakes it. */
-            struct store_batch *b = store_batch_new();
-            uint8_t *buf = NULL;
-            size_t len = 0, cap = 0;
-            rc = activity_record(&rec, o->attempt + 1, rec.fire_ms, &buf, &len, &cap);
-            if (rc == 0)
-                rc = store_batch_require_run_status(b, &o->run, STORE_RUN_RUNNING);
-            if (rc == 0)
-                rc = store_batch_put_activity(b, &o->run, o->seq, buf, len);
-            if (rc == 0)
-                rc = store_batch_put_timer(b, now + delay, &o->run, o->seq, TIMER_ACTIVITY_RETRY);
-            if (rc == 0 && store_commit(eng->store, b, &err) == 0) {
-                struct store_timer t = {now + delay, o->run, o->seq, TIMER_ACTIVITY_RETRY};
-                eng_timer_push(&eng->timers, &t);
-            }
-            ttai_free(buf);
-            store_batch_free(b);
-        }
-    }
-    ttai_free(copy);
-}
-
-/* Dispatches the next attempt of an activity whose retry timer fired. */
-static void retry_activity(struct ttai_engine *eng, const struct store_timer *t)
-{
-    struct store_read *rd;
-    struct ttai_err err;
-    if (store_read_begin(eng->store, &rd, &err) != 0)
-        return;
-    struct store_run run;
-    struct store_bytes raw;
-    struct store_event rec;
-    if (store_run_get(rd, &t->run_id, &run, &err) == 0 && run.status == STORE_RUN_RUNNING &&
-        store_activity_get(rd, &t->run_id, t->seq, &raw, &err) == 0 &&
-        store_event_decode(raw.data, raw.len, &rec, &err) == 0)
-        eng_pool_dispatch(eng->pool, eng->registry, &run, &rec, rec.attempt, eng_now_ms(eng));
-    store_read_end(rd);
-}
-
-
-/* The run's timeout fired: it closes as timed out. */
-static void run_timed_out(struct ttai_engine *eng, const struct store_timer *t)
-{
-    struct store_read *rd;
-    struct ttai_err err;
-    struct store_run rec;
-    if (store_read_begin(eng->store, &rd, &err) != 0)
-        return;
-    int rc = store_run_get(rd, &t->run_id, &rec, &err);
-    store_read_end(rd);
-    if (rc != 0 || rec.status != STORE_RUN_RUNNING)
-        return; /* closed meanwhile: its cleanup removed the timer */
-    struct store_batch *b = store_batch_new();
-    TTAI_ASSERT(b != NULL);
-    if (eng_terminate_run(eng, &rec, STORE_EV_WORKFLOW_TIMED_OUT, "workflow timeout", b, &err) == 0 &&
-        store_commit(eng->store, b, &err) == 0)
-        eng_uncache(eng, &rec.run_id);
-    store_batch_free(b);
-}
-
-static void fire_timer(struct ttai_engine *eng, const struct store_timer *t)
-{
-    if (t->kind == TIMER_RUN_TIMEOUT) {
-        run_timed_out(eng, t);
-        return;
-    }
-    struct store_batch *b = store_batch_new();
-    TTAI_ASSERT(b != NULL);
-    struct ttai_err err;
-    int rc = store_batch_require_run_status(b, &t->run_id, STORE_RUN_RUNNING);
-    if (t->kind == TIMER_WORKFLOW) {
-        struct store_event ev = {.type = STORE_EV_TIMER_FIRED, .time_ms = eng_now_ms(eng),
-                                 .seq = t->seq, .fire_ms = t->fire_ms};
-        if (rc == 0)
-            rc = store_batch_append(b, &t->run_id, &ev, &err);
-    }
-    if (rc == 0)
-        rc = store_batch_del_timer(b, t->fire_ms, &t->run_id, t->seq);
-    /* A timer cancelled by its workflow is gone from the table: firing it
-     * would be wrong, so check it is still there. */
-    struct store_read *rd;
-    bool exists = false;
-    if (rc == 0 && store_read_begin(eng->store, &rd, &err) == 0) {
-        struct store_iter it;
-        struct store_timer found;
-        if (store_timer_iter_init(&it, rd, t->fire_ms, &err) == 0) {
-            while (store_timer_iter_next(&it, &found, &err) == 1)
-                if (found.fire_ms == t->fire_ms && found.seq == t->seq &&
-                    ttai_run_id_eq(&found.run_id, &t->run_id)) {
-                    exists = true;
-                    break;
-                }
-        }
-        store_iter_release(&it);
-        store_read_end(rd);
-    }
-    if (exists && store_commit(eng->store, b, &err) == 0) {
-        if (t->kind == TIMER_WORKFLOW)
-            eng_mark_ready(eng, &t->run_id);
-        else if (t->kind == TIMER_ACTIVITY_RETRY)
-            retry_activity(eng, t);
-    }
-    store_batch_free(b);
-}
-
 int ttai_engine_poll(struct ttai_engine *eng, int64_t *next_timer_ms)
 {
     pthread_mutex_lock(&eng->mu);
     int done = 0;
-    struct eng_outcome outcomes[64];
-    size_t n = eng_pool_take(eng->pool, outcomes, 64);
-    for (size_t i = 0; i < n; i++) {
-        handle_outcome(eng, &outcomes[i]);
-        ttai_free(outcomes[i].result);
-    }
-    done += (int)n;
-    int64_t now = eng_now_ms(eng);
-    while (eng->timers.count > 0 && eng->timers.items[0].fire_ms <= now) {
-        struct store_timer t = eng->timers.items[0];
-        heap_pop(&eng->timers);
-        fire_timer(eng, &t);
-        done++;
-    }
+    done += eng_outcomes_handle(eng);
+    done += eng_timers_fire(eng);
     done += run_ready_tasks(eng);
     if (next_timer_ms != NULL)
         *next_timer_ms = eng->timers.count ? eng->timers.items[0].fire_ms : INT64_MAX;

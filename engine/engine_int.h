@@ -174,6 +174,34 @@ void eng_timer_push(struct timer_heap *h, const struct store_timer *t);
 struct ttai_wf *eng_cache_find(struct ttai_engine *eng, const struct ttai_run_id *id);
 void eng_cache_remove(struct ttai_engine *eng, struct ttai_wf *wf);
 void eng_uncache(struct ttai_engine *eng, const struct ttai_run_id *id);
+void eng_timer_pop(struct timer_heap *h);
+/* Encodes a pending-activity record: the ActivityScheduled event with its
+ * current attempt (attempt) and when it was scheduled (fire_ms). */
+int eng_activity_record(const struct store_event *cmd, uint32_t attempt, int64_t scheduled_ms,
+                        uint8_t **buf, size_t *len, size_t *cap);
+/* outcomes.c: turn finished activity attempts and due timers into
+ * durable events (sharing group commits); each returns how many it took. */
+int eng_outcomes_handle(struct ttai_engine *eng);
+int eng_timers_fire(struct ttai_engine *eng);
+
+/* A set of batches submitted together and waited for together. */
+struct eng_group {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t pending;
+};
+/* The head of whatever a group's callback reports into. */
+struct eng_pending {
+    struct eng_group *group;
+    int rc;
+};
+void eng_group_init(struct eng_group *g);
+/* Submits b (ownership moves to the store); p->rc gets the outcome. */
+void eng_group_submit(struct ttai_engine *eng, struct eng_group *g, struct store_batch *b,
+                      struct eng_pending *p);
+/* Waits for every submitted batch, then releases the group. */
+void eng_group_wait(struct eng_group *g);
+
 /* Adds to b the forced close of a running run (terminated or timed out). */
 int eng_terminate_run(struct ttai_engine *eng, struct store_run *rec, int type,
                       const char *reason, struct store_batch *b, struct ttai_err *err);

@@ -1,0 +1,322 @@
+/* outcomes.c: finished activity attempts and due timers become durable
+ * events.
+ *
+ * Each poll takes every outcome the pool has and every timer that is due,
+ * reads what it needs in one read, builds one batch per item and submits
+ * them all together, so that they share group commits; only when all are
+ * durable does it wake runs, arm retry timers or dispatch retries
+ * (engine.c invariant 3).
+ *
+ * An attempt's outcome becomes, by Temporal's retry policy:
+ *   completed                             -> ActivityCompleted
+ *   failed, not retryable / out of tries  -> ActivityFailed
+ *   failed, next try past schedule-to-close -> ActivityTimedOut
+ *   failed, retryable                     -> record attempt+1, retry timer
+ */
+#include "engine_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#define OUTCOMES_MAX 1024   /* taken per poll */
+#define TIMERS_MAX 1024     /* fired per poll */
+
+/* ---- Groups ------------------------------------------------------------------ */
+
+void eng_group_init(struct eng_group *g)
+{
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+    g->pending = 0;
+}
+
+static void group_done(struct store_batch *batch, int rc, const struct ttai_err *err, void *arg)
+{
+    (void)batch;
+    (void)err;
+    struct eng_pending *p = arg;
+    struct eng_group *g = p->group;
+    p->rc = rc;
+    pthread_mutex_lock(&g->mu);
+    if (--g->pending == 0)
+        pthread_cond_signal(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+void eng_group_submit(struct ttai_engine *eng, struct eng_group *g, struct store_batch *b,
+                      struct eng_pending *p)
+{
+    p->group = g;
+    pthread_mutex_lock(&g->mu);
+    g->pending++;
+    pthread_mutex_unlock(&g->mu);
+    p->rc = store_submit(eng->store, b, group_done, p);
+    if (p->rc != 0) {
+        store_batch_free(b);
+        pthread_mutex_lock(&g->mu);
+        g->pending--;
+        pthread_mutex_unlock(&g->mu);
+    }
+}
+
+void eng_group_wait(struct eng_group *g)
+{
+    pthread_mutex_lock(&g->mu);
+    while (g->pending > 0)
+        pthread_cond_wait(&g->cv, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+    pthread_cond_destroy(&g->cv);
+    pthread_mutex_destroy(&g->mu);
+}
+
+/* ---- Retry policy ------------------------------------------------------------ */
+
+/* The delay before attempt+1, Temporal's policy and defaults. */
+static int64_t retry_delay_ms(const struct store_activity_opts *o, uint32_t attempt)
+{
+    int64_t initial = o->initial_interval_ms > 0 ? o->initial_interval_ms : 1000;
+    double backoff = o->backoff >= 1.0 ? o->backoff : 2.0;
+    int64_t max = o->max_interval_ms > 0 ? o->max_interval_ms : 100 * initial;
+    double delay = (double)initial;
+    for (uint32_t i = 1; i < attempt && delay < (double)max; i++)
+        delay *= backoff;
+    return delay > (double)max ? max : (int64_t)delay;
+}
+
+static bool non_retryable(const struct store_activity_opts *o, const char *type)
+{
+    size_t len = strlen(type);
+    for (uint32_t i = 0; i < o->non_retryable_count; i++)
+        if (o->non_retryable[i].len == len && memcmp(o->non_retryable[i].data, type, len) == 0)
+            return true;
+    return false;
+}
+
+/* ---- Outcomes -------------------------------------------------------------------- */
+
+enum outcome_action { OUT_NONE, OUT_FINAL, OUT_RETRY };
+
+struct outcome_item {
+    struct eng_pending pending;      /* first: the group's callback writes here */
+    int action;                      /* enum outcome_action */
+    int64_t retry_at_ms;
+};
+
+/* Adds the final event of an activity to b. */
+static int add_final(struct store_batch *b, const struct eng_outcome *o, int type,
+                     const char *failure_type, const char *message, int64_t now)
+{
+    struct store_event ev = {.type = type, .time_ms = now, .seq = o->seq, .attempt = o->attempt,
+                             .payload = {o->result, o->result_len},
+                             .failure_type = {(const uint8_t *)failure_type, strlen(failure_type)},
+                             .failure_message = {(const uint8_t *)message, strlen(message)}};
+    int rc = store_batch_require_run_status(b, &o->run, STORE_RUN_RUNNING);
+    if (rc == 0)
+        rc = store_batch_append(b, &o->run, &ev, NULL);
+    if (rc == 0)
+        rc = store_batch_del_activity(b, &o->run, o->seq);
+    return rc;
+}
+
+/* Decides what an outcome becomes and adds it to b. rec is the activity's
+ * pending record (its options and when it was scheduled). */
+static int outcome_build(const struct eng_outcome *o, const struct store_event *rec, int64_t now,
+                         struct store_batch *b, struct outcome_item *item)
+{
+    item->action = OUT_FINAL;
+    if (o->rc == 0)
+        return add_final(b, o, STORE_EV_ACTIVITY_COMPLETED, "", "", now);
+    const struct store_activity_opts *opts = &rec->opts;
+    int64_t delay = retry_delay_ms(opts, o->attempt);
+    bool out_of_attempts = opts->max_attempts != 0 && o->attempt >= opts->max_attempts;
+    if (!o->retryable || out_of_attempts || non_retryable(opts, o->error_type))
+        return add_final(b, o, STORE_EV_ACTIVITY_FAILED, o->error_type, o->error_message, now);
+    if (opts->schedule_to_close_ms > 0 && now + delay > rec->fire_ms + opts->schedule_to_close_ms)
+        return add_final(b, o, STORE_EV_ACTIVITY_TIMED_OUT, "ScheduleToClose", o->error_message,
+                         now);
+    /* A durable retry: the record counts the attempt, a timer wakes it. */
+    item->action = OUT_RETRY;
+    item->retry_at_ms = now + delay;
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    int rc = eng_activity_record(rec, o->attempt + 1, rec->fire_ms, &buf, &len, &cap);
+    if (rc == 0)
+        rc = store_batch_require_run_status(b, &o->run, STORE_RUN_RUNNING);
+    if (rc == 0)
+        rc = store_batch_put_activity(b, &o->run, o->seq, buf, len);
+    if (rc == 0)
+        rc = store_batch_put_timer(b, item->retry_at_ms, &o->run, o->seq, TIMER_ACTIVITY_RETRY);
+    ttai_free(buf);
+    return rc;
+}
+
+int eng_outcomes_handle(struct ttai_engine *eng)
+{
+    static _Thread_local struct eng_outcome outcomes[OUTCOMES_MAX];
+    size_t n = eng_pool_take(eng->pool, outcomes, OUTCOMES_MAX);
+    if (n == 0)
+        return 0;
+    struct outcome_item *items = ttai_calloc(n, sizeof(*items));
+    TTAI_ASSERT(items != NULL);
+    struct store_read *rd;
+    struct ttai_err err;
+    int64_t now = eng_now_ms(eng);
+    struct eng_group group;
+    eng_group_init(&group);
+    if (store_read_begin(eng->store, &rd, &err) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            struct store_bytes raw;
+            struct store_event rec;
+            /* No record: the run closed meanwhile and the outcome is moot. */
+            if (store_activity_get(rd, &outcomes[i].run, outcomes[i].seq, &raw, NULL) != 0 ||
+                store_event_decode(raw.data, raw.len, &rec, NULL) != 0)
+                continue;
+            struct store_batch *b = store_batch_new();
+            TTAI_ASSERT(b != NULL);
+            if (outcome_build(&outcomes[i], &rec, now, b, &items[i]) != 0) {
+                store_batch_free(b);
+                items[i].action = OUT_NONE;
+                continue;
+            }
+            eng_group_submit(eng, &group, b, &items[i].pending);
+        }
+        store_read_end(rd);
+    }
+    eng_group_wait(&group);
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].action != OUT_NONE && items[i].pending.rc == 0) {
+            if (items[i].action == OUT_FINAL) {
+                eng_mark_ready(eng, &outcomes[i].run);
+            } else {
+                struct store_timer t = {items[i].retry_at_ms, outcomes[i].run, outcomes[i].seq,
+                                        TIMER_ACTIVITY_RETRY};
+                eng_timer_push(&eng->timers, &t);
+            }
+        }
+        ttai_free(outcomes[i].result);
+    }
+    ttai_free(items);
+    return (int)n;
+}
+
+/* ---- Timers ------------------------------------------------------------------------ */
+
+struct timer_item {
+    struct eng_pending pending;
+    struct store_timer timer;
+    bool submitted;
+};
+
+static int timer_cmp(const struct store_timer *a, const struct store_timer *b)
+{
+    if (a->fire_ms != b->fire_ms)
+        return a->fire_ms < b->fire_ms ? -1 : 1;
+    int c = memcmp(a->run_id.b, b->run_id.b, TTAI_RUN_ID_BYTES);
+    if (c != 0)
+        return c;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Adds what a due timer does to b. */
+static int timer_build(struct ttai_engine *eng, struct store_read *rd, const struct store_timer *t,
+                       int64_t now, struct store_batch *b, struct ttai_err *err)
+{
+    if (t->kind == TIMER_RUN_TIMEOUT) {
+        struct store_run rec;
+        int rc = store_run_get(rd, &t->run_id, &rec, err);
+        if (rc == 0 && rec.status != STORE_RUN_RUNNING)
+            rc = TTAI_ECLOSED; /* closed meanwhile: its cleanup removed the timer */
+        if (rc == 0)
+            rc = eng_terminate_run(eng, &rec, STORE_EV_WORKFLOW_TIMED_OUT, "workflow timeout", b,
+                                   err);
+        return rc;
+    }
+    int rc = store_batch_require_run_status(b, &t->run_id, STORE_RUN_RUNNING);
+    if (rc == 0 && t->kind == TIMER_WORKFLOW) {
+        struct store_event ev = {.type = STORE_EV_TIMER_FIRED, .time_ms = now, .seq = t->seq,
+                                 .fire_ms = t->fire_ms};
+        rc = store_batch_append(b, &t->run_id, &ev, err);
+    }
+    if (rc == 0)
+        rc = store_batch_del_timer(b, t->fire_ms, &t->run_id, t->seq);
+    return rc;
+}
+
+/* After a retry timer's deletion is durable: dispatch the next attempt. */
+static void retry_dispatch(struct ttai_engine *eng, struct store_read *rd,
+                           const struct store_timer *t)
+{
+    struct store_run run;
+    struct store_bytes raw;
+    struct store_event rec;
+    if (store_run_get(rd, &t->run_id, &run, NULL) == 0 && run.status == STORE_RUN_RUNNING &&
+        store_activity_get(rd, &t->run_id, t->seq, &raw, NULL) == 0 &&
+        store_event_decode(raw.data, raw.len, &rec, NULL) == 0)
+        eng_pool_dispatch(eng->pool, eng->registry, &run, &rec, rec.attempt, eng_now_ms(eng));
+}
+
+int eng_timers_fire(struct ttai_engine *eng)
+{
+    int64_t now = eng_now_ms(eng);
+    size_t n = 0;
+    while (n < TIMERS_MAX && n < eng->timers.count && eng->timers.items[0].fire_ms <= now)
+        n++;
+    if (n == 0)
+        return 0;
+    struct timer_item *items = ttai_calloc(n, sizeof(*items));
+    TTAI_ASSERT(items != NULL);
+    for (size_t i = 0; i < n; i++) {
+        items[i].timer = eng->timers.items[0];
+        eng_timer_pop(&eng->timers);
+    }
+    struct store_read *rd;
+    struct ttai_err err;
+    if (store_read_begin(eng->store, &rd, &err) != 0) {
+        ttai_free(items);
+        return 0;
+    }
+    /* A timer cancelled by its workflow is gone from the table: only the
+     * ones still stored fire. One walk over the due part of the table. */
+    struct store_iter it;
+    struct store_timer stored;
+    if (store_timer_iter_init(&it, rd, now, &err) == 0) {
+        while (store_timer_iter_next(&it, &stored, &err) == 1)
+            for (size_t i = 0; i < n; i++)
+                if (!items[i].submitted && timer_cmp(&stored, &items[i].timer) == 0)
+                    items[i].submitted = true; /* marks "exists" until submitted */
+    }
+    store_iter_release(&it);
+    struct eng_group group;
+    eng_group_init(&group);
+    for (size_t i = 0; i < n; i++) {
+        if (!items[i].submitted)
+            continue;
+        struct store_batch *b = store_batch_new();
+        TTAI_ASSERT(b != NULL);
+        if (timer_build(eng, rd, &items[i].timer, now, b, &err) != 0) {
+            store_batch_free(b);
+            items[i].submitted = false;
+            continue;
+        }
+        eng_group_submit(eng, &group, b, &items[i].pending);
+    }
+    store_read_end(rd);
+    eng_group_wait(&group);
+    struct store_read *after = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const struct store_timer *t = &items[i].timer;
+        if (!items[i].submitted || items[i].pending.rc != 0)
+            continue;
+        if (t->kind == TIMER_WORKFLOW) {
+            eng_mark_ready(eng, &t->run_id);
+        } else if (t->kind == TIMER_RUN_TIMEOUT) {
+            eng_uncache(eng, &t->run_id);
+        } else if (after != NULL || store_read_begin(eng->store, &after, &err) == 0) {
+            retry_dispatch(eng, after, t);
+        }
+    }
+    store_read_end(after);
+    ttai_free(items);
+    return (int)n;
+}
