@@ -661,7 +661,8 @@ int ttai_engine_open(struct ttai_engine **out, const struct ttai_engine_opts *op
     int rc = eng->buckets ? 0 : ttai_errf(err, TTAI_ENOMEM, "out of memory opening the engine");
     if (rc == 0)
         rc = store_open(&eng->store, &so, err);
-    if (rc == 0 && eng_pool_new(&eng->pool, opts->activity_threads ? opts->activity_threads : 4) != 0)
+    if (rc == 0 && eng_pool_new(&eng->pool, opts->activity_threads ? opts->activity_threads : 4,
+                                 eng->clock) != 0)
         rc = ttai_errf(err, TTAI_ENOMEM, "cannot start the activity pool");
     if (rc == 0)
         rc = recover(eng, err);

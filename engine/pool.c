@@ -10,15 +10,22 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
 struct job {
     struct job *next;
+    struct job *rnext;             /* in pool->running_list */
     const struct ttai_activity_def *def;
+    struct eng_pool *pool;
     struct eng_outcome outcome;
     uint8_t *input;
     size_t input_len;
+    uint8_t *last_details;         /* the previous attempt's heartbeat details */
+    size_t last_details_len;
+    _Atomic bool cancel;           /* heartbeats report TTAI_ECANCELED */
+    int64_t heartbeat_ms;          /* engine time of the last heartbeat */
     char key[STORE_WORKFLOW_ID_MAX + TTAI_RUN_ID_TEXT + 32];
 };
 
@@ -36,6 +43,8 @@ struct eng_pool {
     bool stopping;
     pthread_t *threads;
     size_t thread_count;
+    struct ttai_clock clock;
+    struct job *running_list;       /* attempts on a worker now (via rnext) */
 };
 
 uint32_t ttai_activity_attempt(const struct ttai_activity_ctx *ctx)
@@ -59,6 +68,36 @@ int ttai_activity_fail(struct ttai_activity_ctx *ctx, const char *error_type, bo
     va_end(ap);
     o->retryable = retryable;
     return TTAI_EIO;
+}
+
+int ttai_activity_heartbeat(struct ttai_activity_ctx *ctx, struct ttai_payload details)
+{
+    struct job *j = ctx->job;
+    struct eng_pool *pool = j->pool;
+    uint8_t *copy = NULL;
+    if (details.len > 0) {
+        copy = ttai_malloc(details.len);
+        if (copy == NULL)
+            return TTAI_ENOMEM;
+        memcpy(copy, details.data, details.len);
+    }
+    pthread_mutex_lock(&pool->mu);
+    ttai_free(j->outcome.details);
+    j->outcome.details = copy;
+    j->outcome.details_len = details.len;
+    j->heartbeat_ms = pool->clock.now_ms(pool->clock.arg);
+    pthread_mutex_unlock(&pool->mu);
+    return atomic_load(&j->cancel) ? TTAI_ECANCELED : TTAI_OK;
+}
+
+struct ttai_payload ttai_activity_last_details(const struct ttai_activity_ctx *ctx)
+{
+    return (struct ttai_payload){ctx->job->last_details, ctx->job->last_details_len};
+}
+
+void ttai_activity_set_retry_delay(struct ttai_activity_ctx *ctx, int64_t delay_ms)
+{
+    ctx->job->outcome.retry_delay_ms = delay_ms > 0 ? delay_ms : 0;
 }
 
 static void push(struct job **head, struct job **tail, struct job *j)
@@ -107,10 +146,16 @@ static void *worker_main(void *arg)
         if (pool->queue_head == NULL)
             pool->queue_tail = NULL;
         pool->running++;
+        j->rnext = pool->running_list;
+        pool->running_list = j;
         pthread_mutex_unlock(&pool->mu);
         run_job(j);
         pthread_mutex_lock(&pool->mu);
         pool->running--;
+        struct job **p = &pool->running_list;
+        while (*p != j)
+            p = &(*p)->rnext;
+        *p = j->rnext;
         push(&pool->done_head, &pool->done_tail, j);
         pthread_cond_broadcast(&pool->done_cv);
     }
@@ -118,7 +163,7 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int eng_pool_new(struct eng_pool **out, size_t threads)
+int eng_pool_new(struct eng_pool **out, size_t threads, struct ttai_clock clock)
 {
     struct eng_pool *pool = ttai_calloc(1, sizeof(*pool));
     if (pool == NULL)
@@ -126,6 +171,7 @@ int eng_pool_new(struct eng_pool **out, size_t threads)
     pthread_mutex_init(&pool->mu, NULL);
     pthread_cond_init(&pool->work_cv, NULL);
     pthread_cond_init(&pool->done_cv, NULL);
+    pool->clock = clock;
     pool->threads = ttai_calloc(threads, sizeof(*pool->threads));
     if (pool->threads == NULL) {
         eng_pool_free(pool);
@@ -140,13 +186,20 @@ int eng_pool_new(struct eng_pool **out, size_t threads)
     return TTAI_OK;
 }
 
+static void job_free(struct job *j)
+{
+    ttai_free(j->input);
+    ttai_free(j->last_details);
+    ttai_free(j);
+}
+
 static void free_jobs(struct job *j)
 {
     while (j != NULL) {
         struct job *next = j->next;
         ttai_free(j->outcome.result);
-        ttai_free(j->input);
-        ttai_free(j);
+        ttai_free(j->outcome.details);
+        job_free(j);
         j = next;
     }
 }
@@ -181,6 +234,13 @@ void eng_pool_dispatch(struct eng_pool *pool, const struct ttai_registry *reg,
     snprintf(type, sizeof(type), "%.*s", (int)scheduled->name.len,
              (const char *)scheduled->name.data);
     j->def = eng_find_activity(reg, type);
+    j->pool = pool;
+    if (scheduled->details.len) {
+        j->last_details = ttai_malloc(scheduled->details.len);
+        TTAI_ASSERT(j->last_details != NULL);
+        memcpy(j->last_details, scheduled->details.data, scheduled->details.len);
+        j->last_details_len = scheduled->details.len;
+    }
     j->outcome.run = run->run_id;
     j->outcome.seq = scheduled->seq;
     j->outcome.attempt = attempt;
@@ -218,9 +278,8 @@ size_t eng_pool_take(struct eng_pool *pool, struct eng_outcome *out, size_t max)
         pool->done_head = j->next;
         if (pool->done_head == NULL)
             pool->done_tail = NULL;
-        out[n++] = j->outcome; /* the result buffer moves to the caller */
-        ttai_free(j->input);
-        ttai_free(j);
+        out[n++] = j->outcome; /* the result and details move to the caller */
+        job_free(j);
     }
     pthread_mutex_unlock(&pool->mu);
     return n;
@@ -247,5 +306,17 @@ void eng_pool_wait(struct eng_pool *pool, int64_t timeout_ms)
     pthread_mutex_lock(&pool->mu);
     if (pool->done_head == NULL && (pool->queue_head != NULL || pool->running > 0))
         pthread_cond_timedwait(&pool->done_cv, &pool->mu, &ts);
+    pthread_mutex_unlock(&pool->mu);
+}
+
+void eng_pool_cancel(struct eng_pool *pool, const struct ttai_run_id *run, uint64_t seq)
+{
+    pthread_mutex_lock(&pool->mu);
+    for (struct job *j = pool->queue_head; j != NULL; j = j->next)
+        if (j->outcome.seq == seq && ttai_run_id_eq(&j->outcome.run, run))
+            atomic_store(&j->cancel, true);
+    for (struct job *j = pool->running_list; j != NULL; j = j->rnext)
+        if (j->outcome.seq == seq && ttai_run_id_eq(&j->outcome.run, run))
+            atomic_store(&j->cancel, true);
     pthread_mutex_unlock(&pool->mu);
 }

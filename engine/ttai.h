@@ -239,6 +239,18 @@ struct ttai_activity_ctx;
 typedef int (*ttai_activity_fn)(struct ttai_activity_ctx *ctx, struct ttai_payload input,
                                 struct ttai_buf *out);
 
+/* Records progress (details: msgpack, copied) and proves the attempt is
+ * alive. Returns 0, or TTAI_ECANCELED when the attempt should stop: its
+ * workflow asked to cancel it, or one of its timeouts passed (its outcome
+ * is then decided without it, and what it returns is ignored). */
+int ttai_activity_heartbeat(struct ttai_activity_ctx *ctx, struct ttai_payload details);
+/* The details of the last heartbeat of the previous attempt (empty on the
+ * first attempt, or when it sent none). Valid during the attempt. */
+struct ttai_payload ttai_activity_last_details(const struct ttai_activity_ctx *ctx);
+/* Asks, with a failure, for the next attempt after delay_ms instead of the
+ * policy's backoff (an HTTP Retry-After, say). */
+void ttai_activity_set_retry_delay(struct ttai_activity_ctx *ctx, int64_t delay_ms);
+
 struct ttai_activity_def {
     const char *type;
     ttai_activity_fn run;
