@@ -238,9 +238,14 @@ static int decode_opts(struct store__mp *r, struct store_activity_opts *o)
     int rc = store__mp_read_map(r, &count);
     for (uint32_t i = 0; rc == 0 && i < count; i++) {
         uint64_t key;
-        rc = store__mp_read_uint(r, &key);
-        if (rc != 0)
-            break;
+        if (store__mp_read_uint(r, &key) != 0) {
+            /* A key of another kind is a newer writer's field: skip it, as
+             * store_event_decode does at the top level. */
+            rc = store__mp_skip(r);
+            if (rc == 0)
+                rc = store__mp_skip(r);
+            continue;
+        }
         int64_t v;
         switch (key) {
         case OK_SCHEDULE_TO_CLOSE: rc = store__mp_read_int(r, &o->schedule_to_close_ms); break;

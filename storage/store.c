@@ -215,6 +215,8 @@ static int env_open(struct store *store, const struct store_opts *opts, struct t
     mdb_env_set_maxdbs(store->env, STORE_T__COUNT + 2);
     mdb_env_set_maxreaders(store->env, 1024);
     store->map_bytes = opts->map_bytes_initial ? opts->map_bytes_initial : MAP_BYTES_DEFAULT;
+    if (store->map_bytes > store->map_bytes_max)
+        store->map_bytes = store->map_bytes_max; /* the cap wins over the (default) initial size */
     rc = mdb_env_set_mapsize(store->env, store->map_bytes);
     /* MDB_NOTLS: read transactions are not tied to threads (the engine
      * hands reads between threads). MDB_NORDAHEAD: random access pattern. */
@@ -693,6 +695,7 @@ int store_activity_iter_next(struct store_iter *it, struct ttai_run_id *run, uin
 int store_schedule_iter_init(struct store_iter *it, struct store_read *read, const char *ns,
                              struct ttai_err *err)
 {
+    memset(it, 0, sizeof(*it)); /* release after a failure below is safe */
     if (ns != NULL && check_name("namespace", ns, STORE_NS_MAX, err) != 0)
         return TTAI_EINVAL;
     int rc = iter_open(it, read, STORE_T_SCHED, IT_SCHED, err);
@@ -724,6 +727,7 @@ int store_schedule_iter_next(struct store_iter *it, struct store_bytes *ns,
 int store_vis_iter_init(struct store_iter *it, struct store_read *read,
                         const struct store_vis_query *q, struct ttai_err *err)
 {
+    memset(it, 0, sizeof(*it)); /* release after a failure below is safe */
     int table;
     switch (q->index) {
     case STORE_VIS_START: table = STORE_T_VIS_START; break;

@@ -27,6 +27,7 @@
 #include "store_int.h"
 
 #include <inttypes.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -72,10 +73,14 @@ struct store_batch {
     struct ttai_err err;
 };
 
+/* store_commit() waits on a semaphore on its stack. A semaphore rather than
+ * a mutex and condition: the writer wakes a whole group of waiters in a row,
+ * and sem_post is one atomic and one futex wake, where signalling under a
+ * mutex made each woken thread block again on that mutex. glibc's sem_post
+ * does not touch the semaphore after the waiter can see the post, so the
+ * waiter may destroy it as soon as sem_wait returns. */
 struct commit_waiter {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool done;
+    sem_t done;
 };
 
 /* ---- Building batches ------------------------------------------------------- */
@@ -355,6 +360,7 @@ static bool batch_puts_run_before(const struct store_batch *b, size_t op_index,
 static int batch_check(struct group_txn *g, struct store_batch *b)
 {
     char text[TTAI_RUN_ID_TEXT];
+    const struct ttai_run_id *appendable = NULL; /* run of the last append checked */
     for (size_t i = 0; i < b->op_count; i++) {
         const struct batch_op *op = &b->ops[i];
         struct store_run run;
@@ -400,6 +406,12 @@ static int batch_check(struct group_txn *g, struct store_batch *b)
             break;
         }
         case OP_APPEND:
+            /* A batch's appends come in stretches to one run: check the
+             * run once per stretch, not once per event (the scan below
+             * would make a big batch quadratic). */
+            if (appendable != NULL && ttai_run_id_eq(appendable, &op->run))
+                break;
+            appendable = &op->run;
             if (batch_puts_run_before(b, i, &op->run))
                 break;
             rc = group_run_get(g, &op->run, &run);
@@ -516,10 +528,7 @@ static void batch_finish(struct store_batch *b)
 {
     if (b->waiter != NULL) {
         struct commit_waiter *w = b->waiter;
-        pthread_mutex_lock(&w->mu);
-        w->done = true;
-        pthread_cond_signal(&w->cv);
-        pthread_mutex_unlock(&w->mu);
+        sem_post(&w->done); /* b belongs to the waiter from here on */
         return;
     }
     if (b->commit_cb != NULL)
@@ -638,11 +647,17 @@ static void group_commit(struct store *store, struct store_batch *list, size_t c
         group_fail_all(list, code == TTAI_ENOSPC ? TTAI_ENOSPC : TTAI_EIO, "%s", msg);
         return;
     }
+    /* Refused batches appended nothing: count only the others' events. */
+    size_t appended = 0;
+    for (struct store_batch *b = list; b != NULL; b = b->next)
+        if (b->rc == 0)
+            appended += b->event_count;
+    TTAI_ASSERT(appended <= events);
     pthread_mutex_lock(&store->mu);
     store->counters.commits++;
     store->counters.batches += count - refused;
     store->counters.batches_refused += refused;
-    store->counters.events += events;
+    store->counters.events += appended;
     if (count > store->counters.group_batches_max)
         store->counters.group_batches_max = count;
     pthread_mutex_unlock(&store->mu);
@@ -739,17 +754,15 @@ int store_submit(struct store *store, struct store_batch *batch, store_commit_fn
 
 int store_commit(struct store *store, struct store_batch *batch, struct ttai_err *err)
 {
-    struct commit_waiter w = {.done = false};
-    pthread_mutex_init(&w.mu, NULL);
-    pthread_cond_init(&w.cv, NULL);
+    struct commit_waiter w;
+    sem_init(&w.done, 0, 0);
     batch->commit_cb = NULL;
     batch->waiter = &w;
     int rc = enqueue(store, batch);
     if (rc == TTAI_OK) {
-        pthread_mutex_lock(&w.mu);
-        while (!w.done)
-            pthread_cond_wait(&w.cv, &w.mu);
-        pthread_mutex_unlock(&w.mu);
+        while (sem_wait(&w.done) != 0) {
+            /* EINTR: a signal handler ran; keep waiting */
+        }
         rc = batch->rc;
         if (rc != 0 && err != NULL)
             *err = batch->err;
@@ -759,7 +772,6 @@ int store_commit(struct store *store, struct store_batch *batch, struct ttai_err
         ttai_errf(err, rc, "cannot submit batch: %s", ttai_strerror(rc));
     }
     batch->waiter = NULL;
-    pthread_cond_destroy(&w.cv);
-    pthread_mutex_destroy(&w.mu);
+    sem_destroy(&w.done);
     return rc;
 }
