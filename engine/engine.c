@@ -359,8 +359,26 @@ static int build_task_batch(struct ttai_engine *eng, struct task_out *out, int64
     return rc;
 }
 
+/* Closes an activity that has no attempt in the pool as canceled. */
+static void activity_canceled(struct ttai_engine *eng, const struct ttai_run_id *run, uint64_t seq)
+{
+    struct store_event ev = {.type = STORE_EV_ACTIVITY_CANCELED, .time_ms = eng_now_ms(eng),
+                             .seq = seq, .failure_type = {(const uint8_t *)"Canceled", 8}};
+    struct store_batch *b = store_batch_new();
+    TTAI_ASSERT(b != NULL);
+    struct ttai_err err;
+    int rc = store_batch_require_run_status(b, run, STORE_RUN_RUNNING);
+    if (rc == 0)
+        rc = store_batch_append(b, run, &ev, &err);
+    if (rc == 0)
+        rc = store_batch_del_activity(b, run, seq);
+    if (rc == 0 && store_commit(eng->store, b, &err) == 0)
+        eng_mark_ready(eng, run);
+    store_batch_free(b);
+}
+
 /* After a task's batch is durable: arm timers, dispatch activities. */
-static void task_committed(struct ttai_engine *eng, struct task_out *out, int64_t now)
+static void task_committed(struct ttai_engine *eng, struct task_out *out)
 {
     struct ttai_wf *wf = out->wf;
     for (size_t i = 0; i < wf->cmd_count; i++) {
@@ -369,10 +387,20 @@ static void task_committed(struct ttai_engine *eng, struct task_out *out, int64_
             struct store_timer t = {cmd->fire_ms, wf->rec.run_id, cmd->seq, TIMER_WORKFLOW};
             eng_timer_push(&eng->timers, &t);
         } else if (cmd->type == STORE_EV_ACTIVITY_SCHEDULED) {
-            eng_pool_dispatch(eng->pool, eng->registry, &wf->rec, cmd, 1, now);
+            eng_dispatch(eng, &wf->rec, cmd, 1);
+        } else if (cmd->type == STORE_EV_ACTIVITY_CANCEL_REQUESTED &&
+                   !eng_pool_cancel(eng->pool, &wf->rec.run_id, cmd->seq)) {
+            /* No attempt runs (it waits for a retry): cancel it now. */
+            activity_canceled(eng, &wf->rec.run_id, cmd->seq);
         }
     }
     wf->cmd_count = 0;
+    if (out->close) {
+        /* Attempts still running belong to a closed run: tell them to stop. */
+        for (struct ttai_future *f = wf->futures; f != NULL; f = f->next)
+            if (f->kind == FUT_ACTIVITY && !f->done && f->seq != 0)
+                eng_pool_cancel(eng->pool, &wf->rec.run_id, f->seq);
+    }
     if (out->continued) {
         eng_mark_ready(eng, &out->next_run.run_id);
         if (out->next_deadline_ms > 0) {
@@ -501,7 +529,7 @@ static int run_ready_tasks(struct ttai_engine *eng)
              * this run (a continue-as-new's next WorkflowStarted goes to
              * the next run). */
             out->wf->last_event_id += 1 + out->wf->cmd_count;
-            task_committed(eng, out, now);
+            task_committed(eng, out);
             if (out->close)
                 eng_cache_remove(eng, out->wf);
             else if (out->wf->last_event_id >= TTAI_HISTORY_LIMIT)
@@ -520,15 +548,65 @@ static int run_ready_tasks(struct ttai_engine *eng)
     return (int)built;
 }
 
+void eng_dispatch(struct ttai_engine *eng, const struct store_run *run,
+                  const struct store_event *rec, uint32_t attempt)
+{
+    if (eng->deferred_count == 0 &&
+        eng_pool_dispatch(eng->pool, eng->registry, run, rec, attempt, eng_now_ms(eng)) == 0)
+        return;
+    /* The pool's queue is full: the record is durable, dispatch it later. */
+    if (eng->deferred_count == eng->deferred_cap) {
+        size_t cap = eng->deferred_cap ? eng->deferred_cap * 2 : 64;
+        struct eng_deferred *grown = ttai_realloc(eng->deferred, cap * sizeof(*grown));
+        TTAI_ASSERT(grown != NULL);
+        eng->deferred = grown;
+        eng->deferred_cap = cap;
+    }
+    eng->deferred[eng->deferred_count++] = (struct eng_deferred){run->run_id, rec->seq, attempt};
+}
+
+/* Dispatches deferred attempts while the pool has room. */
+static int dispatch_deferred(struct ttai_engine *eng)
+{
+    if (eng->deferred_count == 0)
+        return 0;
+    struct store_read *rd;
+    if (store_read_begin(eng->store, &rd, NULL) != 0)
+        return 0;
+    size_t done = 0;
+    for (; done < eng->deferred_count; done++) {
+        const struct eng_deferred *d = &eng->deferred[done];
+        struct store_run run;
+        struct store_bytes raw;
+        struct store_event rec;
+        if (store_run_get(rd, &d->run, &run, NULL) != 0 || run.status != STORE_RUN_RUNNING ||
+            store_activity_get(rd, &d->run, d->seq, &raw, NULL) != 0 ||
+            store_event_decode(raw.data, raw.len, &rec, NULL) != 0)
+            continue; /* closed or finished meanwhile */
+        if (eng_pool_dispatch(eng->pool, eng->registry, &run, &rec, d->attempt,
+                              eng_now_ms(eng)) != 0)
+            break;
+    }
+    store_read_end(rd);
+    memmove(eng->deferred, eng->deferred + done, (eng->deferred_count - done) * sizeof(*eng->deferred));
+    eng->deferred_count -= done;
+    return (int)done;
+}
+
 int ttai_engine_poll(struct ttai_engine *eng, int64_t *next_timer_ms)
 {
     pthread_mutex_lock(&eng->mu);
     int done = 0;
+    done += dispatch_deferred(eng);
     done += eng_outcomes_handle(eng);
     done += eng_timers_fire(eng);
     done += run_ready_tasks(eng);
-    if (next_timer_ms != NULL)
+    if (next_timer_ms != NULL) {
+        int64_t deadline = eng_pool_next_deadline(eng->pool);
         *next_timer_ms = eng->timers.count ? eng->timers.items[0].fire_ms : INT64_MAX;
+        if (deadline < *next_timer_ms)
+            *next_timer_ms = deadline;
+    }
     pthread_mutex_unlock(&eng->mu);
     return done;
 }
@@ -619,7 +697,7 @@ static int recover(struct ttai_engine *eng, struct ttai_err *err)
             store_event_decode(raw.data, raw.len, &rec, NULL) != 0 ||
             store_run_get(rd, &rid, &run, NULL) != 0)
             continue;
-        eng_pool_dispatch(eng->pool, eng->registry, &run, &rec, rec.attempt + 1, eng_now_ms(eng));
+        eng_dispatch(eng, &run, &rec, rec.attempt + 1);
     }
     store_iter_release(&it);
     rc = rc ? rc : more;
@@ -685,6 +763,7 @@ void ttai_engine_close(struct ttai_engine *eng)
     ttai_free(eng->buckets);
     ttai_free(eng->ready);
     ttai_free(eng->timers.items);
+    ttai_free(eng->deferred);
     pthread_mutex_destroy(&eng->mu);
     ttai_free(eng);
 }

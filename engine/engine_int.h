@@ -145,6 +145,13 @@ struct timer_heap {
     size_t count, cap;
 };
 
+/* An activity attempt the pool had no room for (its record is durable). */
+struct eng_deferred {
+    struct ttai_run_id run;
+    uint64_t seq;
+    uint32_t attempt;
+};
+
 /* Invariants: see engine.c. */
 struct ttai_engine {
     struct store *store;
@@ -161,6 +168,8 @@ struct ttai_engine {
     size_t ready_count, ready_cap;
 
     struct timer_heap timers;
+    struct eng_deferred *deferred;     /* attempts waiting for room in the pool */
+    size_t deferred_count, deferred_cap;
     struct eng_pool *pool;
     struct ttai_engine_stats stats;
 };
@@ -175,6 +184,9 @@ struct ttai_wf *eng_cache_find(struct ttai_engine *eng, const struct ttai_run_id
 void eng_cache_remove(struct ttai_engine *eng, struct ttai_wf *wf);
 void eng_uncache(struct ttai_engine *eng, const struct ttai_run_id *id);
 void eng_timer_pop(struct timer_heap *h);
+/* Dispatches an attempt to the pool, or defers it while the pool is full. */
+void eng_dispatch(struct ttai_engine *eng, const struct store_run *run,
+                  const struct store_event *rec, uint32_t attempt);
 /* Encodes a pending-activity record: the ActivityScheduled event with its
  * current attempt (attempt) and when it was scheduled (fire_ms). */
 int eng_activity_record(const struct store_event *cmd, uint32_t attempt, int64_t scheduled_ms,

@@ -13,6 +13,8 @@ struct eng_outcome {
     uint32_t attempt;
     int rc;                         /* 0: completed */
     bool retryable;
+    bool timed_out;                 /* a timeout of the attempt decided it */
+    bool canceled;                  /* cancellation was requested before it ended */
     char error_type[64];
     char error_message[256];
     uint8_t *result;                /* owned; ttai_free */
@@ -28,15 +30,27 @@ int eng_pool_new(struct eng_pool **out, size_t threads, struct ttai_clock clock)
  * attempts are dropped (their records stay durable and are dispatched
  * again at the next start). */
 void eng_pool_free(struct eng_pool *pool);
+/* Jobs the queue holds at most: past it dispatch says TTAI_EBUSY and the
+ * engine keeps the work in the store until there is room. */
+#define ENG_POOL_QUEUE_MAX 65536
+
 /* Queues an attempt of the activity described by an ActivityScheduled
- * event (copied). An unregistered type completes at once as a
- * non-retryable failure. */
-void eng_pool_dispatch(struct eng_pool *pool, const struct ttai_registry *reg,
+ * event or pending record (copied), queued at engine time now_ms. An
+ * unregistered type completes at once as a non-retryable failure.
+ * TTAI_EBUSY when the queue is full (nothing queued). */
+int eng_pool_dispatch(struct eng_pool *pool, const struct ttai_registry *reg,
                        const struct store_run *run, const struct store_event *scheduled,
-                       uint32_t attempt, int64_t now_ms);
+                      uint32_t attempt, int64_t now_ms);
+/* Attempts whose timeout (schedule-to-start, start-to-close, heartbeat) has
+ * passed at now_ms: their outcomes (up to max) go to out; a running one is
+ * told to stop through its heartbeats and its late result is dropped. */
+size_t eng_pool_expire(struct eng_pool *pool, int64_t now_ms, struct eng_outcome *out,
+                       size_t max);
+/* The earliest timeout of a queued or running attempt, or INT64_MAX. */
+int64_t eng_pool_next_deadline(struct eng_pool *pool);
 /* Asks a running or queued attempt of (run, seq) to stop: its heartbeats
- * return TTAI_ECANCELED. */
-void eng_pool_cancel(struct eng_pool *pool, const struct ttai_run_id *run, uint64_t seq);
+ * return TTAI_ECANCELED. False when no attempt of it is in the pool. */
+bool eng_pool_cancel(struct eng_pool *pool, const struct ttai_run_id *run, uint64_t seq);
 /* Takes up to max outcomes; returns how many. */
 size_t eng_pool_take(struct eng_pool *pool, struct eng_outcome *out, size_t max);
 bool eng_pool_idle(struct eng_pool *pool);

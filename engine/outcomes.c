@@ -127,20 +127,31 @@ static int outcome_build(const struct eng_outcome *o, const struct store_event *
     item->action = OUT_FINAL;
     if (o->rc == 0)
         return add_final(b, o, STORE_EV_ACTIVITY_COMPLETED, "", "", now);
+    if (o->canceled && !o->timed_out)
+        return add_final(b, o, STORE_EV_ACTIVITY_CANCELED, "Canceled", o->error_message, now);
     const struct store_activity_opts *opts = &rec->opts;
-    int64_t delay = retry_delay_ms(opts, o->attempt);
+    int64_t delay = o->retry_delay_ms > 0 ? o->retry_delay_ms : retry_delay_ms(opts, o->attempt);
     bool out_of_attempts = opts->max_attempts != 0 && o->attempt >= opts->max_attempts;
+    int final_type = o->timed_out ? STORE_EV_ACTIVITY_TIMED_OUT : STORE_EV_ACTIVITY_FAILED;
     if (!o->retryable || out_of_attempts || non_retryable(opts, o->error_type))
-        return add_final(b, o, STORE_EV_ACTIVITY_FAILED, o->error_type, o->error_message, now);
+        return add_final(b, o, final_type, o->error_type, o->error_message, now);
     if (opts->schedule_to_close_ms > 0 && now + delay > rec->fire_ms + opts->schedule_to_close_ms)
         return add_final(b, o, STORE_EV_ACTIVITY_TIMED_OUT, "ScheduleToClose", o->error_message,
                          now);
     /* A durable retry: the record counts the attempt, a timer wakes it. */
     item->action = OUT_RETRY;
     item->retry_at_ms = now + delay;
+    /* The record keeps the last failure and heartbeat details: describe
+     * shows them, and the next attempt reads the details. */
+    struct store_event next = *rec;
+    next.failure_type = (struct store_bytes){(const uint8_t *)o->error_type, strlen(o->error_type)};
+    next.failure_message = (struct store_bytes){(const uint8_t *)o->error_message,
+                                                strlen(o->error_message)};
+    if (o->details_len > 0)
+        next.details = (struct store_bytes){o->details, o->details_len};
     uint8_t *buf = NULL;
     size_t len = 0, cap = 0;
-    int rc = eng_activity_record(rec, o->attempt + 1, rec->fire_ms, &buf, &len, &cap);
+    int rc = eng_activity_record(&next, o->attempt + 1, rec->fire_ms, &buf, &len, &cap);
     if (rc == 0)
         rc = store_batch_require_run_status(b, &o->run, STORE_RUN_RUNNING);
     if (rc == 0)
@@ -155,6 +166,7 @@ int eng_outcomes_handle(struct ttai_engine *eng)
 {
     static _Thread_local struct eng_outcome outcomes[OUTCOMES_MAX];
     size_t n = eng_pool_take(eng->pool, outcomes, OUTCOMES_MAX);
+    n += eng_pool_expire(eng->pool, eng_now_ms(eng), outcomes + n, OUTCOMES_MAX - n);
     if (n == 0)
         return 0;
     struct outcome_item *items = ttai_calloc(n, sizeof(*items));
@@ -195,6 +207,7 @@ int eng_outcomes_handle(struct ttai_engine *eng)
             }
         }
         ttai_free(outcomes[i].result);
+        ttai_free(outcomes[i].details);
     }
     ttai_free(items);
     return (int)n;
@@ -253,21 +266,19 @@ static void retry_dispatch(struct ttai_engine *eng, struct store_read *rd,
     if (store_run_get(rd, &t->run_id, &run, NULL) == 0 && run.status == STORE_RUN_RUNNING &&
         store_activity_get(rd, &t->run_id, t->seq, &raw, NULL) == 0 &&
         store_event_decode(raw.data, raw.len, &rec, NULL) == 0)
-        eng_pool_dispatch(eng->pool, eng->registry, &run, &rec, rec.attempt, eng_now_ms(eng));
+        eng_dispatch(eng, &run, &rec, rec.attempt);
 }
 
 int eng_timers_fire(struct ttai_engine *eng)
 {
     int64_t now = eng_now_ms(eng);
-    size_t n = 0;
-    while (n < TIMERS_MAX && n < eng->timers.count && eng->timers.items[0].fire_ms <= now)
-        n++;
-    if (n == 0)
+    if (eng->timers.count == 0 || eng->timers.items[0].fire_ms > now)
         return 0;
-    struct timer_item *items = ttai_calloc(n, sizeof(*items));
+    struct timer_item *items = ttai_calloc(TIMERS_MAX, sizeof(*items));
     TTAI_ASSERT(items != NULL);
-    for (size_t i = 0; i < n; i++) {
-        items[i].timer = eng->timers.items[0];
+    size_t n = 0;
+    while (n < TIMERS_MAX && eng->timers.count > 0 && eng->timers.items[0].fire_ms <= now) {
+        items[n++].timer = eng->timers.items[0];
         eng_timer_pop(&eng->timers);
     }
     struct store_read *rd;

@@ -25,7 +25,13 @@ struct job {
     uint8_t *last_details;         /* the previous attempt's heartbeat details */
     size_t last_details_len;
     _Atomic bool cancel;           /* heartbeats report TTAI_ECANCELED */
-    int64_t heartbeat_ms;          /* engine time of the last heartbeat */
+    bool expired;                  /* a timeout decided the outcome: drop the result */
+    int64_t queued_ms;             /* engine times: queued, started, last heartbeat */
+    int64_t started_ms;
+    int64_t heartbeat_ms;
+    int64_t schedule_to_start_ms;  /* timeouts of this attempt; 0: none */
+    int64_t start_to_close_ms;
+    int64_t heartbeat_timeout_ms;
     char key[STORE_WORKFLOW_ID_MAX + TTAI_RUN_ID_TEXT + 32];
 };
 
@@ -45,6 +51,7 @@ struct eng_pool {
     size_t thread_count;
     struct ttai_clock clock;
     struct job *running_list;       /* attempts on a worker now (via rnext) */
+    size_t queued;                  /* jobs in the queue */
 };
 
 uint32_t ttai_activity_attempt(const struct ttai_activity_ctx *ctx)
@@ -132,6 +139,13 @@ static void run_job(struct job *j)
     ttai_buf_release(&out);
 }
 
+static void job_free(struct job *j)
+{
+    ttai_free(j->input);
+    ttai_free(j->last_details);
+    ttai_free(j);
+}
+
 static void *worker_main(void *arg)
 {
     struct eng_pool *pool = arg;
@@ -146,6 +160,8 @@ static void *worker_main(void *arg)
         if (pool->queue_head == NULL)
             pool->queue_tail = NULL;
         pool->running++;
+        pool->queued--;
+        j->started_ms = pool->clock.now_ms(pool->clock.arg);
         j->rnext = pool->running_list;
         pool->running_list = j;
         pthread_mutex_unlock(&pool->mu);
@@ -156,6 +172,14 @@ static void *worker_main(void *arg)
         while (*p != j)
             p = &(*p)->rnext;
         *p = j->rnext;
+        if (j->expired) {
+            /* Its timeout already decided the outcome: the result is late. */
+            ttai_free(j->outcome.result);
+            ttai_free(j->outcome.details);
+            job_free(j);
+            continue;
+        }
+        j->outcome.canceled = atomic_load(&j->cancel);
         push(&pool->done_head, &pool->done_tail, j);
         pthread_cond_broadcast(&pool->done_cv);
     }
@@ -184,13 +208,6 @@ int eng_pool_new(struct eng_pool **out, size_t threads, struct ttai_clock clock)
     }
     *out = pool;
     return TTAI_OK;
-}
-
-static void job_free(struct job *j)
-{
-    ttai_free(j->input);
-    ttai_free(j->last_details);
-    ttai_free(j);
 }
 
 static void free_jobs(struct job *j)
@@ -223,11 +240,15 @@ void eng_pool_free(struct eng_pool *pool)
     ttai_free(pool);
 }
 
-void eng_pool_dispatch(struct eng_pool *pool, const struct ttai_registry *reg,
-                       const struct store_run *run, const struct store_event *scheduled,
-                       uint32_t attempt, int64_t now_ms)
+int eng_pool_dispatch(struct eng_pool *pool, const struct ttai_registry *reg,
+                      const struct store_run *run, const struct store_event *scheduled,
+                      uint32_t attempt, int64_t now_ms)
 {
-    (void)now_ms;
+    pthread_mutex_lock(&pool->mu);
+    bool full = pool->queued >= ENG_POOL_QUEUE_MAX;
+    pthread_mutex_unlock(&pool->mu);
+    if (full)
+        return TTAI_EBUSY;
     struct job *j = ttai_calloc(1, sizeof(*j));
     TTAI_ASSERT(j != NULL);
     char type[128];
@@ -235,6 +256,10 @@ void eng_pool_dispatch(struct eng_pool *pool, const struct ttai_registry *reg,
              (const char *)scheduled->name.data);
     j->def = eng_find_activity(reg, type);
     j->pool = pool;
+    j->queued_ms = now_ms;
+    j->schedule_to_start_ms = scheduled->opts.schedule_to_start_ms;
+    j->start_to_close_ms = scheduled->opts.start_to_close_ms;
+    j->heartbeat_timeout_ms = scheduled->opts.heartbeat_ms;
     if (scheduled->details.len) {
         j->last_details = ttai_malloc(scheduled->details.len);
         TTAI_ASSERT(j->last_details != NULL);
@@ -264,9 +289,11 @@ void eng_pool_dispatch(struct eng_pool *pool, const struct ttai_registry *reg,
         pthread_cond_broadcast(&pool->done_cv);
     } else {
         push(&pool->queue_head, &pool->queue_tail, j);
+        pool->queued++;
         pthread_cond_signal(&pool->work_cv);
     }
     pthread_mutex_unlock(&pool->mu);
+    return TTAI_OK;
 }
 
 size_t eng_pool_take(struct eng_pool *pool, struct eng_outcome *out, size_t max)
@@ -288,7 +315,11 @@ size_t eng_pool_take(struct eng_pool *pool, struct eng_outcome *out, size_t max)
 bool eng_pool_idle(struct eng_pool *pool)
 {
     pthread_mutex_lock(&pool->mu);
-    bool idle = pool->queue_head == NULL && pool->running == 0 && pool->done_head == NULL;
+    bool idle = pool->queue_head == NULL && pool->done_head == NULL;
+    /* An attempt given up on by its timeout still occupies its worker until
+     * it returns, but nothing waits for it any more. */
+    for (struct job *j = pool->running_list; idle && j != NULL; j = j->rnext)
+        idle = j->expired;
     pthread_mutex_unlock(&pool->mu);
     return idle;
 }
@@ -309,14 +340,118 @@ void eng_pool_wait(struct eng_pool *pool, int64_t timeout_ms)
     pthread_mutex_unlock(&pool->mu);
 }
 
-void eng_pool_cancel(struct eng_pool *pool, const struct ttai_run_id *run, uint64_t seq)
+bool eng_pool_cancel(struct eng_pool *pool, const struct ttai_run_id *run, uint64_t seq)
 {
+    bool found = false;
     pthread_mutex_lock(&pool->mu);
     for (struct job *j = pool->queue_head; j != NULL; j = j->next)
-        if (j->outcome.seq == seq && ttai_run_id_eq(&j->outcome.run, run))
+        if (j->outcome.seq == seq && ttai_run_id_eq(&j->outcome.run, run)) {
             atomic_store(&j->cancel, true);
+            found = true;
+        }
     for (struct job *j = pool->running_list; j != NULL; j = j->rnext)
-        if (j->outcome.seq == seq && ttai_run_id_eq(&j->outcome.run, run))
+        if (j->outcome.seq == seq && ttai_run_id_eq(&j->outcome.run, run) && !j->expired) {
             atomic_store(&j->cancel, true);
+            found = true;
+        }
     pthread_mutex_unlock(&pool->mu);
+    return found;
+}
+
+/* ---- Timeouts ------------------------------------------------------------------ */
+
+/* When a job's attempt times out, and which timeout it is. */
+static int64_t job_deadline(const struct job *j, bool running, const char **kind)
+{
+    int64_t deadline = INT64_MAX;
+    if (!running) {
+        if (j->schedule_to_start_ms > 0) {
+            deadline = j->queued_ms + j->schedule_to_start_ms;
+            *kind = "ScheduleToStart";
+        }
+        return deadline;
+    }
+    if (j->start_to_close_ms > 0) {
+        deadline = j->started_ms + j->start_to_close_ms;
+        *kind = "StartToClose";
+    }
+    if (j->heartbeat_timeout_ms > 0) {
+        int64_t alive = j->heartbeat_ms > j->started_ms ? j->heartbeat_ms : j->started_ms;
+        if (alive + j->heartbeat_timeout_ms < deadline) {
+            deadline = alive + j->heartbeat_timeout_ms;
+            *kind = "Heartbeat";
+        }
+    }
+    return deadline;
+}
+
+/* The outcome of a timed-out attempt (a copy: a running job still owns its
+ * memory until its worker lets go of it). */
+static void expired_outcome(struct job *j, const char *kind, struct eng_outcome *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->run = j->outcome.run;
+    out->seq = j->outcome.seq;
+    out->attempt = j->outcome.attempt;
+    out->rc = TTAI_ETIMEDOUT;
+    out->timed_out = true;
+    /* Temporal: a schedule-to-start timeout is final; the others retry. */
+    out->retryable = strcmp(kind, "ScheduleToStart") != 0;
+    snprintf(out->error_type, sizeof(out->error_type), "%s", kind);
+    snprintf(out->error_message, sizeof(out->error_message), "activity attempt %u: %s timeout",
+             j->outcome.attempt, kind);
+    if (j->outcome.details_len > 0) {
+        out->details = ttai_malloc(j->outcome.details_len);
+        TTAI_ASSERT(out->details != NULL);
+        memcpy(out->details, j->outcome.details, j->outcome.details_len);
+        out->details_len = j->outcome.details_len;
+    }
+}
+
+size_t eng_pool_expire(struct eng_pool *pool, int64_t now_ms, struct eng_outcome *out, size_t max)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&pool->mu);
+    for (struct job *j = pool->running_list; j != NULL && n < max; j = j->rnext) {
+        const char *kind = "";
+        if (!j->expired && job_deadline(j, true, &kind) <= now_ms) {
+            expired_outcome(j, kind, &out[n++]);
+            j->expired = true;
+            atomic_store(&j->cancel, true); /* its heartbeats tell it to stop */
+        }
+    }
+    struct job **p = &pool->queue_head;
+    pool->queue_tail = NULL;
+    while (*p != NULL) {
+        struct job *j = *p;
+        const char *kind = "";
+        if (n < max && job_deadline(j, false, &kind) <= now_ms) {
+            expired_outcome(j, kind, &out[n++]);
+            *p = j->next;
+            pool->queued--;
+            job_free(j);
+            continue;
+        }
+        pool->queue_tail = j;
+        p = &j->next;
+    }
+    pthread_mutex_unlock(&pool->mu);
+    return n;
+}
+
+int64_t eng_pool_next_deadline(struct eng_pool *pool)
+{
+    int64_t next = INT64_MAX;
+    const char *kind;
+    pthread_mutex_lock(&pool->mu);
+    for (struct job *j = pool->running_list; j != NULL; j = j->rnext) {
+        int64_t d = j->expired ? INT64_MAX : job_deadline(j, true, &kind);
+        next = d < next ? d : next;
+    }
+    for (struct job *j = pool->queue_head; j != NULL; j = j->next) {
+        int64_t d = job_deadline(j, false, &kind);
+        next = d < next ? d : next;
+    }
+    pthread_mutex_unlock(&pool->mu);
+    return next;
 }

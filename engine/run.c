@@ -335,6 +335,16 @@ struct ttai_future *ttai_wf_timer_start(struct ttai_wf *wf, int64_t duration_ms)
     return f;
 }
 
+void ttai_wf_activity_cancel(struct ttai_wf *wf, struct ttai_future *activity)
+{
+    if (activity->kind != FUT_ACTIVITY || activity->done || activity->cancel_sent ||
+        activity->seq == 0 || refuse_in_query(wf))
+        return;
+    struct store_event cmd = {.type = STORE_EV_ACTIVITY_CANCEL_REQUESTED, .seq = activity->seq};
+    command(wf, &cmd);
+    activity->cancel_sent = true;
+}
+
 void ttai_wf_timer_cancel(struct ttai_wf *wf, struct ttai_future *timer)
 {
     if (timer->kind != FUT_TIMER || timer->done || timer->cancel_sent || refuse_in_query(wf))

@@ -56,18 +56,29 @@ void ttai_testenv_close(struct ttai_testenv *env)
 struct ttai_engine *ttai_testenv_engine(struct ttai_testenv *env) { return env->eng; }
 int64_t ttai_testenv_now(const struct ttai_testenv *env) { return env->now_ms; }
 
-/* Settles and reports the next timer. */
+/* Real time an attempt may run without finishing before settle() decides
+ * it is waiting for (virtual) time to pass, e.g. until its heartbeat
+ * timeout: 40 waits of 50 ms. */
+#define STALL_WAITS_MAX 40
+
+/* Settles and reports the next timer or activity deadline. */
 static int settle(struct ttai_testenv *env, int64_t *next_timer_ms)
 {
+    int stalls = 0;
     for (;;) {
         int n = ttai_engine_poll(env->eng, next_timer_ms);
         if (n < 0)
             return n;
-        if (n > 0)
+        if (n > 0) {
+            stalls = 0;
             continue;
+        }
         if (ttai_engine_activities_idle(env->eng))
             return 0;
-        ttai_engine_wait_activity(env->eng, 100);
+        if (*next_timer_ms != INT64_MAX && stalls >= STALL_WAITS_MAX)
+            return 0;
+        ttai_engine_wait_activity(env->eng, 50);
+        stalls++;
     }
 }
 

@@ -137,6 +137,10 @@ struct ttai_future *ttai_wf_activity_start(struct ttai_wf *wf, const char *type,
 /* Schedules an activity and waits for its outcome. */
 int ttai_wf_activity(struct ttai_wf *wf, const char *type, struct ttai_payload input,
                      const struct ttai_activity_opts *opts, struct ttai_result *out);
+/* Asks a scheduled activity to stop: a running attempt sees
+ * TTAI_ECANCELED from its next heartbeat; the future then completes with
+ * TTAI_ECANCELED (or with the activity's result if it finished first). */
+void ttai_wf_activity_cancel(struct ttai_wf *wf, struct ttai_future *activity);
 /* Starts a durable timer. */
 struct ttai_future *ttai_wf_timer_start(struct ttai_wf *wf, int64_t duration_ms);
 /* Cancels a timer that has not fired (its wait then gives TTAI_ECANCELED). */
