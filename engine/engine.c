@@ -780,8 +780,20 @@ int ttai_replay(const char *data_dir, const struct ttai_registry *registry, cons
     int rc = store_open(&store, &so, err);
     if (rc != 0)
         return rc;
+    rc = ttai_replay_store(store, registry, ns, workflow_id, run, until_event_id, query_name,
+                           query_args, answer, err);
+    store_close(store);
+    return rc;
+}
+
+int ttai_replay_store(struct store *store, const struct ttai_registry *registry, const char *ns,
+                      const char *workflow_id, const struct ttai_run_id *run,
+                      uint64_t until_event_id, const char *query_name,
+                      struct ttai_payload query_args, struct ttai_buf *answer,
+                      struct ttai_err *err)
+{
     struct store_read *rd;
-    rc = store_read_begin(store, &rd, err);
+    int rc = store_read_begin(store, &rd, err);
     struct ttai_run_id id;
     struct store_run rec;
     if (rc == 0 && run != NULL)
@@ -805,10 +817,11 @@ int ttai_replay(const char *data_dir, const struct ttai_registry *registry, cons
         rc = ttai_errf(err, TTAI_ENOMEM, "out of memory");
     if (rc == 0 && eng_run_replay(wf, events, count, until_event_id) != 0)
         rc = ttai_errf(err, TTAI_ENONDET, "%s", wf->nondet_msg);
+    if (rc == 0 && wf->coro_failed)
+        rc = ttai_errf(err, TTAI_ENOMEM, "cannot allocate a workflow stack");
     if (rc == 0 && query_name != NULL)
         rc = eng_run_query(wf, query_name, query_args, answer, err);
     eng_run_free(wf);
     eng_arena_release(&tmp);
-    store_close(store);
     return rc;
 }

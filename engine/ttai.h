@@ -417,5 +417,13 @@ int ttai_replay(const char *data_dir, const struct ttai_registry *registry, cons
                 const char *workflow_id, const struct ttai_run_id *run, uint64_t until_event_id,
                 const char *query_name, struct ttai_payload query_args, struct ttai_buf *answer,
                 struct ttai_err *err) TTAI_MUST_CHECK;
+/* The same on a store the caller opened (read-only is enough). A process
+ * must not open one data directory twice: tools use this form. */
+struct store;
+int ttai_replay_store(struct store *store, const struct ttai_registry *registry, const char *ns,
+                      const char *workflow_id, const struct ttai_run_id *run,
+                      uint64_t until_event_id, const char *query_name,
+                      struct ttai_payload query_args, struct ttai_buf *answer,
+                      struct ttai_err *err) TTAI_MUST_CHECK;
 
 #endif /* TTAI_H */

@@ -4,6 +4,7 @@
  *   history_show.c    `show`, and an event (payloads included) as JSON
  *   history_list.c    `list` and `stats`
  *   history_verify.c  `verify`
+ *   history_replay.c  `replay` (links the workflows built into ttaid)
  *
  * A command is a function that gets the opened (read-only) store and the
  * parsed arguments, writes its report to stdout and returns the exit status.
@@ -39,6 +40,10 @@ struct hist_args {
     int output;                  /* enum hist_output */
     const char *ns;              /* --namespace */
     const char *run;             /* --run */
+    const char *until;           /* --until (replay) */
+    const char *query;           /* --query (replay) */
+    const char *input;           /* --input (replay) */
+    bool all;                    /* --all (replay) */
     bool help;                   /* -h, --help */
     const char *args[HIST_ARGS_MAX];
     int arg_count;
@@ -53,6 +58,7 @@ int hist_cmd_list(struct hist_ctx *ctx);
 int hist_cmd_show(struct hist_ctx *ctx);
 int hist_cmd_stats(struct hist_ctx *ctx);
 int hist_cmd_verify(struct hist_ctx *ctx);
+int hist_cmd_replay(struct hist_ctx *ctx);
 
 /* ---- Helpers (ttai-history.c) ------------------------------------------- */
 

@@ -7,8 +7,7 @@
  * run while ttaid writes. Each command reads one snapshot.
  *
  * This file holds the command line: the flag and command tables, help, and
- * the output helpers the commands share. Adding a command (replay is next)
- * is a row in `commands` plus its flags in a table of its own; a new flag
+ * the output helpers the commands share. Adding a command is a row in `commands` plus its flags in a table of its own; a new flag
  * is a field of struct hist_args and a row. docs/ttai-history.md is the
  * user's manual; keep it in step with the help texts below.
  */
@@ -51,6 +50,17 @@ static const struct hist_flag show_flags[] = {
     {NULL, NULL, NULL, NULL, 0},
 };
 
+static const struct hist_flag replay_flags[] = {
+    {"--namespace", NULL, "NS", "namespace of the workflow (default: " NAMESPACE_DEFAULT ")",
+     ARG_FIELD(ns)},
+    {"--run", NULL, "RUN_ID", "this run instead of the current one", ARG_FIELD(run)},
+    {"--until", NULL, "EVENT_ID", "replay up to this event (time travel)", ARG_FIELD(until)},
+    {"--query", NULL, "NAME", "answer this query as of the last replayed event", ARG_FIELD(query)},
+    {"--input", NULL, "JSON", "the query's arguments", ARG_FIELD(input)},
+    {"--all", NULL, NULL, "replay every stored run", ARG_FIELD(all)},
+    {NULL, NULL, NULL, NULL, 0},
+};
+
 static const struct hist_flag no_flags[] = {
     {NULL, NULL, NULL, NULL, 0},
 };
@@ -87,6 +97,14 @@ static const struct hist_command commands[] = {
      "prints one line per problem, then a summary. Exit status 0 when all is well,\n"
      "1 when problems were found. The checks are listed in docs/ttai-history.md.",
      no_flags, 0, 0, hist_cmd_verify},
+    {"replay", "WORKFLOW_ID | --all", "re-run the built-in workflow code over stored histories",
+     "Replays the current run of WORKFLOW_ID (or --run) with the workflow code built\n"
+     "into this program, read-only: reports OK, or the non-determinism with the event\n"
+     "id and the expected and actual command (exit status 1). --until EVENT_ID stops\n"
+     "there, and --query NAME [--input JSON] answers a query as of that point (the\n"
+     "workflow's state at any past event). --all replays every stored run: run it\n"
+     "before deploying changed workflow code.",
+     replay_flags, 0, 1, hist_cmd_replay},
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
