@@ -177,6 +177,7 @@ static int start_run(struct ttai_engine *eng, const char *ns, const char *type,
     store_batch_free(b);
     if (rc != 0)
         return rc;
+    pthread_mutex_lock(&eng->mu);
     if (deadline > 0) {
         struct store_timer t = {deadline, run.run_id, 0, TIMER_RUN_TIMEOUT};
         eng_timer_push(&eng->timers, &t);
@@ -184,6 +185,7 @@ static int start_run(struct ttai_engine *eng, const char *ns, const char *type,
     if (exists)
         eng_uncache(eng, &existing.run_id);
     eng_mark_ready(eng, &run.run_id);
+    pthread_mutex_unlock(&eng->mu);
     if (run_id_out != NULL)
         *run_id_out = run.run_id;
     return TTAI_OK;

@@ -621,6 +621,11 @@ void ttai_engine_wait_activity(struct ttai_engine *eng, int64_t timeout_ms)
     eng_pool_wait(eng->pool, timeout_ms);
 }
 
+size_t ttai_engine_dispatch_latencies(struct ttai_engine *eng, int64_t *out, size_t max)
+{
+    return eng_pool_latencies(eng->pool, out, max);
+}
+
 void ttai_engine_stats_get(struct ttai_engine *eng, struct ttai_engine_stats *out)
 {
     pthread_mutex_lock(&eng->mu);

@@ -46,6 +46,10 @@ int eng_pool_dispatch(struct eng_pool *pool, const struct ttai_registry *reg,
  * told to stop through its heartbeats and its late result is dropped. */
 size_t eng_pool_expire(struct eng_pool *pool, int64_t now_ms, struct eng_outcome *out,
                        size_t max);
+/* Dispatch latencies (ns from dispatch to a worker starting the attempt)
+ * of the last ENG_POOL_LATENCY_SAMPLES attempts; returns how many. */
+#define ENG_POOL_LATENCY_SAMPLES 65536
+size_t eng_pool_latencies(struct eng_pool *pool, int64_t *out, size_t max);
 /* The earliest timeout of a queued or running attempt, or INT64_MAX. */
 int64_t eng_pool_next_deadline(struct eng_pool *pool);
 /* Asks a running or queued attempt of (run, seq) to stop: its heartbeats

@@ -29,6 +29,7 @@ struct job {
     int64_t queued_ms;             /* engine times: queued, started, last heartbeat */
     int64_t started_ms;
     int64_t heartbeat_ms;
+    int64_t dispatched_ns;         /* monotonic, for the dispatch latency */
     int64_t schedule_to_start_ms;  /* timeouts of this attempt; 0: none */
     int64_t start_to_close_ms;
     int64_t heartbeat_timeout_ms;
@@ -51,6 +52,8 @@ struct eng_pool {
     size_t thread_count;
     struct ttai_clock clock;
     struct job *running_list;       /* attempts on a worker now (via rnext) */
+    int64_t *latency_ns;            /* ring of the last LATENCY_SAMPLES dispatch latencies */
+    uint64_t latency_count;
     size_t queued;                  /* jobs in the queue */
 };
 
@@ -129,7 +132,8 @@ static void run_job(struct job *j)
         struct ttai_payload p = ttai_buf_payload(&out);
         j->outcome.result = ttai_malloc(p.len ? p.len : 1);
         TTAI_ASSERT(j->outcome.result != NULL);
-        memcpy(j->outcome.result, p.data, p.len);
+        if (p.len > 0)
+            memcpy(j->outcome.result, p.data, p.len);
         j->outcome.result_len = p.len;
     } else if (j->outcome.error_type[0] == '\0') {
         snprintf(j->outcome.error_type, sizeof(j->outcome.error_type), "%s", ttai_rc_name(rc));
@@ -161,6 +165,9 @@ static void *worker_main(void *arg)
             pool->queue_tail = NULL;
         pool->running++;
         pool->queued--;
+        if (pool->latency_ns != NULL)
+            pool->latency_ns[pool->latency_count++ % ENG_POOL_LATENCY_SAMPLES] =
+                ttai_mono_ns() - j->dispatched_ns;
         j->started_ms = pool->clock.now_ms(pool->clock.arg);
         j->rnext = pool->running_list;
         pool->running_list = j;
@@ -196,6 +203,7 @@ int eng_pool_new(struct eng_pool **out, size_t threads, struct ttai_clock clock)
     pthread_cond_init(&pool->work_cv, NULL);
     pthread_cond_init(&pool->done_cv, NULL);
     pool->clock = clock;
+    pool->latency_ns = ttai_calloc(ENG_POOL_LATENCY_SAMPLES, sizeof(*pool->latency_ns));
     pool->threads = ttai_calloc(threads, sizeof(*pool->threads));
     if (pool->threads == NULL) {
         eng_pool_free(pool);
@@ -234,6 +242,7 @@ void eng_pool_free(struct eng_pool *pool)
     free_jobs(pool->queue_head);
     free_jobs(pool->done_head);
     ttai_free(pool->threads);
+    ttai_free(pool->latency_ns);
     pthread_mutex_destroy(&pool->mu);
     pthread_cond_destroy(&pool->work_cv);
     pthread_cond_destroy(&pool->done_cv);
@@ -257,6 +266,7 @@ int eng_pool_dispatch(struct eng_pool *pool, const struct ttai_registry *reg,
     j->def = eng_find_activity(reg, type);
     j->pool = pool;
     j->queued_ms = now_ms;
+    j->dispatched_ns = ttai_mono_ns();
     j->schedule_to_start_ms = scheduled->opts.schedule_to_start_ms;
     j->start_to_close_ms = scheduled->opts.start_to_close_ms;
     j->heartbeat_timeout_ms = scheduled->opts.heartbeat_ms;
@@ -454,4 +464,19 @@ int64_t eng_pool_next_deadline(struct eng_pool *pool)
     }
     pthread_mutex_unlock(&pool->mu);
     return next;
+}
+
+size_t eng_pool_latencies(struct eng_pool *pool, int64_t *out, size_t max)
+{
+    pthread_mutex_lock(&pool->mu);
+    size_t n = pool->latency_count < ENG_POOL_LATENCY_SAMPLES ? (size_t)pool->latency_count
+                                                               : ENG_POOL_LATENCY_SAMPLES;
+    if (n > max)
+        n = max;
+    if (pool->latency_ns != NULL)
+        memcpy(out, pool->latency_ns, n * sizeof(*out));
+    else
+        n = 0;
+    pthread_mutex_unlock(&pool->mu);
+    return n;
 }

@@ -378,6 +378,10 @@ struct ttai_engine_stats {
     size_t cached;                        /* runs in memory now */
 };
 void ttai_engine_stats_get(struct ttai_engine *eng, struct ttai_engine_stats *out);
+/* Activity dispatch latencies in ns (from the durable schedule to a worker
+ * starting the attempt) of up to the last 65,536 attempts, unordered.
+ * Returns how many were copied into out (at most max). */
+size_t ttai_engine_dispatch_latencies(struct ttai_engine *eng, int64_t *out, size_t max);
 
 /* ---- Test environment -----------------------------------------------------
  *
