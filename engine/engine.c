@@ -117,6 +117,11 @@ static void lru_push_front(struct ttai_engine *eng, struct ttai_wf *wf)
 
 void eng_cache_remove(struct ttai_engine *eng, struct ttai_wf *wf)
 {
+    if (wf->inflight) {
+        /* Its round still points at it: drop it when the round finishes. */
+        wf->evict_pending = true;
+        return;
+    }
     struct ttai_wf **p = &eng->buckets[bucket_of(&wf->rec.run_id)];
     while (*p != wf)
         p = &(*p)->hash_next;
@@ -134,9 +139,14 @@ static void cache_touch(struct ttai_engine *eng, struct ttai_wf *wf)
 
 static void cache_insert(struct ttai_engine *eng, struct ttai_wf *wf)
 {
-    while (eng->cached >= eng->cache_max && eng->lru.lru_prev != &eng->lru) {
-        eng_cache_remove(eng, eng->lru.lru_prev);
-        eng->stats.evictions++;
+    struct ttai_wf *victim = eng->lru.lru_prev;
+    while (eng->cached >= eng->cache_max && victim != &eng->lru) {
+        struct ttai_wf *prev = victim->lru_prev;
+        if (!victim->inflight) {
+            eng_cache_remove(eng, victim);
+            eng->stats.evictions++;
+        }
+        victim = prev;
     }
     size_t b = bucket_of(&wf->rec.run_id);
     wf->hash_next = eng->buckets[b];
@@ -495,35 +505,64 @@ static void history_limit(struct ttai_engine *eng, struct ttai_wf *wf)
     eng_cache_remove(eng, wf);
 }
 
-/* Runs the tasks of every ready run; their batches are submitted together
- * so that they share group commits, and the engine acts on none of them
- * before all are durable. */
-static int run_ready_tasks(struct ttai_engine *eng)
+/* Runs the task of every ready run and submits its batch into the poll's
+ * group (engine.c invariant 3: nothing acts on them before the group is
+ * durable). */
+struct eng_tasks {
+    struct ttai_run_id *ids;            /* the ready runs taken */
+    struct task_out *outs;              /* one per task with a batch */
+    size_t built;
+    struct ttai_run_id *later;          /* ready runs with a task still committing */
+    size_t later_count;
+};
+
+static void tasks_prepare(struct ttai_engine *eng, struct eng_group *group, struct eng_tasks *t)
 {
+    memset(t, 0, sizeof(*t));
     size_t n = eng->ready_count;
     if (n == 0)
-        return 0;
-    struct ttai_run_id *ids = eng->ready;
+        return;
+    t->ids = eng->ready;
     eng->ready = NULL;
     eng->ready_count = eng->ready_cap = 0;
     int64_t now = eng_now_ms(eng);
-    struct task_out *outs = ttai_calloc(n, sizeof(*outs));
-    TTAI_ASSERT(outs != NULL);
-    struct eng_group group;
-    eng_group_init(&group);
-    size_t built = 0;
+    t->outs = ttai_calloc(n, sizeof(*t->outs));
+    t->later = ttai_malloc(n * sizeof(*t->later));
+    TTAI_ASSERT(t->outs != NULL && t->later != NULL);
     for (size_t i = 0; i < n; i++) {
-        /* A run listed twice runs once: the second sees no new input. */
-        struct task_out *out = &outs[built];
-        if (!task_prepare(eng, &ids[i], out, now))
+        /* A run whose previous task is still committing waits for it: its
+         * next task must see that task's events. */
+        struct ttai_wf *cached = eng_cache_find(eng, &t->ids[i]);
+        if (cached != NULL && cached->inflight) {
+            t->later[t->later_count++] = t->ids[i];
             continue;
-        eng_group_submit(eng, &group, out->batch, &out->pending);
+        }
+        /* A run listed twice runs once: the second sees no new input. */
+        struct task_out *out = &t->outs[t->built];
+        if (!task_prepare(eng, &t->ids[i], out, now))
+            continue;
+        out->wf->inflight = true;
+        eng_group_submit(eng, group, out->batch, &out->pending);
         out->batch = NULL; /* the store's now */
-        built++;
+        t->built++;
     }
-    eng_group_wait(&group);
-    for (size_t i = 0; i < built; i++) {
-        struct task_out *out = &outs[i];
+}
+
+/* After the group is durable: act on each task's commands. */
+static int tasks_finish(struct ttai_engine *eng, struct eng_tasks *t)
+{
+    for (size_t i = 0; i < t->later_count; i++)
+        eng_mark_ready(eng, &t->later[i]);
+    for (size_t i = 0; i < t->built; i++) {
+        struct task_out *out = &t->outs[i];
+        out->wf->inflight = false;
+        if (out->wf->evict_pending) {
+            struct ttai_run_id id = out->wf->rec.run_id;
+            eng_cache_remove(eng, out->wf);
+            if (out->pending.rc == TTAI_ECONFLICT)
+                eng_mark_ready(eng, &id);
+            continue;
+        }
         if (out->pending.rc == 0) {
             /* The task appended TaskCompleted and one event per command to
              * this run (a continue-as-new's next WorkflowStarted goes to
@@ -543,9 +582,10 @@ static int run_ready_tasks(struct ttai_engine *eng)
                 eng_mark_ready(eng, &id);
         }
     }
-    ttai_free(outs);
-    ttai_free(ids);
-    return (int)built;
+    ttai_free(t->outs);
+    ttai_free(t->ids);
+    ttai_free(t->later);
+    return (int)t->built;
 }
 
 void eng_dispatch(struct ttai_engine *eng, const struct store_run *run,
@@ -593,14 +633,84 @@ static int dispatch_deferred(struct ttai_engine *eng)
     return (int)done;
 }
 
+/* A round: everything one poll found ready, submitted as one group.
+ * Rounds are pipelined: the engine prepares the next round while the
+ * writer syncs the previous one, and finishes rounds in submission order
+ * (the store commits batches in that order too). */
+struct eng_round {
+    struct eng_group group;
+    struct eng_tasks tasks;
+    struct eng_outcomes outcomes;
+    struct eng_timers timers;
+};
+
+#define ROUNDS_IN_FLIGHT_MAX 2
+
+static bool round_durable(struct eng_round *r)
+{
+    pthread_mutex_lock(&r->group.mu);
+    bool durable = r->group.pending == 0;
+    pthread_mutex_unlock(&r->group.mu);
+    return durable;
+}
+
+/* Waits for the oldest round and acts on it; returns the items it held. */
+static int round_finish_oldest(struct ttai_engine *eng)
+{
+    struct eng_round *r = eng->rounds[0];
+    eng_group_wait(&r->group);
+    int done = tasks_finish(eng, &r->tasks);
+    done += eng_outcomes_finish(eng, &r->outcomes);
+    done += eng_timers_finish(eng, &r->timers);
+    /* Rounds are heap objects: the writer's callbacks point into them. */
+    ttai_free(r);
+    memmove(eng->rounds, eng->rounds + 1, (eng->round_count - 1) * sizeof(*eng->rounds));
+    eng->round_count--;
+    return done + 1; /* a finished round is progress even when empty */
+}
+
+/* Prepares and submits a round of whatever is ready. Workflow tasks go
+ * first, then activity outcomes and timers: a task's batch requires its run
+ * to have exactly the events it saw, so an outcome appended behind it is
+ * fine, whereas the reverse order would refuse the task. */
+static int round_start(struct ttai_engine *eng)
+{
+    struct eng_round *r = ttai_calloc(1, sizeof(*r));
+    TTAI_ASSERT(r != NULL);
+    eng_group_init(&r->group);
+    tasks_prepare(eng, &r->group, &r->tasks);
+    eng_outcomes_prepare(eng, &r->group, &r->outcomes);
+    eng_timers_prepare(eng, &r->group, &r->timers);
+    eng_group_flush(eng, &r->group);
+    size_t items = r->tasks.built + r->tasks.later_count + r->outcomes.count + r->timers.count;
+    if (items == 0) {
+        eng_group_wait(&r->group); /* nothing submitted: releases it */
+        ttai_free(r->tasks.ids);
+        ttai_free(r->tasks.outs);
+        ttai_free(r->tasks.later);
+        ttai_free(r->outcomes.items);
+        ttai_free(r->outcomes.taken);
+        ttai_free(r->timers.items);
+        ttai_free(r);
+        return 0;
+    }
+    eng->rounds[eng->round_count++] = r;
+    return (int)items;
+}
+
 int ttai_engine_poll(struct ttai_engine *eng, int64_t *next_timer_ms)
 {
     pthread_mutex_lock(&eng->mu);
-    int done = 0;
-    done += dispatch_deferred(eng);
-    done += eng_outcomes_handle(eng);
-    done += eng_timers_fire(eng);
-    done += run_ready_tasks(eng);
+    int done = dispatch_deferred(eng);
+    while (eng->round_count > 0 && round_durable(eng->rounds[0]))
+        done += round_finish_oldest(eng);
+    if (eng->round_count < ROUNDS_IN_FLIGHT_MAX)
+        done += round_start(eng);
+    /* Nothing new to start while rounds are syncing: wait for the oldest
+     * rather than spin. */
+    if (done == 0 && eng->round_count > 0)
+        done += round_finish_oldest(eng);
+    eng->stats.polls += done > 0;
     if (next_timer_ms != NULL) {
         int64_t deadline = eng_pool_next_deadline(eng->pool);
         *next_timer_ms = eng->timers.count ? eng->timers.items[0].fire_ms : INT64_MAX;
@@ -631,6 +741,11 @@ void ttai_engine_stats_get(struct ttai_engine *eng, struct ttai_engine_stats *ou
     pthread_mutex_lock(&eng->mu);
     *out = eng->stats;
     out->cached = eng->cached;
+    struct store_counters sc;
+    store_counters_get(eng->store, &sc);
+    out->commits = sc.commits;
+    out->batches = sc.batches;
+    out->commit_ns_total = sc.commit_ns_total;
     pthread_mutex_unlock(&eng->mu);
 }
 
@@ -739,9 +854,11 @@ int ttai_engine_open(struct ttai_engine **out, const struct ttai_engine_opts *op
     eng->lru.lru_next = eng->lru.lru_prev = &eng->lru;
     pthread_mutex_init(&eng->mu, NULL);
     eng->buckets = ttai_calloc(HASH_BUCKETS, sizeof(*eng->buckets));
+    eng->rounds = ttai_calloc(ROUNDS_IN_FLIGHT_MAX, sizeof(*eng->rounds));
     struct store_opts so = {.dir = opts->data_dir ? opts->data_dir : "./ttai-data",
                             .map_bytes_max = opts->map_bytes_max};
-    int rc = eng->buckets ? 0 : ttai_errf(err, TTAI_ENOMEM, "out of memory opening the engine");
+    int rc = eng->buckets && eng->rounds
+                 ? 0 : ttai_errf(err, TTAI_ENOMEM, "out of memory opening the engine");
     if (rc == 0)
         rc = store_open(&eng->store, &so, err);
     if (rc == 0 && eng_pool_new(&eng->pool, opts->activity_threads ? opts->activity_threads : 4,
@@ -761,6 +878,8 @@ void ttai_engine_close(struct ttai_engine *eng)
 {
     if (eng == NULL)
         return;
+    while (eng->round_count > 0)
+        (void)round_finish_oldest(eng); /* returns a count, not an error */
     eng_pool_free(eng->pool);
     while (eng->lru.lru_next != &eng->lru)
         eng_cache_remove(eng, eng->lru.lru_next);
@@ -769,6 +888,7 @@ void ttai_engine_close(struct ttai_engine *eng)
     ttai_free(eng->ready);
     ttai_free(eng->timers.items);
     ttai_free(eng->deferred);
+    ttai_free(eng->rounds);
     pthread_mutex_destroy(&eng->mu);
     ttai_free(eng);
 }

@@ -100,6 +100,8 @@ struct ttai_wf {
     bool nondet_recorded;             /* a TaskFailed event says so already */
 
     /* Engine bookkeeping. */
+    bool inflight;                    /* a task batch of this run awaits its commit */
+    bool evict_pending;               /* drop from the cache once it has committed */
     struct ttai_wf *hash_next;
     struct ttai_wf *lru_prev, *lru_next;
 };
@@ -168,6 +170,8 @@ struct ttai_engine {
     size_t ready_count, ready_cap;
 
     struct timer_heap timers;
+    struct eng_round **rounds;         /* submitted, not yet finished (FIFO) */
+    size_t round_count;
     struct eng_deferred *deferred;     /* attempts waiting for room in the pool */
     size_t deferred_count, deferred_cap;
     struct eng_pool *pool;
@@ -191,26 +195,46 @@ void eng_dispatch(struct ttai_engine *eng, const struct store_run *run,
  * current attempt (attempt) and when it was scheduled (fire_ms). */
 int eng_activity_record(const struct store_event *cmd, uint32_t attempt, int64_t scheduled_ms,
                         uint8_t **buf, size_t *len, size_t *cap);
-/* outcomes.c: turn finished activity attempts and due timers into
- * durable events (sharing group commits); each returns how many it took. */
-int eng_outcomes_handle(struct ttai_engine *eng);
-int eng_timers_fire(struct ttai_engine *eng);
-
 /* A set of batches submitted together and waited for together. */
 struct eng_group {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     size_t pending;
+    struct store_batch **batches;     /* collected until eng_group_flush */
+    struct eng_pending **pendings;
+    size_t count, cap;
 };
 /* The head of whatever a group's callback reports into. */
 struct eng_pending {
     struct eng_group *group;
     int rc;
 };
+
+/* outcomes.c: finished activity attempts and due timers become durable
+ * events. _prepare takes them and submits their batches into the poll's
+ * group; _finish, after the group is durable, wakes runs, arms retry timers
+ * and dispatches retries, and returns how many items it handled. */
+struct eng_outcomes {
+    struct eng_outcome *taken;
+    struct outcome_item *items;
+    size_t count;
+};
+struct eng_timers {
+    struct timer_item *items;
+    size_t count;
+};
+void eng_outcomes_prepare(struct ttai_engine *eng, struct eng_group *group,
+                          struct eng_outcomes *out);
+int eng_outcomes_finish(struct ttai_engine *eng, struct eng_outcomes *out);
+void eng_timers_prepare(struct ttai_engine *eng, struct eng_group *group, struct eng_timers *out);
+int eng_timers_finish(struct ttai_engine *eng, struct eng_timers *out);
 void eng_group_init(struct eng_group *g);
-/* Submits b (ownership moves to the store); p->rc gets the outcome. */
+/* Adds b to the group (ownership moves to the group, then the store);
+ * p->rc gets the outcome. Nothing is queued before eng_group_flush. */
 void eng_group_submit(struct ttai_engine *eng, struct eng_group *g, struct store_batch *b,
                       struct eng_pending *p);
+/* Queues every batch added so far in one step (they share a commit). */
+void eng_group_flush(struct ttai_engine *eng, struct eng_group *g);
 /* Waits for every submitted batch, then releases the group. */
 void eng_group_wait(struct eng_group *g);
 

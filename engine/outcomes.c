@@ -26,9 +26,9 @@
 
 void eng_group_init(struct eng_group *g)
 {
+    memset(g, 0, sizeof(*g));
     pthread_mutex_init(&g->mu, NULL);
     pthread_cond_init(&g->cv, NULL);
-    g->pending = 0;
 }
 
 static void group_done(struct store_batch *batch, int rc, const struct ttai_err *err, void *arg)
@@ -47,27 +47,57 @@ static void group_done(struct store_batch *batch, int rc, const struct ttai_err 
 void eng_group_submit(struct ttai_engine *eng, struct eng_group *g, struct store_batch *b,
                       struct eng_pending *p)
 {
+    (void)eng;
+    if (g->count == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 64;
+        struct store_batch **batches = ttai_realloc(g->batches, cap * sizeof(*batches));
+        TTAI_ASSERT(batches != NULL);
+        g->batches = batches;
+        struct eng_pending **pendings = ttai_realloc(g->pendings, cap * sizeof(*pendings));
+        TTAI_ASSERT(pendings != NULL);
+        g->pendings = pendings;
+        g->cap = cap;
+    }
     p->group = g;
+    p->rc = 0;
+    g->batches[g->count] = b;
+    g->pendings[g->count] = p;
+    g->count++;
+}
+
+void eng_group_flush(struct ttai_engine *eng, struct eng_group *g)
+{
+    if (g->count == 0)
+        return;
     pthread_mutex_lock(&g->mu);
-    g->pending++;
+    g->pending += g->count;
     pthread_mutex_unlock(&g->mu);
-    p->rc = store_submit(eng->store, b, group_done, p);
-    if (p->rc != 0) {
-        store_batch_free(b);
+    int rc = store_submit_many(eng->store, g->batches, g->count, group_done,
+                               (void *const *)g->pendings);
+    if (rc != 0) {
+        /* Refused whole (the store failed or is closing): no callback runs. */
+        for (size_t i = 0; i < g->count; i++) {
+            g->pendings[i]->rc = rc;
+            store_batch_free(g->batches[i]);
+        }
         pthread_mutex_lock(&g->mu);
-        g->pending--;
+        g->pending -= g->count;
         pthread_mutex_unlock(&g->mu);
     }
+    g->count = 0;
 }
 
 void eng_group_wait(struct eng_group *g)
 {
+    TTAI_ASSERT(g->count == 0); /* flushed */
     pthread_mutex_lock(&g->mu);
     while (g->pending > 0)
         pthread_cond_wait(&g->cv, &g->mu);
     pthread_mutex_unlock(&g->mu);
     pthread_cond_destroy(&g->cv);
     pthread_mutex_destroy(&g->mu);
+    ttai_free(g->batches);
+    ttai_free(g->pendings);
 }
 
 /* ---- Retry policy ------------------------------------------------------------ */
@@ -96,6 +126,8 @@ static bool non_retryable(const struct store_activity_opts *o, const char *type)
 /* ---- Outcomes -------------------------------------------------------------------- */
 
 enum outcome_action { OUT_NONE, OUT_FINAL, OUT_RETRY };
+
+/* The header names these types; their fields are this file's. */
 
 struct outcome_item {
     struct eng_pending pending;      /* first: the group's callback writes here */
@@ -162,55 +194,64 @@ static int outcome_build(const struct eng_outcome *o, const struct store_event *
     return rc;
 }
 
-int eng_outcomes_handle(struct ttai_engine *eng)
+void eng_outcomes_prepare(struct ttai_engine *eng, struct eng_group *group,
+                          struct eng_outcomes *out)
 {
-    static _Thread_local struct eng_outcome outcomes[OUTCOMES_MAX];
-    size_t n = eng_pool_take(eng->pool, outcomes, OUTCOMES_MAX);
-    n += eng_pool_expire(eng->pool, eng_now_ms(eng), outcomes + n, OUTCOMES_MAX - n);
-    if (n == 0)
-        return 0;
-    struct outcome_item *items = ttai_calloc(n, sizeof(*items));
-    TTAI_ASSERT(items != NULL);
-    struct store_read *rd;
-    struct ttai_err err;
-    int64_t now = eng_now_ms(eng);
-    struct eng_group group;
-    eng_group_init(&group);
-    if (store_read_begin(eng->store, &rd, &err) == 0) {
-        for (size_t i = 0; i < n; i++) {
-            struct store_bytes raw;
-            struct store_event rec;
-            /* No record: the run closed meanwhile and the outcome is moot. */
-            if (store_activity_get(rd, &outcomes[i].run, outcomes[i].seq, &raw, NULL) != 0 ||
-                store_event_decode(raw.data, raw.len, &rec, NULL) != 0)
-                continue;
-            struct store_batch *b = store_batch_new();
-            TTAI_ASSERT(b != NULL);
-            if (outcome_build(&outcomes[i], &rec, now, b, &items[i]) != 0) {
-                store_batch_free(b);
-                items[i].action = OUT_NONE;
-                continue;
-            }
-            eng_group_submit(eng, &group, b, &items[i].pending);
-        }
-        store_read_end(rd);
+    memset(out, 0, sizeof(*out));
+    struct eng_outcome *taken = ttai_calloc(OUTCOMES_MAX, sizeof(*taken));
+    TTAI_ASSERT(taken != NULL);
+    size_t n = eng_pool_take(eng->pool, taken, OUTCOMES_MAX);
+    n += eng_pool_expire(eng->pool, eng_now_ms(eng), taken + n, OUTCOMES_MAX - n);
+    if (n == 0) {
+        ttai_free(taken);
+        return;
     }
-    eng_group_wait(&group);
+    out->taken = taken;
+    out->count = n;
+    out->items = ttai_calloc(n, sizeof(*out->items));
+    TTAI_ASSERT(out->items != NULL);
+    struct store_read *rd;
+    int64_t now = eng_now_ms(eng);
+    if (store_read_begin(eng->store, &rd, NULL) != 0)
+        return; /* items stay OUT_NONE: the attempts are retried at restart */
     for (size_t i = 0; i < n; i++) {
-        if (items[i].action != OUT_NONE && items[i].pending.rc == 0) {
-            if (items[i].action == OUT_FINAL) {
-                eng_mark_ready(eng, &outcomes[i].run);
+        struct store_bytes raw;
+        struct store_event rec;
+        /* No record: the run closed meanwhile and the outcome is moot. */
+        if (store_activity_get(rd, &taken[i].run, taken[i].seq, &raw, NULL) != 0 ||
+            store_event_decode(raw.data, raw.len, &rec, NULL) != 0)
+            continue;
+        struct store_batch *b = store_batch_new();
+        TTAI_ASSERT(b != NULL);
+        if (outcome_build(&taken[i], &rec, now, b, &out->items[i]) != 0) {
+            store_batch_free(b);
+            out->items[i].action = OUT_NONE;
+            continue;
+        }
+        eng_group_submit(eng, group, b, &out->items[i].pending);
+    }
+    store_read_end(rd);
+}
+
+int eng_outcomes_finish(struct ttai_engine *eng, struct eng_outcomes *out)
+{
+    for (size_t i = 0; i < out->count; i++) {
+        const struct outcome_item *item = &out->items[i];
+        const struct eng_outcome *o = &out->taken[i];
+        if (item->action != OUT_NONE && item->pending.rc == 0) {
+            if (item->action == OUT_FINAL) {
+                eng_mark_ready(eng, &o->run);
             } else {
-                struct store_timer t = {items[i].retry_at_ms, outcomes[i].run, outcomes[i].seq,
-                                        TIMER_ACTIVITY_RETRY};
+                struct store_timer t = {item->retry_at_ms, o->run, o->seq, TIMER_ACTIVITY_RETRY};
                 eng_timer_push(&eng->timers, &t);
             }
         }
-        ttai_free(outcomes[i].result);
-        ttai_free(outcomes[i].details);
+        ttai_free(o->result);
+        ttai_free(o->details);
     }
-    ttai_free(items);
-    return (int)n;
+    ttai_free(out->items);
+    ttai_free(out->taken);
+    return (int)out->count;
 }
 
 /* ---- Timers ------------------------------------------------------------------------ */
@@ -269,11 +310,12 @@ static void retry_dispatch(struct ttai_engine *eng, struct store_read *rd,
         eng_dispatch(eng, &run, &rec, rec.attempt);
 }
 
-int eng_timers_fire(struct ttai_engine *eng)
+void eng_timers_prepare(struct ttai_engine *eng, struct eng_group *group, struct eng_timers *out)
 {
+    memset(out, 0, sizeof(*out));
     int64_t now = eng_now_ms(eng);
     if (eng->timers.count == 0 || eng->timers.items[0].fire_ms > now)
-        return 0;
+        return;
     struct timer_item *items = ttai_calloc(TIMERS_MAX, sizeof(*items));
     TTAI_ASSERT(items != NULL);
     size_t n = 0;
@@ -281,12 +323,12 @@ int eng_timers_fire(struct ttai_engine *eng)
         items[n++].timer = eng->timers.items[0];
         eng_timer_pop(&eng->timers);
     }
+    out->items = items;
+    out->count = n;
     struct store_read *rd;
     struct ttai_err err;
-    if (store_read_begin(eng->store, &rd, &err) != 0) {
-        ttai_free(items);
-        return 0;
-    }
+    if (store_read_begin(eng->store, &rd, &err) != 0)
+        return; /* the timers stay in the store: re-armed at restart */
     /* A timer cancelled by its workflow is gone from the table: only the
      * ones still stored fire. One walk over the due part of the table. */
     struct store_iter it;
@@ -298,8 +340,6 @@ int eng_timers_fire(struct ttai_engine *eng)
                     items[i].submitted = true; /* marks "exists" until submitted */
     }
     store_iter_release(&it);
-    struct eng_group group;
-    eng_group_init(&group);
     for (size_t i = 0; i < n; i++) {
         if (!items[i].submitted)
             continue;
@@ -310,14 +350,18 @@ int eng_timers_fire(struct ttai_engine *eng)
             items[i].submitted = false;
             continue;
         }
-        eng_group_submit(eng, &group, b, &items[i].pending);
+        eng_group_submit(eng, group, b, &items[i].pending);
     }
     store_read_end(rd);
-    eng_group_wait(&group);
+}
+
+int eng_timers_finish(struct ttai_engine *eng, struct eng_timers *out)
+{
     struct store_read *after = NULL;
-    for (size_t i = 0; i < n; i++) {
-        const struct store_timer *t = &items[i].timer;
-        if (!items[i].submitted || items[i].pending.rc != 0)
+    struct ttai_err err;
+    for (size_t i = 0; i < out->count; i++) {
+        const struct store_timer *t = &out->items[i].timer;
+        if (!out->items[i].submitted || out->items[i].pending.rc != 0)
             continue;
         if (t->kind == TIMER_WORKFLOW) {
             eng_mark_ready(eng, &t->run_id);
@@ -328,6 +372,6 @@ int eng_timers_fire(struct ttai_engine *eng)
         }
     }
     store_read_end(after);
-    ttai_free(items);
-    return (int)n;
+    ttai_free(out->items);
+    return (int)out->count;
 }

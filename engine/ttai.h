@@ -376,6 +376,10 @@ struct ttai_engine_stats {
     uint64_t cache_hits;
     uint64_t evictions;
     size_t cached;                        /* runs in memory now */
+    uint64_t polls;                       /* ttai_engine_poll calls that did work */
+    uint64_t commits;                     /* storage: group commits (syncs) */
+    uint64_t batches;                     /* storage: batches made durable */
+    uint64_t commit_ns_total;             /* storage: time in commits */
 };
 void ttai_engine_stats_get(struct ttai_engine *eng, struct ttai_engine_stats *out);
 /* Activity dispatch latencies in ns (from the durable schedule to a worker

@@ -302,6 +302,13 @@ typedef void (*store_commit_fn)(struct store_batch *batch, int rc, const struct 
 int store_submit(struct store *store, struct store_batch *batch, store_commit_fn commit_cb,
                  void *arg) TTAI_MUST_CHECK;
 
+/* Queues count batches in order in one step, so that one group commit can
+ * take them all; commit_cb runs for each with args[i]. Ownership of every
+ * batch moves to the store. On error none is queued, no callback runs and
+ * the caller keeps them all. */
+int store_submit_many(struct store *store, struct store_batch *const *batches, size_t count,
+                      store_commit_fn commit_cb, void *const *args) TTAI_MUST_CHECK;
+
 /* Submits batch and waits until it is durable or refused; the caller keeps
  * the batch (event ids can be read after). Returns the commit's code. */
 int store_commit(struct store *store, struct store_batch *batch,

@@ -720,6 +720,45 @@ void store__writer_stop(struct store *store)
     store->writer_running = false;
 }
 
+/* Queues a chain of batches (linked through next, already initialised) in
+ * one step, so that the writer sees them together. */
+static int enqueue_chain(struct store *store, struct store_batch *first, struct store_batch *last)
+{
+    if (store->read_only)
+        return TTAI_EPERM;
+    if (atomic_load(&store->fatal) != 0)
+        return TTAI_EFATAL;
+    pthread_mutex_lock(&store->mu);
+    if (store->stopping) {
+        pthread_mutex_unlock(&store->mu);
+        return TTAI_ECLOSED;
+    }
+    if (store->queue_tail != NULL)
+        store->queue_tail->next = first;
+    else
+        store->queue_head = first;
+    store->queue_tail = last;
+    pthread_cond_signal(&store->work_cv);
+    pthread_mutex_unlock(&store->mu);
+    return TTAI_OK;
+}
+
+int store_submit_many(struct store *store, struct store_batch *const *batches, size_t count,
+                      store_commit_fn commit_cb, void *const *args)
+{
+    if (count == 0)
+        return TTAI_OK;
+    for (size_t i = 0; i < count; i++) {
+        struct store_batch *b = batches[i];
+        b->commit_cb = commit_cb;
+        b->arg = args[i];
+        b->waiter = NULL;
+        b->rc = 0;
+        b->next = i + 1 < count ? batches[i + 1] : NULL;
+    }
+    return enqueue_chain(store, batches[0], batches[count - 1]);
+}
+
 static int enqueue(struct store *store, struct store_batch *batch)
 {
     if (store->read_only)

@@ -241,5 +241,9 @@ int bench_activities_main(int argc, char **argv)
            "no-op activities through workflows", per_s, total, o.workflows, seconds);
     printf("  %-40s %12.3f ms p50, %.3f ms p99 (last %zu attempts)\n", "dispatch latency", p50,
            p99, n);
+    printf("  %-40s %12llu polls, %llu commits, %.1f batches/commit, %.2f ms/commit\n",
+           "engine", (unsigned long long)st.polls, (unsigned long long)st.commits,
+           st.commits ? (double)st.batches / (double)st.commits : 0.0,
+           st.commits ? (double)st.commit_ns_total / 1e6 / (double)st.commits : 0.0);
     return 0;
 }
