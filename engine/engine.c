@@ -645,6 +645,7 @@ struct eng_round {
 };
 
 #define ROUNDS_IN_FLIGHT_MAX 2
+#define ROUND_OVERLAP_MIN 256   /* items that justify a round of their own */
 
 static bool round_durable(struct eng_round *r)
 {
@@ -658,7 +659,13 @@ static bool round_durable(struct eng_round *r)
 static int round_finish_oldest(struct ttai_engine *eng)
 {
     struct eng_round *r = eng->rounds[0];
+    /* Wait without the engine lock: starts, signals and queries go on
+     * meanwhile (a run with a task in this round is marked in flight, so
+     * nothing frees or re-runs it). Only the polling thread touches
+     * eng->rounds. */
+    pthread_mutex_unlock(&eng->mu);
     eng_group_wait(&r->group);
+    pthread_mutex_lock(&eng->mu);
     int done = tasks_finish(eng, &r->tasks);
     done += eng_outcomes_finish(eng, &r->outcomes);
     done += eng_timers_finish(eng, &r->timers);
@@ -704,7 +711,12 @@ int ttai_engine_poll(struct ttai_engine *eng, int64_t *next_timer_ms)
     int done = dispatch_deferred(eng);
     while (eng->round_count > 0 && round_durable(eng->rounds[0]))
         done += round_finish_oldest(eng);
-    if (eng->round_count < ROUNDS_IN_FLIGHT_MAX)
+    /* A second round overlaps the first's sync only when it has enough to
+     * do: a handful of items would cost a sync of their own, and would
+     * delay the large round that follows the first one's completion. */
+    if (eng->round_count == 0 ||
+        (eng->round_count < ROUNDS_IN_FLIGHT_MAX &&
+         eng->ready_count + eng_pool_done_count(eng->pool) >= ROUND_OVERLAP_MIN))
         done += round_start(eng);
     /* Nothing new to start while rounds are syncing: wait for the oldest
      * rather than spin. */
@@ -878,8 +890,10 @@ void ttai_engine_close(struct ttai_engine *eng)
 {
     if (eng == NULL)
         return;
+    pthread_mutex_lock(&eng->mu);
     while (eng->round_count > 0)
         (void)round_finish_oldest(eng); /* returns a count, not an error */
+    pthread_mutex_unlock(&eng->mu);
     eng_pool_free(eng->pool);
     while (eng->lru.lru_next != &eng->lru)
         eng_cache_remove(eng, eng->lru.lru_next);

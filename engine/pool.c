@@ -55,6 +55,8 @@ struct eng_pool {
     int64_t *latency_ns;            /* ring of the last LATENCY_SAMPLES dispatch latencies */
     uint64_t latency_count;
     size_t queued;                  /* jobs in the queue */
+    size_t idle_workers;            /* workers waiting for a job */
+    size_t done_waiters;            /* engine threads waiting for an outcome */
 };
 
 uint32_t ttai_activity_attempt(const struct ttai_activity_ctx *ctx)
@@ -155,8 +157,11 @@ static void *worker_main(void *arg)
     struct eng_pool *pool = arg;
     pthread_mutex_lock(&pool->mu);
     for (;;) {
-        while (pool->queue_head == NULL && !pool->stopping)
+        while (pool->queue_head == NULL && !pool->stopping) {
+            pool->idle_workers++;
             pthread_cond_wait(&pool->work_cv, &pool->mu);
+            pool->idle_workers--;
+        }
         if (pool->stopping)
             break;
         struct job *j = pool->queue_head;
@@ -188,7 +193,10 @@ static void *worker_main(void *arg)
         }
         j->outcome.canceled = atomic_load(&j->cancel);
         push(&pool->done_head, &pool->done_tail, j);
-        pthread_cond_broadcast(&pool->done_cv);
+        /* Wake the engine only when it waits: a futex call per outcome
+         * would cost more than the no-op activities themselves. */
+        if (pool->done_waiters > 0)
+            pthread_cond_broadcast(&pool->done_cv);
     }
     pthread_mutex_unlock(&pool->mu);
     return NULL;
@@ -296,11 +304,15 @@ int eng_pool_dispatch(struct eng_pool *pool, const struct ttai_registry *reg,
         snprintf(j->outcome.error_message, sizeof(j->outcome.error_message),
                  "activity type '%s' is not registered", type);
         push(&pool->done_head, &pool->done_tail, j);
-        pthread_cond_broadcast(&pool->done_cv);
+        /* Wake the engine only when it waits: a futex call per outcome
+         * would cost more than the no-op activities themselves. */
+        if (pool->done_waiters > 0)
+            pthread_cond_broadcast(&pool->done_cv);
     } else {
         push(&pool->queue_head, &pool->queue_tail, j);
         pool->queued++;
-        pthread_cond_signal(&pool->work_cv);
+        if (pool->idle_workers > 0)
+            pthread_cond_signal(&pool->work_cv);
     }
     pthread_mutex_unlock(&pool->mu);
     return TTAI_OK;
@@ -345,8 +357,11 @@ void eng_pool_wait(struct eng_pool *pool, int64_t timeout_ms)
         ts.tv_nsec -= 1000000000;
     }
     pthread_mutex_lock(&pool->mu);
-    if (pool->done_head == NULL && (pool->queue_head != NULL || pool->running > 0))
+    if (pool->done_head == NULL && (pool->queue_head != NULL || pool->running > 0)) {
+        pool->done_waiters++;
         pthread_cond_timedwait(&pool->done_cv, &pool->mu, &ts);
+        pool->done_waiters--;
+    }
     pthread_mutex_unlock(&pool->mu);
 }
 
@@ -477,6 +492,16 @@ size_t eng_pool_latencies(struct eng_pool *pool, int64_t *out, size_t max)
         memcpy(out, pool->latency_ns, n * sizeof(*out));
     else
         n = 0;
+    pthread_mutex_unlock(&pool->mu);
+    return n;
+}
+
+size_t eng_pool_done_count(struct eng_pool *pool)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&pool->mu);
+    for (struct job *j = pool->done_head; j != NULL && n < 100000; j = j->next)
+        n++;
     pthread_mutex_unlock(&pool->mu);
     return n;
 }

@@ -205,6 +205,9 @@ int bench_activities_main(int argc, char **argv)
             err = starters[i].err;
         }
     }
+    double start_s = (double)(ttai_mono_ns() - t0) / 1e9;
+    struct ttai_engine_stats at_start;
+    ttai_engine_stats_get(eng, &at_start);
     while (rc == 0 && atomic_load(&noops_done) < total)
         usleep(1000);
     double seconds = (double)(ttai_mono_ns() - t0) / 1e9;
@@ -241,6 +244,8 @@ int bench_activities_main(int argc, char **argv)
            "no-op activities through workflows", per_s, total, o.workflows, seconds);
     printf("  %-40s %12.3f ms p50, %.3f ms p99 (last %zu attempts)\n", "dispatch latency", p50,
            p99, n);
+    printf("  %-40s %12.3f s, %llu commits (the %d starting threads end)\n", "starts",
+           start_s, (unsigned long long)at_start.commits, STARTERS);
     printf("  %-40s %12llu polls, %llu commits, %.1f batches/commit, %.2f ms/commit\n",
            "engine", (unsigned long long)st.polls, (unsigned long long)st.commits,
            st.commits ? (double)st.batches / (double)st.commits : 0.0,
