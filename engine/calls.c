@@ -107,10 +107,12 @@ void eng_uncache(struct ttai_engine *eng, const struct ttai_run_id *id)
         eng_cache_remove(eng, wf);
 }
 
+/* Starts a run; with a signal (signal != NULL) the SignalReceived event is
+ * appended in the same batch, right after WorkflowStarted. */
 static int start_run(struct ttai_engine *eng, const char *ns, const char *type,
                         const char *workflow_id, struct ttai_payload input,
-                        const struct ttai_start_opts *opts, struct ttai_run_id *run_id_out,
-                        struct ttai_err *err)
+                        const struct ttai_start_opts *opts, const struct store_event *signal,
+                        struct ttai_run_id *run_id_out, struct ttai_err *err)
 {
     static const struct ttai_start_opts defaults;
     if (opts == NULL)
@@ -170,6 +172,8 @@ static int start_run(struct ttai_engine *eng, const char *ns, const char *type,
         rc = store_batch_put_exec(b, ns, workflow_id, &run.run_id);
     if (rc == 0)
         rc = store_batch_append(b, &run.run_id, &started, err);
+    if (rc == 0 && signal != NULL)
+        rc = store_batch_append(b, &run.run_id, signal, err);
     if (rc == 0 && deadline > 0)
         rc = store_batch_put_timer(b, deadline, &run.run_id, 0, TIMER_RUN_TIMEOUT);
     if (rc == 0)
@@ -196,7 +200,7 @@ int ttai_engine_start(struct ttai_engine *eng, const char *ns, const char *type,
                       const struct ttai_start_opts *opts, struct ttai_run_id *run_id_out,
                       struct ttai_err *err)
 {
-    return start_run(eng, ns, type, workflow_id, input, opts, run_id_out, err);
+    return start_run(eng, ns, type, workflow_id, input, opts, NULL, run_id_out, err);
 }
 
 /* Appends one input event to the addressed run. Retries once when the run
@@ -280,8 +284,10 @@ int ttai_engine_terminate(struct ttai_engine *eng, const char *ns, const char *w
         rc = eng_terminate_run(eng, &rec, STORE_EV_WORKFLOW_TERMINATED, reason ? reason : "", b, err);
         if (rc == 0)
             rc = store_commit(eng->store, b, err);
-        if (rc == 0)
+        if (rc == 0) {
             eng_uncache(eng, &rec.run_id);
+            eng_closed(eng, &rec, STORE_RUN_TERMINATED);
+        }
         store_batch_free(b);
     }
     pthread_mutex_unlock(&eng->mu);
@@ -386,3 +392,46 @@ int ttai_engine_result(struct ttai_engine *eng, const char *ns, const char *work
     return rc;
 }
 
+
+int ttai_engine_signal_with_start(struct ttai_engine *eng, const char *ns, const char *type,
+                                  const char *workflow_id, struct ttai_payload input,
+                                  const struct ttai_start_opts *opts, const char *name,
+                                  struct ttai_payload args, struct ttai_run_id *run_id_out,
+                                  struct ttai_err *err)
+{
+    const struct ttai_workflow_def *def = eng_find_workflow(eng->registry, type);
+    if (def == NULL)
+        return ttai_errf(err, TTAI_ENOTFOUND, "unknown workflow type '%s'", type);
+    if (name == NULL || eng_find_signal(def, name) == NULL)
+        return ttai_errf(err, TTAI_ENOTFOUND, "workflow type '%s' has no signal '%s'", type,
+                         name ? name : "");
+    if (args.len > STORE_EVENT_BYTES_MAX / 2)
+        return ttai_errf(err, TTAI_ETOOBIG, "signal arguments of %zu bytes are over the limit",
+                         args.len);
+    struct ttai_start_opts start = opts ? *opts : (struct ttai_start_opts){0};
+    start.id_conflict = TTAI_CONFLICT_FAIL;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        struct store_event ev = {.type = STORE_EV_SIGNAL_RECEIVED,
+                                 .name = {(const uint8_t *)name, strlen(name)},
+                                 .payload = {args.data, args.len}};
+        /* Running: signal it. */
+        int rc = append_input(eng, ns, workflow_id, NULL, &ev, name, err);
+        if (rc == 0) {
+            if (run_id_out != NULL) {
+                struct store_run rec;
+                if (resolve_run(eng, ns, workflow_id, NULL, &rec, NULL) == 0)
+                    *run_id_out = rec.run_id;
+            }
+            return 0;
+        }
+        if (rc != TTAI_ENOTFOUND && rc != TTAI_ECLOSED)
+            return rc;
+        /* Not running: start it with the signal in one batch. A concurrent
+         * start wins the execution's condition; then signal that run. */
+        ev.time_ms = eng_now_ms(eng);
+        rc = start_run(eng, ns, type, workflow_id, input, &start, &ev, run_id_out, err);
+        if (rc != TTAI_EEXIST && rc != TTAI_ECONFLICT)
+            return rc;
+    }
+    return ttai_errf(err, TTAI_ECONFLICT, "workflow '%s' kept changing", workflow_id);
+}

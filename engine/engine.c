@@ -167,6 +167,8 @@ void eng_mark_ready(struct ttai_engine *eng, const struct ttai_run_id *id)
         eng->ready_cap = cap;
     }
     eng->ready[eng->ready_count++] = *id;
+    if (eng->ready_count == 1)
+        eng_pool_kick(eng->pool); /* the engine thread may be waiting */
 }
 
 /* Loads a run into the cache, replaying its history. Returns NULL with err
@@ -245,6 +247,7 @@ struct task_out {
     bool continued;
     int64_t next_deadline_ms;           /* the next run's timeout timer */
     bool close;
+    int close_status;                   /* enum store_run_status, when close */
     int rc;
 };
 
@@ -286,6 +289,7 @@ static int add_close(struct ttai_engine *eng, struct task_out *out, struct store
     struct store_batch *b = out->batch;
     struct store_run rec = wf->rec;
     rec.status = status_of_close(close_ev->type);
+    out->close_status = rec.status;
     rec.close_ms = now;
     int rc = 0;
     if (close_ev->type == STORE_EV_CONTINUED_AS_NEW) {
@@ -498,9 +502,12 @@ static void history_limit(struct ttai_engine *eng, struct ttai_wf *wf)
     struct ttai_err err;
     struct store_run rec = wf->rec;
     /* On failure the run stays open and is terminated at its next task. */
-    if (eng_terminate_run(eng, &rec, STORE_EV_WORKFLOW_TERMINATED, reason, b, &err) == 0 &&
-        store_commit(eng->store, b, &err) != 0)
-        eng_mark_ready(eng, &rec.run_id);
+    if (eng_terminate_run(eng, &rec, STORE_EV_WORKFLOW_TERMINATED, reason, b, &err) == 0) {
+        if (store_commit(eng->store, b, &err) != 0)
+            eng_mark_ready(eng, &rec.run_id);
+        else
+            eng_closed(eng, &rec, STORE_RUN_TERMINATED);
+    }
     store_batch_free(b);
     eng_cache_remove(eng, wf);
 }
@@ -569,8 +576,10 @@ static int tasks_finish(struct ttai_engine *eng, struct eng_tasks *t)
              * the next run). */
             out->wf->last_event_id += 1 + out->wf->cmd_count;
             task_committed(eng, out);
-            if (out->close)
+            if (out->close) {
+                eng_closed(eng, &out->wf->rec, out->close_status);
                 eng_cache_remove(eng, out->wf);
+            }
             else if (out->wf->last_event_id >= TTAI_HISTORY_LIMIT)
                 history_limit(eng, out->wf);
         } else {
@@ -736,6 +745,28 @@ int ttai_engine_poll(struct ttai_engine *eng, int64_t *next_timer_ms)
 bool ttai_engine_activities_idle(struct ttai_engine *eng)
 {
     return eng_pool_idle(eng->pool);
+}
+
+void ttai_engine_wait(struct ttai_engine *eng, int64_t timeout_ms)
+{
+    eng_pool_wait_any(eng->pool, timeout_ms);
+}
+
+void ttai_engine_on_close(struct ttai_engine *eng, ttai_close_fn close_cb, void *arg)
+{
+    eng->close_cb = close_cb;
+    eng->close_arg = arg;
+}
+
+struct store *ttai_engine_store(struct ttai_engine *eng)
+{
+    return eng->store;
+}
+
+void eng_closed(struct ttai_engine *eng, const struct store_run *run, int status)
+{
+    if (eng->close_cb != NULL)
+        eng->close_cb(eng->close_arg, run->ns, run->workflow_id, &run->run_id, status);
 }
 
 void ttai_engine_wait_activity(struct ttai_engine *eng, int64_t timeout_ms)

@@ -171,6 +171,8 @@ struct ttai_engine {
 
     struct timer_heap timers;
     struct eng_round **rounds;         /* submitted, not yet finished (FIFO) */
+    ttai_close_fn close_cb;            /* ttai_engine_on_close */
+    void *close_arg;
     size_t round_count;
     struct eng_deferred *deferred;     /* attempts waiting for room in the pool */
     size_t deferred_count, deferred_cap;
@@ -187,6 +189,8 @@ void eng_timer_push(struct timer_heap *h, const struct store_timer *t);
 struct ttai_wf *eng_cache_find(struct ttai_engine *eng, const struct ttai_run_id *id);
 void eng_cache_remove(struct ttai_engine *eng, struct ttai_wf *wf);
 void eng_uncache(struct ttai_engine *eng, const struct ttai_run_id *id);
+/* Tells the embedder (ttai_engine_on_close) that a run's close is durable. */
+void eng_closed(struct ttai_engine *eng, const struct store_run *run, int status);
 void eng_timer_pop(struct timer_heap *h);
 /* Dispatches an attempt to the pool, or defers it while the pool is full. */
 void eng_dispatch(struct ttai_engine *eng, const struct store_run *run,

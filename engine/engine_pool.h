@@ -58,6 +58,11 @@ bool eng_pool_cancel(struct eng_pool *pool, const struct ttai_run_id *run, uint6
 /* Takes up to max outcomes; returns how many. */
 size_t eng_pool_take(struct eng_pool *pool, struct eng_outcome *out, size_t max);
 bool eng_pool_idle(struct eng_pool *pool);
+/* Wakes an eng_pool_wait_any() waiter: the engine has work (a run became
+ * ready). */
+void eng_pool_kick(struct eng_pool *pool);
+/* Waits up to timeout_ms for an outcome or a kick. */
+void eng_pool_wait_any(struct eng_pool *pool, int64_t timeout_ms);
 /* Outcomes waiting to be taken. */
 size_t eng_pool_done_count(struct eng_pool *pool);
 void eng_pool_wait(struct eng_pool *pool, int64_t timeout_ms);

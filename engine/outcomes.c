@@ -367,6 +367,11 @@ int eng_timers_finish(struct ttai_engine *eng, struct eng_timers *out)
             eng_mark_ready(eng, &t->run_id);
         } else if (t->kind == TIMER_RUN_TIMEOUT) {
             eng_uncache(eng, &t->run_id);
+            if (after != NULL || store_read_begin(eng->store, &after, &err) == 0) {
+                struct store_run rec;
+                if (store_run_get(after, &t->run_id, &rec, NULL) == 0)
+                    eng_closed(eng, &rec, rec.status);
+            }
         } else if (after != NULL || store_read_begin(eng->store, &after, &err) == 0) {
             retry_dispatch(eng, after, t);
         }

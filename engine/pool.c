@@ -57,6 +57,7 @@ struct eng_pool {
     size_t queued;                  /* jobs in the queue */
     size_t idle_workers;            /* workers waiting for a job */
     size_t done_waiters;            /* engine threads waiting for an outcome */
+    bool kicked;                    /* eng_pool_kick() since the last wait */
 };
 
 uint32_t ttai_activity_attempt(const struct ttai_activity_ctx *ctx)
@@ -504,4 +505,35 @@ size_t eng_pool_done_count(struct eng_pool *pool)
         n++;
     pthread_mutex_unlock(&pool->mu);
     return n;
+}
+
+void eng_pool_kick(struct eng_pool *pool)
+{
+    pthread_mutex_lock(&pool->mu);
+    pool->kicked = true;
+    if (pool->done_waiters > 0)
+        pthread_cond_broadcast(&pool->done_cv);
+    pthread_mutex_unlock(&pool->mu);
+}
+
+void eng_pool_wait_any(struct eng_pool *pool, int64_t timeout_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (timeout_ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&pool->mu);
+    while (pool->done_head == NULL && !pool->kicked) {
+        pool->done_waiters++;
+        int rc = pthread_cond_timedwait(&pool->done_cv, &pool->mu, &ts);
+        pool->done_waiters--;
+        if (rc != 0)
+            break; /* timed out */
+    }
+    pool->kicked = false;
+    pthread_mutex_unlock(&pool->mu);
 }

@@ -326,6 +326,13 @@ int ttai_engine_start(struct ttai_engine *eng, const char *ns, const char *type,
 int ttai_engine_signal(struct ttai_engine *eng, const char *ns, const char *workflow_id,
                        const struct ttai_run_id *run, const char *name, struct ttai_payload args,
                        struct ttai_err *err) TTAI_MUST_CHECK;
+/* Signals the workflow if it is running, or starts it (type, input, opts)
+ * with the signal delivered first, atomically. Errors as start and signal. */
+int ttai_engine_signal_with_start(struct ttai_engine *eng, const char *ns, const char *type,
+                                  const char *workflow_id, struct ttai_payload input,
+                                  const struct ttai_start_opts *opts, const char *name,
+                                  struct ttai_payload args, struct ttai_run_id *run_id_out,
+                                  struct ttai_err *err) TTAI_MUST_CHECK;
 /* Answers a query from the run's state (replaying it when not cached).
  * The answer is appended to answer. Never journaled. */
 int ttai_engine_query(struct ttai_engine *eng, const char *ns, const char *workflow_id,
@@ -363,6 +370,22 @@ int ttai_engine_result(struct ttai_engine *eng, const char *ns, const char *work
  * negative code. *next_timer_ms (optional) gets the earliest pending timer
  * or INT64_MAX. */
 int ttai_engine_poll(struct ttai_engine *eng, int64_t *next_timer_ms) TTAI_MUST_CHECK;
+/* Waits (up to timeout_ms real time) until there may be work: an activity
+ * outcome arrived, or a start, signal or other call made a run ready. An
+ * engine thread loops on ttai_engine_poll() and this (see ttaid). */
+void ttai_engine_wait(struct ttai_engine *eng, int64_t timeout_ms);
+
+/* Called on the polling thread once a run's close is durable (completed,
+ * failed, canceled, terminated, timed out, continued as new). Keep it
+ * short; it must not call back into the engine. Set before polling. */
+typedef void (*ttai_close_fn)(void *arg, const char *ns, const char *workflow_id,
+                              const struct ttai_run_id *run, int status);
+void ttai_engine_on_close(struct ttai_engine *eng, ttai_close_fn close_cb, void *arg);
+
+/* The engine's store, for read-only listing and history (store.h reads;
+ * never writes). Borrowed for the engine's lifetime. */
+struct store *ttai_engine_store(struct ttai_engine *eng);
+
 /* True when no activity attempt is running or queued. */
 bool ttai_engine_activities_idle(struct ttai_engine *eng);
 /* Waits (up to timeout_ms real time) for an activity completion. */
