@@ -1,4 +1,4 @@
-/* coro.c: coroutines for workflow code (ucontext), and the run arena.
+/* coro.c: coroutines for workflow code, and the run arena.
  *
  * A workflow's code runs on its own stack so that it can block in the
  * middle of ordinary C (an activity call, a sleep) and be resumed at the
@@ -25,6 +25,7 @@
 void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom, size_t size);
 void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old,
                                      size_t *size_old);
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #endif
 
 static size_t page_bytes(void)
@@ -32,9 +33,87 @@ static size_t page_bytes(void)
     return (size_t)sysconf(_SC_PAGESIZE);
 }
 
-static void coro_entry(unsigned lo, unsigned hi)
+/* ---- Switching ---------------------------------------------------------------
+ *
+ * On x86-64 a switch is a few instructions of our own: save the callee-saved
+ * registers and the SSE/x87 control words on the current stack, swap stack
+ * pointers, restore. swapcontext() would also save and restore the signal
+ * mask, a system call each way, which cost more than the rest of a workflow
+ * task (see docs/performance.md). Elsewhere ucontext does the job. */
+#if defined(__x86_64__)
+
+void eng__ctx_switch(void **save_sp, void *load_sp);
+void eng__ctx_start(void);
+
+__asm__(".text\n"
+        ".globl eng__ctx_switch\n"
+        ".type eng__ctx_switch,@function\n"
+        "eng__ctx_switch:\n"
+        "    pushq %rbp\n"
+        "    pushq %rbx\n"
+        "    pushq %r12\n"
+        "    pushq %r13\n"
+        "    pushq %r14\n"
+        "    pushq %r15\n"
+        "    subq $16, %rsp\n"
+        "    stmxcsr 8(%rsp)\n"
+        "    fnstcw (%rsp)\n"
+        "    movq %rsp, (%rdi)\n"
+        "    movq %rsi, %rsp\n"
+        "    ldmxcsr 8(%rsp)\n"
+        "    fldcw (%rsp)\n"
+        "    addq $16, %rsp\n"
+        "    popq %r15\n"
+        "    popq %r14\n"
+        "    popq %r13\n"
+        "    popq %r12\n"
+        "    popq %rbx\n"
+        "    popq %rbp\n"
+        "    ret\n"
+        ".size eng__ctx_switch,.-eng__ctx_switch\n"
+        /* A new coroutine's first switch returns here with the coroutine in
+         * %rbx (see stack_prepare). */
+        ".globl eng__ctx_start\n"
+        ".type eng__ctx_start,@function\n"
+        "eng__ctx_start:\n"
+        "    movq %rbx, %rdi\n"
+        "    andq $-16, %rsp\n"
+        "    call eng__coro_entry\n"
+        "    ud2\n"
+        ".size eng__ctx_start,.-eng__ctx_start\n");
+
+/* Lays out a new stack as eng__ctx_switch leaves one, so that the first
+ * switch to it "returns" into eng__ctx_start. */
+static void *stack_prepare(struct eng_coro *c, void *top)
 {
-    struct eng_coro *c = (struct eng_coro *)(((uintptr_t)hi << 32) | (uintptr_t)lo);
+    uint64_t *sp = (uint64_t *)((uintptr_t)top & ~(uintptr_t)15);
+    *--sp = 0;                              /* alignment */
+    *--sp = (uint64_t)(uintptr_t)eng__ctx_start;
+    *--sp = 0;                              /* rbp */
+    *--sp = (uint64_t)(uintptr_t)c;         /* rbx */
+    *--sp = 0;                              /* r12 */
+    *--sp = 0;                              /* r13 */
+    *--sp = 0;                              /* r14 */
+    *--sp = 0;                              /* r15 */
+    uint32_t mxcsr;
+    uint16_t fpucw;
+    __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
+    __asm__ volatile("fnstcw %0" : "=m"(fpucw));
+    sp -= 2;
+    memcpy((char *)sp + 8, &mxcsr, sizeof(mxcsr));
+    memcpy(sp, &fpucw, sizeof(fpucw));
+    return sp;
+}
+
+#define CTX_SWITCH(save, load) eng__ctx_switch(&(save), (load))
+#else
+static void coro_entry_ucontext(unsigned lo, unsigned hi);
+#endif
+
+void eng__coro_entry(struct eng_coro *c);
+
+void eng__coro_entry(struct eng_coro *c)
+{
 #ifdef ENG_ASAN
     __sanitizer_finish_switch_fiber(NULL, &c->caller_stack_bottom, &c->caller_stack_size);
 #endif
@@ -43,6 +122,13 @@ static void coro_entry(unsigned lo, unsigned hi)
     eng_coro_yield(c);
     TTAI_ASSERT(!"a finished coroutine was resumed");
 }
+
+#if !defined(__x86_64__)
+static void coro_entry_ucontext(unsigned lo, unsigned hi)
+{
+    eng__coro_entry((struct eng_coro *)(((uintptr_t)hi << 32) | (uintptr_t)lo));
+}
+#endif
 
 int eng_coro_init(struct eng_coro *c, size_t stack_bytes, void (*fn)(void *), void *arg)
 {
@@ -61,13 +147,17 @@ int eng_coro_init(struct eng_coro *c, size_t stack_bytes, void (*fn)(void *), vo
     c->stack_bytes = stack_bytes;
     c->fn = fn;
     c->arg = arg;
+#if defined(__x86_64__)
+    c->sp = stack_prepare(c, (char *)mem + page + stack_bytes);
+#else
     getcontext(&c->ctx);
     c->ctx.uc_stack.ss_sp = (char *)mem + page;
     c->ctx.uc_stack.ss_size = stack_bytes;
     c->ctx.uc_link = NULL;
     uintptr_t p = (uintptr_t)c;
-    makecontext(&c->ctx, (void (*)(void))coro_entry, 2, (unsigned)(p & 0xffffffffu),
+    makecontext(&c->ctx, (void (*)(void))coro_entry_ucontext, 2, (unsigned)(p & 0xffffffffu),
                 (unsigned)(p >> 32));
+#endif
     return TTAI_OK;
 }
 
@@ -78,7 +168,11 @@ void eng_coro_resume(struct eng_coro *c)
     void *fake = NULL;
     __sanitizer_start_switch_fiber(&fake, (char *)c->stack + page_bytes(), c->stack_bytes);
 #endif
+#if defined(__x86_64__)
+    CTX_SWITCH(c->caller_sp, c->sp);
+#else
     swapcontext(&c->caller, &c->ctx);
+#endif
 #ifdef ENG_ASAN
     __sanitizer_finish_switch_fiber(fake, NULL, NULL);
 #endif
@@ -90,7 +184,11 @@ void eng_coro_yield(struct eng_coro *c)
     __sanitizer_start_switch_fiber(c->finished ? NULL : &c->asan_fake_stack,
                                    c->caller_stack_bottom, c->caller_stack_size);
 #endif
+#if defined(__x86_64__)
+    CTX_SWITCH(c->sp, c->caller_sp);
+#else
     swapcontext(&c->ctx, &c->caller);
+#endif
 #ifdef ENG_ASAN
     __sanitizer_finish_switch_fiber(c->asan_fake_stack, &c->caller_stack_bottom,
                                     &c->caller_stack_size);
@@ -99,6 +197,12 @@ void eng_coro_yield(struct eng_coro *c)
 
 void eng_coro_release(struct eng_coro *c)
 {
+#ifdef ENG_ASAN
+    /* A parked coroutine's frames never returned: clear their poisoning,
+     * or ASan would see it in whatever is mapped here next. */
+    if (c->stack != NULL)
+        __asan_unpoison_memory_region((char *)c->stack + page_bytes(), c->stack_bytes);
+#endif
     if (c->stack != NULL)
         munmap(c->stack, c->stack_bytes + page_bytes());
     c->stack = NULL;

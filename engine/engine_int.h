@@ -23,7 +23,9 @@ void eng_arena_release(struct eng_arena *a);
  * guard page below it. resume() runs the coroutine until it yields or its
  * function returns; yield() returns to the resumer. */
 struct eng_coro {
-    ucontext_t ctx;
+    void *sp;                         /* x86-64: the coroutine's saved stack pointer */
+    void *caller_sp;                  /* x86-64: the resumer's */
+    ucontext_t ctx;                   /* elsewhere: ucontext */
     ucontext_t caller;
     void *stack;                      /* mmap'd region, guard page first */
     size_t stack_bytes;

@@ -1,0 +1,668 @@
+/* server.c: the API server's loop side: binding, routing, tokens, the
+ * worker pool and the hand-back of replies, draining; and the daemon's log.
+ *
+ * Threads and ownership:
+ *  1. evhttp callbacks, replies and every evhttp_request call run on the
+ *     loop thread only. A worker never touches a request: it fills the
+ *     job's status and reply, and queues the job on `done`; the loop thread
+ *     sends it (done_cb) and frees the job.
+ *  2. A client that goes away while its job is on a worker is harmless:
+ *     libevent detaches a request that was not answered, and answering a
+ *     detached request frees it.
+ *  3. Nothing is recorded for a refused request: every check that can
+ *     refuse (route, method, token, body, fields) runs before the engine
+ *     call, and the engine refuses atomically.
+ */
+#include "server.h"
+#include "server_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
+
+#define MAX_BODY_DEFAULT (2u << 20)
+#define WORKERS_DEFAULT 8
+#define HEADERS_MAX (64u << 10)
+#define CONN_TIMEOUT_S 300
+
+/* ---- Logging ----------------------------------------------------------------- */
+
+static int log_level = TTAI_LOG_INFO;
+static bool log_json;
+
+void ttai_log_setup(int level, bool json)
+{
+    log_level = level;
+    log_json = json;
+}
+
+int ttai_log_level_parse(const char *name)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(name, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* Appends s quoted for the log format (JSON string escaping serves both). */
+static size_t log_quote(char *dst, size_t cap, size_t at, const char *s)
+{
+    if (at < cap)
+        dst[at++] = '"';
+    for (; *s != '\0' && at + 8 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            dst[at++] = '\\';
+            dst[at++] = (char)c;
+        } else if (c < 0x20) {
+            at += (size_t)snprintf(dst + at, cap - at, "\\u%04x", c);
+        } else {
+            dst[at++] = (char)c;
+        }
+    }
+    if (at < cap)
+        dst[at++] = '"';
+    return at;
+}
+
+void ttai_log(int level, const char *event, const char *fmt, ...)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    if (level > log_level)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    char when[32];
+    ttai_time_format(ttai_wall_ms(), when, sizeof(when));
+    char line[2200];
+    size_t at;
+    if (log_json) {
+        at = (size_t)snprintf(line, sizeof(line), "{\"time\":\"%s\",\"level\":\"%s\",\"event\":\"%s\",\"msg\":",
+                              when, names[level], event);
+        at = log_quote(line, sizeof(line) - 3, at, msg);
+        line[at++] = '}';
+    } else {
+        at = (size_t)snprintf(line, sizeof(line), "time=%s level=%s event=%s msg=", when,
+                              names[level], event);
+        at = log_quote(line, sizeof(line) - 2, at, msg);
+    }
+    line[at++] = '\n';
+    ssize_t n = write(STDERR_FILENO, line, at);
+    (void)n; /* nowhere to report a failed log write */
+}
+
+/* ---- Replies ----------------------------------------------------------------- */
+
+void srv__log_request(struct ttai_server *srv, struct evhttp_request *req, int status,
+                      int64_t started_ns)
+{
+    if (srv != NULL && status >= 100 && status < 600)
+        atomic_fetch_add(&srv->requests[status / 100], 1);
+    if (log_level < TTAI_LOG_DEBUG)
+        return;
+    const char *method = evhttp_request_get_command(req) == EVHTTP_REQ_GET ? "GET" : "POST";
+    ttai_log(TTAI_LOG_DEBUG, "request", "%s %s %d %.3fms", method, evhttp_request_get_uri(req),
+             status, (double)(ttai_mono_ns() - started_ns) / 1e6);
+}
+
+static void reply_raw(struct evhttp_request *req, int status, const char *body, size_t len,
+                      const char *content_type)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", content_type);
+    struct evbuffer *buf = evbuffer_new();
+    if (buf != NULL)
+        evbuffer_add(buf, body, len);
+    evhttp_send_reply(req, status, NULL, buf);
+    if (buf != NULL)
+        evbuffer_free(buf);
+}
+
+void srv__reply_json(struct evhttp_request *req, int status, const char *json)
+{
+    reply_raw(req, status, json, strlen(json), "application/json");
+}
+
+void srv__reply_error(struct evhttp_request *req, int status, const char *code,
+                      const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    char *body = srv__error_body(code, msg);
+    srv__reply_json(req, status, body ? body : "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
+    ttai_free(body);
+}
+
+/* ---- Worker pool ------------------------------------------------------------- */
+
+static void queue_init(struct srv_queue *q)
+{
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->cond, NULL);
+    q->head = q->tail = NULL;
+}
+
+static void queue_push(struct srv_queue *q, struct srv_job *job)
+{
+    job->next = NULL;
+    if (q->tail != NULL)
+        q->tail->next = job;
+    else
+        q->head = job;
+    q->tail = job;
+}
+
+static struct srv_job *queue_pop(struct srv_queue *q)
+{
+    struct srv_job *job = q->head;
+    if (job != NULL) {
+        q->head = job->next;
+        if (q->head == NULL)
+            q->tail = NULL;
+        job->next = NULL;
+    }
+    return job;
+}
+
+static void *worker_main(void *arg)
+{
+    struct ttai_server *srv = arg;
+    for (;;) {
+        pthread_mutex_lock(&srv->work.mu);
+        while (srv->work.head == NULL && !srv->stopping)
+            pthread_cond_wait(&srv->work.cond, &srv->work.mu);
+        struct srv_job *job = queue_pop(&srv->work);
+        pthread_mutex_unlock(&srv->work.mu);
+        if (job == NULL)
+            return NULL;
+        srv__job_run(srv, job);
+        pthread_mutex_lock(&srv->done.mu);
+        bool was_empty = srv->done.head == NULL;
+        queue_push(&srv->done, job);
+        pthread_mutex_unlock(&srv->done.mu);
+        if (was_empty)
+            event_active(srv->done_ev, EV_READ, 0);
+    }
+}
+
+void srv__submit(struct ttai_server *srv, struct srv_job *job)
+{
+    ttai_free(job->reply);
+    job->reply = NULL;
+    job->status = 0;
+    job->running = false;
+    job->recheck = false;
+    srv->inflight++;
+    pthread_mutex_lock(&srv->work.mu);
+    queue_push(&srv->work, job);
+    pthread_cond_signal(&srv->work.cond);
+    pthread_mutex_unlock(&srv->work.mu);
+}
+
+static void job_free(struct srv_job *job)
+{
+    if (job->timer != NULL)
+        event_free(job->timer);
+    ttai_free(job->workflow_id);
+    ttai_free(job->name);
+    ttai_free(job->body);
+    ttai_free(job->query);
+    ttai_free(job->reply);
+    ttai_free(job);
+}
+
+static void check_drained(struct ttai_server *srv)
+{
+    if (srv->draining && srv->inflight == 0 && srv->drained_cb != NULL) {
+        void (*cb)(void *) = srv->drained_cb;
+        srv->drained_cb = NULL;
+        cb(srv->drained_arg);
+    }
+}
+
+/* Sends the job's reply (if its client is still there) and frees it. */
+void srv__job_finish(struct ttai_server *srv, struct srv_job *job)
+{
+    if (job->req != NULL) {
+        const char *body = job->reply ? job->reply : "{\"error\":{\"code\":\"internal\",\"message\":\"no reply\"}}";
+        int status = job->reply ? job->status : 500;
+        reply_raw(job->req, status, body, strlen(body),
+                  job->text ? "text/plain; version=0.0.4" : "application/json");
+        srv__log_request(srv, job->req, status, job->started_ns);
+        job->req = NULL;
+    }
+    job_free(job);
+}
+
+static void done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct ttai_server *srv = arg;
+    pthread_mutex_lock(&srv->done.mu);
+    struct srv_job *list = srv->done.head;
+    srv->done.head = srv->done.tail = NULL;
+    pthread_mutex_unlock(&srv->done.mu);
+    while (list != NULL) {
+        struct srv_job *job = list;
+        list = job->next;
+        job->next = NULL;
+        srv->inflight--;
+        if (job->route == R_RESULT && job->wait && job->running && !srv->draining) {
+            if (job->recheck) {
+                srv__submit(srv, job);      /* a close arrived meanwhile: look again */
+            } else if (ttai_mono_ns() / 1000000 >= job->deadline_ms) {
+                srv__waiter_remove(srv, job);
+                srv__job_finish(srv, job);
+            } else {
+                continue;                   /* stays on the waiter list until a close */
+            }
+            continue;
+        }
+        if (job->waiting)
+            srv__waiter_remove(srv, job);
+        srv__job_finish(srv, job);
+    }
+    check_drained(srv);
+}
+
+/* ---- Routing ----------------------------------------------------------------- */
+
+static bool token_allows(const struct ttai_server_token *t, const char *ns)
+{
+    for (size_t i = 0; i < t->namespace_count; i++)
+        if (strcmp(t->namespaces[i], "*") == 0 || strcmp(t->namespaces[i], ns) == 0)
+            return true;
+    return false;
+}
+
+/* 0 when allowed; else the status sent (401 or 403). ns NULL: any valid
+ * token will do. */
+static int check_token(struct ttai_server *srv, struct evhttp_request *req, const char *ns)
+{
+    if (srv->opts.token_count == 0)
+        return 0;
+    const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    const struct ttai_server_token *found = NULL;
+    if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0) {
+        const char *tok = auth + 7;
+        while (*tok == ' ')
+            tok++;
+        for (size_t i = 0; i < srv->opts.token_count && found == NULL; i++)
+            if (strcmp(srv->opts.tokens[i].token, tok) == 0)
+                found = &srv->opts.tokens[i];
+    }
+    if (found == NULL) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
+        srv__reply_error(req, 401, "unauthorized", "%s", auth ? "unknown bearer token"
+                                                              : "missing bearer token");
+        return 401;
+    }
+    if (ns != NULL && !token_allows(found, ns)) {
+        srv__reply_error(req, 403, "forbidden", "token is not allowed namespace '%s'", ns);
+        return 403;
+    }
+    return 0;
+}
+
+/* Splits a path into at most max decoded segments; returns the count, or
+ * -1 when there are more or one cannot be decoded. */
+static int path_split(const char *path, char **seg, int max)
+{
+    int n = 0;
+    const char *p = path;
+    while (*p == '/')
+        p++;
+    while (*p != '\0') {
+        const char *end = strchr(p, '/');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (n == max)
+            return -1;
+        char *raw = ttai_strndup(p, len);
+        seg[n] = raw ? evhttp_uridecode(raw, 0, NULL) : NULL;
+        ttai_free(raw);
+        if (seg[n] == NULL)
+            return -1;
+        n++;
+        p += len;
+        while (*p == '/')
+            p++;
+    }
+    return n;
+}
+
+static int route_of(char **seg, int n, bool *post)
+{
+    /* api v1 namespaces {ns} workflows [{id} [verb [name]]] */
+    if (n < 5 || strcmp(seg[0], "api") || strcmp(seg[1], "v1") || strcmp(seg[2], "namespaces") ||
+        strcmp(seg[4], "workflows"))
+        return 0;
+    if (n == 5) {
+        *post = true; /* POST start, GET list */
+        return R_START;
+    }
+    if (n == 6) {
+        *post = false;
+        return R_DESCRIBE;
+    }
+    const char *verb = seg[6];
+    if (n == 7) {
+        *post = strcmp(verb, "cancel") == 0 || strcmp(verb, "terminate") == 0;
+        if (strcmp(verb, "history") == 0)
+            return R_HISTORY;
+        if (strcmp(verb, "result") == 0)
+            return R_RESULT;
+        if (strcmp(verb, "cancel") == 0)
+            return R_CANCEL;
+        if (strcmp(verb, "terminate") == 0)
+            return R_TERMINATE;
+        return 0;
+    }
+    if (n == 8) {
+        *post = true;
+        if (strcmp(verb, "signals") == 0)
+            return R_SIGNAL;
+        if (strcmp(verb, "signal-with-start") == 0)
+            return R_SWS;
+        if (strcmp(verb, "queries") == 0)
+            return R_QUERY;
+    }
+    return 0;
+}
+
+static void handle_ops(struct ttai_server *srv, struct evhttp_request *req, const char *path,
+                       int64_t t0)
+{
+    bool get = evhttp_request_get_command(req) == EVHTTP_REQ_GET;
+    if (strcmp(path, "/healthz") == 0) {
+        if (!get) {
+            srv__reply_error(req, 405, "method_not_allowed", "use GET");
+        } else {
+            struct store_counters c;
+            store_counters_get(srv->store, &c);
+            struct ttai_err e;
+            struct store_read *rd;
+            int rc = store_read_begin(srv->store, &rd, &e);
+            store_read_end(rd);
+            if (rc != 0 || srv->draining)
+                srv__reply_json(req, 503, "{\"status\":\"unavailable\"}");
+            else
+                srv__reply_json(req, 200, "{\"status\":\"ok\"}");
+        }
+        srv__log_request(srv, req, get ? 200 : 405, t0);
+        return;
+    }
+    if (!get) {
+        srv__reply_error(req, 405, "method_not_allowed", "use GET");
+        return;
+    }
+    if (check_token(srv, req, NULL) != 0)
+        return;
+    struct srv_job *job = ttai_calloc(1, sizeof(*job));
+    if (job == NULL) {
+        srv__reply_error(req, 500, "internal", "out of memory");
+        return;
+    }
+    job->srv = srv;
+    job->req = req;
+    job->route = R_METRICS;
+    job->started_ns = t0;
+    srv__submit(srv, job);
+}
+
+static void request_cb(struct evhttp_request *req, void *arg)
+{
+    struct ttai_server *srv = arg;
+    int64_t t0 = ttai_mono_ns();
+    if (srv->draining) {
+        srv__reply_error(req, 503, "unavailable", "shutting down");
+        return;
+    }
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (path == NULL) {
+        srv__reply_error(req, 400, "bad_request", "malformed request target");
+        return;
+    }
+    if (strncmp(path, "/api/", 5) != 0) {
+        if (strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0)
+            handle_ops(srv, req, path, t0);
+        else
+            srv__reply_error(req, 404, "not_found", "no route %s", path);
+        return;
+    }
+    char *seg[8] = {0};
+    int n = path_split(path, seg, 8);
+    bool post = false;
+    int route = n < 0 ? 0 : route_of(seg, n, &post);
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    struct srv_job *job = NULL;
+    if (route == 0) {
+        srv__reply_error(req, 404, "not_found", "no route %s", path);
+        goto out;
+    }
+    if (route == R_START && cmd == EVHTTP_REQ_GET) {
+        route = R_LIST;
+    } else if ((post && cmd != EVHTTP_REQ_POST) || (!post && cmd != EVHTTP_REQ_GET)) {
+        srv__reply_error(req, 405, "method_not_allowed", "use %s", post ? "POST" : "GET");
+        goto out;
+    }
+    if (seg[3][0] == '\0' || strlen(seg[3]) > STORE_NS_MAX) {
+        srv__reply_error(req, 400, "bad_request", "namespace must have 1 to %d bytes", STORE_NS_MAX);
+        goto out;
+    }
+    if (check_token(srv, req, seg[3]) != 0)
+        goto out;
+    const char *query = evhttp_uri_get_query(uri);
+    if (route == R_HISTORY) {
+        char *follow = query ? srv__query_param(query, "follow") : NULL;
+        bool on = follow != NULL && (strcmp(follow, "1") == 0 || strcmp(follow, "true") == 0);
+        ttai_free(follow);
+        if (on) {
+            srv__history_follow(srv, req, seg[3], seg[5], query);
+            goto out;
+        }
+    }
+    job = ttai_calloc(1, sizeof(*job));
+    if (job == NULL) {
+        srv__reply_error(req, 500, "internal", "out of memory");
+        goto out;
+    }
+    job->srv = srv;
+    job->req = req;
+    job->route = route;
+    job->started_ns = t0;
+    snprintf(job->ns, sizeof(job->ns), "%s", seg[3]);
+    bool oom = false;
+    if (n > 5 && (job->workflow_id = ttai_strndup(seg[5], strlen(seg[5]))) == NULL)
+        oom = true;
+    if (n > 7 && (job->name = ttai_strndup(seg[7], strlen(seg[7]))) == NULL)
+        oom = true;
+    if (query != NULL && (job->query = ttai_strndup(query, strlen(query))) == NULL)
+        oom = true;
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    if (len > srv->opts.max_body_bytes) {
+        srv__reply_error(req, 413, "payload_too_large", "body of %zu bytes is over the limit of %zu",
+                         len, srv->opts.max_body_bytes);
+        job_free(job);
+        goto out;
+    }
+    if (len > 0) {
+        job->body = ttai_malloc(len + 1);
+        if (job->body == NULL) {
+            oom = true;
+        } else {
+            evbuffer_remove(in, job->body, len);
+            job->body[len] = '\0';
+            job->body_len = len;
+        }
+    }
+    if (oom) {
+        srv__reply_error(req, 500, "internal", "out of memory");
+        job_free(job);
+        goto out;
+    }
+    if (route == R_RESULT) {
+        char *w = query ? srv__query_param(query, "wait") : NULL;
+        job->wait = w != NULL && (strcmp(w, "1") == 0 || strcmp(w, "true") == 0);
+        ttai_free(w);
+        if (job->wait) {
+            char *t = srv__query_param(query, "timeout_ms");
+            char *end = NULL;
+            long long ms = t ? strtoll(t, &end, 10) : 60000;
+            bool bad = t != NULL && (end == t || *end != '\0' || ms < 0);
+            ttai_free(t);
+            if (bad) {
+                srv__reply_error(req, 400, "bad_request", "timeout_ms must be a number of milliseconds");
+                job_free(job);
+                goto out;
+            }
+            job->timeout_ms = ms;
+            job->deadline_ms = ttai_mono_ns() / 1000000 + ms;
+            srv__waiter_add(srv, job);
+        }
+    }
+    srv__submit(srv, job);
+out:
+    for (int i = 0; i < (n > 0 ? n : 8); i++)
+        free(seg[i]); /* evhttp_uridecode allocates with malloc */
+}
+
+/* ---- Start and stop ------------------------------------------------------------ */
+
+int ttai_server_start(struct ttai_server **out, struct event_base *base, struct ttai_engine *eng,
+                      const struct ttai_server_opts *opts, struct ttai_err *err)
+{
+    *out = NULL;
+    struct ttai_server *srv = ttai_calloc(1, sizeof(*srv));
+    if (srv == NULL)
+        return ttai_errf(err, TTAI_ENOMEM, "out of memory");
+    srv->base = base;
+    srv->eng = eng;
+    srv->store = ttai_engine_store(eng);
+    srv->opts = *opts;
+    if (srv->opts.host == NULL)
+        srv->opts.host = "127.0.0.1";
+    if (srv->opts.max_body_bytes == 0)
+        srv->opts.max_body_bytes = MAX_BODY_DEFAULT;
+    if (srv->opts.workers == 0)
+        srv->opts.workers = WORKERS_DEFAULT;
+    queue_init(&srv->work);
+    queue_init(&srv->done);
+    pthread_mutex_init(&srv->closed_mu, NULL);
+    srv->http = evhttp_new(base);
+    srv->done_ev = event_new(base, -1, 0, done_cb, srv);
+    srv->closed_ev = event_new(base, -1, 0, srv__closed_cb, srv);
+    srv->threads = ttai_calloc(srv->opts.workers, sizeof(pthread_t));
+    if (srv->http == NULL || srv->done_ev == NULL || srv->closed_ev == NULL || srv->threads == NULL) {
+        ttai_server_free(srv);
+        return ttai_errf(err, TTAI_ENOMEM, "out of memory");
+    }
+    evhttp_set_max_body_size(srv->http, (ev_ssize_t)srv->opts.max_body_bytes);
+    evhttp_set_max_headers_size(srv->http, HEADERS_MAX);
+    evhttp_set_timeout(srv->http, CONN_TIMEOUT_S);
+    evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                              EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_HEAD);
+    evhttp_set_gencb(srv->http, request_cb, srv);
+    srv->bound = evhttp_bind_socket_with_handle(srv->http, srv->opts.host, (ev_uint16_t)opts->port);
+    if (srv->bound == NULL) {
+        int e = errno;
+        ttai_server_free(srv);
+        return ttai_errf(err, TTAI_EIO, "cannot listen on %s:%d: %s", opts->host ? opts->host : "127.0.0.1",
+                         opts->port, strerror(e));
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    evutil_socket_t fd = evhttp_bound_socket_get_fd(srv->bound);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        srv->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                   : ((struct sockaddr_in *)&ss)->sin_port);
+    for (size_t i = 0; i < srv->opts.workers; i++) {
+        if (pthread_create(&srv->threads[i], NULL, worker_main, srv) != 0) {
+            ttai_server_free(srv);
+            return ttai_errf(err, TTAI_ENOMEM, "cannot start worker threads");
+        }
+        srv->thread_count++;
+    }
+    *out = srv;
+    return 0;
+}
+
+int ttai_server_port(const struct ttai_server *srv)
+{
+    return srv->port;
+}
+
+void ttai_server_drain(struct ttai_server *srv, void (*drained_cb)(void *arg), void *arg)
+{
+    srv->draining = true;
+    srv->drained_cb = drained_cb;
+    srv->drained_arg = arg;
+    if (srv->bound != NULL) {
+        evhttp_del_accept_socket(srv->http, srv->bound);
+        srv->bound = NULL;
+    }
+    srv__streams_end(srv);
+    srv__waiters_end(srv);
+    check_drained(srv);
+}
+
+void ttai_server_free(struct ttai_server *srv)
+{
+    if (srv == NULL)
+        return;
+    pthread_mutex_lock(&srv->work.mu);
+    srv->stopping = true;
+    pthread_cond_broadcast(&srv->work.cond);
+    pthread_mutex_unlock(&srv->work.mu);
+    for (size_t i = 0; i < srv->thread_count; i++)
+        pthread_join(srv->threads[i], NULL);
+    /* Jobs left over (a drain that timed out) answer nobody: their
+     * requests go with the connections below. */
+    struct srv_job *job;
+    while ((job = queue_pop(&srv->done)) != NULL) {
+        job->req = NULL;
+        job_free(job);
+    }
+    while ((job = queue_pop(&srv->work)) != NULL) {
+        job->req = NULL;
+        job_free(job);
+    }
+    srv__streams_end(srv);
+    srv__waiters_end(srv);
+    if (srv->http != NULL)
+        evhttp_free(srv->http);
+    if (srv->stream_tick != NULL)
+        event_free(srv->stream_tick);
+    if (srv->done_ev != NULL)
+        event_free(srv->done_ev);
+    if (srv->closed_ev != NULL)
+        event_free(srv->closed_ev);
+    ttai_server_run_closed(NULL, NULL, NULL, NULL, 0); /* no-op; keeps the symbol linked */
+    pthread_mutex_lock(&srv->closed_mu);
+    while (srv->closed_head != NULL) {
+        struct srv_closed *c = srv->closed_head;
+        srv->closed_head = *(struct srv_closed **)c;
+        ttai_free(c);
+    }
+    pthread_mutex_unlock(&srv->closed_mu);
+    ttai_free(srv->threads);
+    ttai_free(srv);
+}

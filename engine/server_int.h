@@ -1,0 +1,124 @@
+/* server_int.h: shared only between server.c (loop, workers, routing),
+ * server_api.c (the handlers that run on workers) and server_stream.c
+ * (history streams, result long-polls, metrics). */
+#ifndef TTAI_SERVER_INT_H
+#define TTAI_SERVER_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+
+#include "server.h"
+#include "store.h"
+
+enum srv_route {
+    R_START = 1, R_LIST, R_DESCRIBE, R_SIGNAL, R_SWS, R_QUERY, R_HISTORY, R_RESULT,
+    R_CANCEL, R_TERMINATE, R_METRICS,
+};
+
+/* One request handed to a worker. Created and freed on the loop thread;
+ * between submit and reply only the worker touches it. */
+struct srv_job {
+    struct srv_job *next, *prev;      /* queue links; waiter list links */
+    struct ttai_server *srv;
+    struct evhttp_request *req;       /* NULL once answered */
+    int route;                        /* enum srv_route */
+    char ns[STORE_NS_MAX + 1];
+    char *workflow_id;                /* decoded path segment, or NULL */
+    char *name;                       /* signal or query name, or NULL */
+    char *body;                       /* request body (NUL-terminated), or NULL */
+    size_t body_len;
+    char *query;                      /* the URI's query string, or NULL */
+    int64_t started_ns;               /* for the request log */
+    /* Reply, filled by the worker. */
+    int status;
+    char *reply;                      /* JSON (or text for metrics), ttai_malloc'd */
+    bool text;                        /* reply is text/plain (metrics) */
+    /* Result long-poll. */
+    bool wait;                        /* wait=1 */
+    bool running;                     /* worker found the workflow running */
+    bool recheck;                     /* a close arrived while the worker looked */
+    bool waiting;                     /* on the waiter list */
+    int64_t timeout_ms;
+    int64_t deadline_ms;
+    struct event *timer;
+};
+
+struct srv_queue {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    struct srv_job *head, *tail;
+};
+
+struct srv_stream;
+struct srv_closed;
+
+struct ttai_server {
+    struct event_base *base;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    struct ttai_engine *eng;
+    struct store *store;
+    struct ttai_server_opts opts;
+    int port;
+    /* Workers. */
+    pthread_t *threads;
+    size_t thread_count;
+    bool stopping;                    /* under work.mu */
+    struct srv_queue work;            /* loop -> workers */
+    struct srv_queue done;            /* workers -> loop */
+    struct event *done_ev;            /* activated by workers */
+    /* Close notifications (engine thread -> loop). */
+    pthread_mutex_t closed_mu;
+    struct srv_closed *closed_head;
+    struct event *closed_ev;
+    /* Long-polls and streams (loop thread only). */
+    struct srv_job *waiters;
+    struct srv_stream *streams;
+    struct event *stream_tick;
+    /* Draining. */
+    size_t inflight;                  /* jobs submitted and not answered */
+    bool draining;
+    void (*drained_cb)(void *arg);
+    void *drained_arg;
+    /* Counters (any thread). */
+    atomic_ullong requests[6];        /* by status class: 1xx..5xx, index 1..5 */
+    atomic_ullong closes;
+};
+
+/* server.c */
+void srv__reply_error(struct evhttp_request *req, int status, const char *code,
+                      const char *fmt, ...) TTAI_PRINTF(4, 5);
+void srv__reply_json(struct evhttp_request *req, int status, const char *json);
+void srv__submit(struct ttai_server *srv, struct srv_job *job);
+void srv__job_finish(struct ttai_server *srv, struct srv_job *job);
+void srv__log_request(struct ttai_server *srv, struct evhttp_request *req, int status,
+                      int64_t started_ns);
+
+/* server_api.c: runs on a worker; fills job->status and job->reply. */
+void srv__job_run(struct ttai_server *srv, struct srv_job *job);
+/* A JSON error body (ttai_malloc'd). */
+char *srv__error_body(const char *code, const char *msg);
+/* An engine code -> HTTP status and error code. */
+int srv__status_of(int rc, const char **code);
+/* "running", "completed", ... for a store status. */
+const char *srv__status_name(int status);
+/* The event as a JSON object (new reference), or NULL. */
+json_t *srv__event_json(const struct store_event *ev);
+/* A query parameter of a query string (ttai_malloc'd), or NULL. */
+char *srv__query_param(const char *query, const char *key);
+
+/* server_stream.c (loop thread). */
+void srv__history_follow(struct ttai_server *srv, struct evhttp_request *req, const char *ns,
+                         const char *workflow_id, const char *query);
+void srv__streams_end(struct ttai_server *srv);
+void srv__waiter_add(struct ttai_server *srv, struct srv_job *job);
+void srv__waiter_remove(struct ttai_server *srv, struct srv_job *job);
+void srv__waiters_end(struct ttai_server *srv);
+void srv__closed_cb(evutil_socket_t fd, short what, void *arg);
+void srv__metrics(struct ttai_server *srv, struct srv_job *job);
+
+#endif
