@@ -30,7 +30,7 @@
 #include <event2/thread.h>
 
 #define MAX_BODY_DEFAULT (2u << 20)
-#define WORKERS_DEFAULT 8
+#define WORKERS_DEFAULT 32
 #define HEADERS_MAX (64u << 10)
 #define CONN_TIMEOUT_S 300
 
@@ -208,6 +208,7 @@ void srv__submit(struct ttai_server *srv, struct srv_job *job)
     job->status = 0;
     job->running = false;
     job->recheck = false;
+    job->busy = true;
     srv->inflight++;
     pthread_mutex_lock(&srv->work.mu);
     queue_push(&srv->work, job);
@@ -250,6 +251,27 @@ void srv__job_finish(struct ttai_server *srv, struct srv_job *job)
     job_free(job);
 }
 
+/* A result request runs here, on the loop thread: it is one short store
+ * read, and two hand-offs to a worker would cost more than the read. A
+ * running workflow with wait=1 parks the job on the waiter list until a
+ * close of its workflow (srv__closed_cb) or its deadline. */
+void srv__result_check(struct ttai_server *srv, struct srv_job *job)
+{
+    ttai_free(job->reply);
+    job->reply = NULL;
+    job->running = false;
+    srv__job_run(srv, job);
+    if (job->wait && job->running && !srv->draining &&
+        ttai_mono_ns() / 1000000 < job->deadline_ms) {
+        if (!job->waiting)
+            srv__waiter_add(srv, job);
+        return;
+    }
+    srv__waiter_remove(srv, job);
+    srv__job_finish(srv, job);
+    check_drained(srv);
+}
+
 static void done_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -264,6 +286,7 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
         list = job->next;
         job->next = NULL;
         srv->inflight--;
+        job->busy = false;
         if (job->route == R_RESULT && job->wait && job->running && !srv->draining) {
             if (job->recheck) {
                 srv__submit(srv, job);      /* a close arrived meanwhile: look again */
@@ -394,18 +417,15 @@ static void handle_ops(struct ttai_server *srv, struct evhttp_request *req, cons
         if (!get) {
             srv__reply_error(req, 405, "method_not_allowed", "use GET");
         } else {
-            struct store_counters c;
-            store_counters_get(srv->store, &c);
             struct ttai_err e;
             struct store_read *rd;
             int rc = store_read_begin(srv->store, &rd, &e);
-            store_read_end(rd);
-            if (rc != 0 || srv->draining)
-                srv__reply_json(req, 503, "{\"status\":\"unavailable\"}");
-            else
-                srv__reply_json(req, 200, "{\"status\":\"ok\"}");
+            if (rc == 0)
+                store_read_end(rd);
+            bool ok = rc == 0 && !srv->draining && !atomic_load(&srv->store_failed);
+            srv__reply_json(req, ok ? 200 : 503, ok ? "{\"status\":\"ok\"}" : "{\"status\":\"unavailable\"}");
+            srv__log_request(srv, req, ok ? 200 : 503, t0);
         }
-        srv__log_request(srv, req, get ? 200 : 405, t0);
         return;
     }
     if (!get) {
@@ -426,70 +446,14 @@ static void handle_ops(struct ttai_server *srv, struct evhttp_request *req, cons
     srv__submit(srv, job);
 }
 
-static void request_cb(struct evhttp_request *req, void *arg)
+/* Fills a job from the request: names, query string, body. Returns 0, or
+ * the status already sent (the job is then the caller's to free). */
+static int job_fill(struct ttai_server *srv, struct srv_job *job, char **seg, int n,
+                    const char *query)
 {
-    struct ttai_server *srv = arg;
-    int64_t t0 = ttai_mono_ns();
-    if (srv->draining) {
-        srv__reply_error(req, 503, "unavailable", "shutting down");
-        return;
-    }
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-    if (path == NULL) {
-        srv__reply_error(req, 400, "bad_request", "malformed request target");
-        return;
-    }
-    if (strncmp(path, "/api/", 5) != 0) {
-        if (strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0)
-            handle_ops(srv, req, path, t0);
-        else
-            srv__reply_error(req, 404, "not_found", "no route %s", path);
-        return;
-    }
-    char *seg[8] = {0};
-    int n = path_split(path, seg, 8);
-    bool post = false;
-    int route = n < 0 ? 0 : route_of(seg, n, &post);
-    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-    struct srv_job *job = NULL;
-    if (route == 0) {
-        srv__reply_error(req, 404, "not_found", "no route %s", path);
-        goto out;
-    }
-    if (route == R_START && cmd == EVHTTP_REQ_GET) {
-        route = R_LIST;
-    } else if ((post && cmd != EVHTTP_REQ_POST) || (!post && cmd != EVHTTP_REQ_GET)) {
-        srv__reply_error(req, 405, "method_not_allowed", "use %s", post ? "POST" : "GET");
-        goto out;
-    }
-    if (seg[3][0] == '\0' || strlen(seg[3]) > STORE_NS_MAX) {
-        srv__reply_error(req, 400, "bad_request", "namespace must have 1 to %d bytes", STORE_NS_MAX);
-        goto out;
-    }
-    if (check_token(srv, req, seg[3]) != 0)
-        goto out;
-    const char *query = evhttp_uri_get_query(uri);
-    if (route == R_HISTORY) {
-        char *follow = query ? srv__query_param(query, "follow") : NULL;
-        bool on = follow != NULL && (strcmp(follow, "1") == 0 || strcmp(follow, "true") == 0);
-        ttai_free(follow);
-        if (on) {
-            srv__history_follow(srv, req, seg[3], seg[5], query);
-            goto out;
-        }
-    }
-    job = ttai_calloc(1, sizeof(*job));
-    if (job == NULL) {
-        srv__reply_error(req, 500, "internal", "out of memory");
-        goto out;
-    }
-    job->srv = srv;
-    job->req = req;
-    job->route = route;
-    job->started_ns = t0;
-    snprintf(job->ns, sizeof(job->ns), "%s", seg[3]);
+    struct evhttp_request *req = job->req;
     bool oom = false;
+    snprintf(job->ns, sizeof(job->ns), "%s", seg[3]);
     if (n > 5 && (job->workflow_id = ttai_strndup(seg[5], strlen(seg[5]))) == NULL)
         oom = true;
     if (n > 7 && (job->name = ttai_strndup(seg[7], strlen(seg[7]))) == NULL)
@@ -501,10 +465,9 @@ static void request_cb(struct evhttp_request *req, void *arg)
     if (len > srv->opts.max_body_bytes) {
         srv__reply_error(req, 413, "payload_too_large", "body of %zu bytes is over the limit of %zu",
                          len, srv->opts.max_body_bytes);
-        job_free(job);
-        goto out;
+        return 413;
     }
-    if (len > 0) {
+    if (len > 0 && !oom) {
         job->body = ttai_malloc(len + 1);
         if (job->body == NULL) {
             oom = true;
@@ -516,33 +479,112 @@ static void request_cb(struct evhttp_request *req, void *arg)
     }
     if (oom) {
         srv__reply_error(req, 500, "internal", "out of memory");
-        job_free(job);
-        goto out;
+        return 500;
     }
-    if (route == R_RESULT) {
-        char *w = query ? srv__query_param(query, "wait") : NULL;
-        job->wait = w != NULL && (strcmp(w, "1") == 0 || strcmp(w, "true") == 0);
-        ttai_free(w);
-        if (job->wait) {
-            char *t = srv__query_param(query, "timeout_ms");
-            char *end = NULL;
-            long long ms = t ? strtoll(t, &end, 10) : 60000;
-            bool bad = t != NULL && (end == t || *end != '\0' || ms < 0);
-            ttai_free(t);
-            if (bad) {
-                srv__reply_error(req, 400, "bad_request", "timeout_ms must be a number of milliseconds");
-                job_free(job);
-                goto out;
-            }
-            job->timeout_ms = ms;
-            job->deadline_ms = ttai_mono_ns() / 1000000 + ms;
-            srv__waiter_add(srv, job);
+    return 0;
+}
+
+/* wait=1 and timeout_ms of a result request. Returns 0, or 400 (sent). */
+static int job_result_params(struct srv_job *job, const char *query)
+{
+    char *w = query ? srv__query_param(query, "wait") : NULL;
+    job->wait = w != NULL && (strcmp(w, "1") == 0 || strcmp(w, "true") == 0);
+    ttai_free(w);
+    if (!job->wait)
+        return 0;
+    char *t = srv__query_param(query, "timeout_ms");
+    char *end = NULL;
+    long long ms = t ? strtoll(t, &end, 10) : 60000;
+    bool bad = t != NULL && (end == t || *end != '\0' || ms < 0);
+    ttai_free(t);
+    if (bad) {
+        srv__reply_error(job->req, 400, "bad_request", "timeout_ms must be a number of milliseconds");
+        return 400;
+    }
+    job->timeout_ms = ms;
+    job->deadline_ms = ttai_mono_ns() / 1000000 + ms;
+    return 0;
+}
+
+/* An /api/ request: route, method, namespace and token, then a job for
+ * the workers (or a history stream on this thread). */
+static void handle_api(struct ttai_server *srv, struct evhttp_request *req,
+                       const struct evhttp_uri *uri, const char *path, int64_t t0)
+{
+    char *seg[8] = {0};
+    int n = path_split(path, seg, 8);
+    bool post = false;
+    int route = n < 0 ? 0 : route_of(seg, n, &post);
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    const char *query = evhttp_uri_get_query(uri);
+    if (route == 0) {
+        srv__reply_error(req, 404, "not_found", "no route %s", path);
+    } else if (route == R_START && cmd == EVHTTP_REQ_GET) {
+        route = R_LIST;
+    } else if ((post && cmd != EVHTTP_REQ_POST) || (!post && cmd != EVHTTP_REQ_GET)) {
+        srv__reply_error(req, 405, "method_not_allowed", "use %s", post ? "POST" : "GET");
+        route = 0;
+    }
+    if (route != 0 && (seg[3][0] == '\0' || strlen(seg[3]) > STORE_NS_MAX)) {
+        srv__reply_error(req, 400, "bad_request", "namespace must have 1 to %d bytes", STORE_NS_MAX);
+        route = 0;
+    }
+    if (route != 0 && check_token(srv, req, seg[3]) != 0)
+        route = 0;
+    if (route == R_HISTORY) {
+        char *follow = query ? srv__query_param(query, "follow") : NULL;
+        bool on = follow != NULL && (strcmp(follow, "1") == 0 || strcmp(follow, "true") == 0);
+        ttai_free(follow);
+        if (on) {
+            srv__history_follow(srv, req, seg[3], seg[5], query);
+            route = 0;
         }
     }
-    srv__submit(srv, job);
-out:
-    for (int i = 0; i < (n > 0 ? n : 8); i++)
+    struct srv_job *job = route != 0 ? ttai_calloc(1, sizeof(*job)) : NULL;
+    if (route != 0 && job == NULL)
+        srv__reply_error(req, 500, "internal", "out of memory");
+    if (job != NULL) {
+        job->srv = srv;
+        job->req = req;
+        job->route = route;
+        job->started_ns = t0;
+        if (job_fill(srv, job, seg, n, query) != 0 ||
+            (route == R_RESULT && job_result_params(job, query) != 0)) {
+            job_free(job);
+        } else if (route == R_RESULT) {
+            srv__result_check(srv, job);
+        } else {
+            srv__submit(srv, job);
+        }
+    }
+    for (int i = 0; i < 8; i++)
         free(seg[i]); /* evhttp_uridecode allocates with malloc */
+}
+
+static void request_cb(struct evhttp_request *req, void *arg)
+{
+    struct ttai_server *srv = arg;
+    int64_t t0 = ttai_mono_ns();
+    if (srv->draining) {
+        srv__reply_error(req, 503, "unavailable", "shutting down");
+        return;
+    }
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (path == NULL) {
+        /* libevent calls back with a request stripped of its URI when its
+         * connection failed; a stream's request is ended by its tick. */
+        if (srv__is_stream(srv, req))
+            return;
+        srv__reply_error(req, 400, "bad_request", "malformed request target");
+        return;
+    }
+    if (strncmp(path, "/api/", 5) == 0)
+        handle_api(srv, req, uri, path, t0);
+    else if (strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0)
+        handle_ops(srv, req, path, t0);
+    else
+        srv__reply_error(req, 404, "not_found", "no route %s", path);
 }
 
 /* ---- Start and stop ------------------------------------------------------------ */
@@ -655,11 +697,10 @@ void ttai_server_free(struct ttai_server *srv)
         event_free(srv->done_ev);
     if (srv->closed_ev != NULL)
         event_free(srv->closed_ev);
-    ttai_server_run_closed(NULL, NULL, NULL, NULL, 0); /* no-op; keeps the symbol linked */
     pthread_mutex_lock(&srv->closed_mu);
     while (srv->closed_head != NULL) {
         struct srv_closed *c = srv->closed_head;
-        srv->closed_head = *(struct srv_closed **)c;
+        srv->closed_head = c->next;
         ttai_free(c);
     }
     pthread_mutex_unlock(&srv->closed_mu);

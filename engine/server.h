@@ -47,7 +47,7 @@ struct ttai_server_opts {
     const char *host;                     /* default "127.0.0.1" */
     int port;                             /* 0: any free port (see ttai_server_port) */
     size_t max_body_bytes;                /* 0: 2 MiB */
-    size_t workers;                       /* threads running engine calls; 0: 8 */
+    size_t workers;                       /* threads running engine calls; 0: 32 */
     const struct ttai_server_token *tokens; /* none: no authentication */
     size_t token_count;
 };

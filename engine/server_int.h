@@ -42,6 +42,7 @@ struct srv_job {
     bool running;                     /* worker found the workflow running */
     bool recheck;                     /* a close arrived while the worker looked */
     bool waiting;                     /* on the waiter list */
+    bool busy;                        /* on a worker (submitted, not answered) */
     int64_t timeout_ms;
     int64_t deadline_ms;
     struct event *timer;
@@ -54,7 +55,13 @@ struct srv_queue {
 };
 
 struct srv_stream;
-struct srv_closed;
+
+/* A run closed: queued by the engine thread for the loop thread. */
+struct srv_closed {
+    struct srv_closed *next;
+    char ns[STORE_NS_MAX + 1];
+    char workflow_id[STORE_WORKFLOW_ID_MAX + 1];
+};
 
 struct ttai_server {
     struct event_base *base;
@@ -87,6 +94,7 @@ struct ttai_server {
     /* Counters (any thread). */
     atomic_ullong requests[6];        /* by status class: 1xx..5xx, index 1..5 */
     atomic_ullong closes;
+    atomic_bool store_failed;         /* an engine call met TTAI_EFATAL */
 };
 
 /* server.c */
@@ -95,6 +103,7 @@ void srv__reply_error(struct evhttp_request *req, int status, const char *code,
 void srv__reply_json(struct evhttp_request *req, int status, const char *json);
 void srv__submit(struct ttai_server *srv, struct srv_job *job);
 void srv__job_finish(struct ttai_server *srv, struct srv_job *job);
+void srv__result_check(struct ttai_server *srv, struct srv_job *job);
 void srv__log_request(struct ttai_server *srv, struct evhttp_request *req, int status,
                       int64_t started_ns);
 
@@ -115,6 +124,7 @@ char *srv__query_param(const char *query, const char *key);
 void srv__history_follow(struct ttai_server *srv, struct evhttp_request *req, const char *ns,
                          const char *workflow_id, const char *query);
 void srv__streams_end(struct ttai_server *srv);
+bool srv__is_stream(struct ttai_server *srv, struct evhttp_request *req);
 void srv__waiter_add(struct ttai_server *srv, struct srv_job *job);
 void srv__waiter_remove(struct ttai_server *srv, struct srv_job *job);
 void srv__waiters_end(struct ttai_server *srv);

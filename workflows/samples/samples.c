@@ -99,7 +99,11 @@ static void counter_run(struct ttai_wf *wf, void *state, struct ttai_payload inp
     msgpack_object o;
     if (ttai_payload_unpack(&r, input, &o) == 0) {
         ttai_obj_int(ttai_obj_get(&o, "every"), &s->every);
-        ttai_obj_int(ttai_obj_get(&o, "total"), &s->total);
+        /* Signals that arrived with the start were handled before this
+         * runs: add the carried total to theirs, do not overwrite it. */
+        int64_t carried = 0;
+        if (ttai_obj_int(ttai_obj_get(&o, "total"), &carried))
+            s->total += carried;
     }
     ttai_reader_release(&r);
     ttai_wf_await(wf, counter_wake, NULL, -1);

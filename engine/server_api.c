@@ -1,0 +1,819 @@
+/* server_api.c: the API's handlers (docs/api.md). Each runs on a worker
+ * thread with a job the loop thread prepared (path segments, body, query
+ * string), calls the engine or reads the store, and leaves the reply in the
+ * job. Nothing here touches libevent's request objects.
+ *
+ * Every check that can refuse a request (JSON, fields, parameters) comes
+ * before the engine call, so a refused request records nothing.
+ */
+#include "server_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/http.h>
+#include <sys/queue.h>
+#include <event2/keyvalq_struct.h>
+
+#define LIST_PAGE_DEFAULT 100
+#define LIST_PAGE_MAX 1000
+#define HISTORY_PAGE_DEFAULT 1000
+#define HISTORY_PAGE_MAX 10000
+
+/* ---- Helpers ------------------------------------------------------------------ */
+
+char *srv__error_body(const char *code, const char *msg)
+{
+    json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (s == NULL)
+        return NULL;
+    char *copy = ttai_strndup(s, strlen(s));
+    free(s);
+    return copy;
+}
+
+int srv__status_of(int rc, const char **code)
+{
+    switch (rc) {
+    case TTAI_ENOTFOUND: *code = "not_found"; return 404;
+    case TTAI_EEXIST:
+    case TTAI_ECONFLICT:
+    case TTAI_ECLOSED: *code = "conflict"; return 409;
+    case TTAI_EINVAL:
+    case TTAI_EDECODE: *code = "bad_request"; return 400;
+    case TTAI_ETOOBIG: *code = "payload_too_large"; return 413;
+    case TTAI_ENONDET: *code = "nondeterminism"; return 422;
+    case TTAI_EFATAL:
+    case TTAI_EIO:
+    case TTAI_ENOSPC:
+    case TTAI_EUNAVAIL:
+    case TTAI_ENOMEM:
+    case TTAI_EBUSY: *code = "unavailable"; return 503;
+    default: *code = "internal"; return 500;
+    }
+}
+
+const char *srv__status_name(int status)
+{
+    static const char *const names[] = {NULL, "running", "completed", "failed", "canceled",
+                                        "terminated", "continued_as_new", "timed_out"};
+    return status >= 1 && status <= STORE_RUN_STATUS_MAX ? names[status] : "unknown";
+}
+
+char *srv__query_param(const char *query, const char *key)
+{
+    struct evkeyvalq q;
+    TAILQ_INIT(&q);
+    if (evhttp_parse_query_str(query, &q) != 0) {
+        evhttp_clear_headers(&q);
+        return NULL;
+    }
+    const char *v = evhttp_find_header(&q, key);
+    char *copy = v ? ttai_strndup(v, strlen(v)) : NULL;
+    evhttp_clear_headers(&q);
+    return copy;
+}
+
+static void reply_set(struct srv_job *job, int status, char *body)
+{
+    ttai_free(job->reply);
+    job->status = status;
+    job->reply = body;
+}
+
+static void reply_fail(struct srv_job *job, int status, const char *code, const char *msg)
+{
+    reply_set(job, status, srv__error_body(code, msg));
+}
+
+static void reply_rc(struct srv_job *job, int rc, const struct ttai_err *err)
+{
+    const char *code;
+    int status = srv__status_of(rc, &code);
+    if (rc == TTAI_EFATAL)
+        atomic_store(&job->srv->store_failed, true);
+    reply_fail(job, status, code, err->msg[0] ? err->msg : ttai_strerror(rc));
+    if (status >= 500)
+        ttai_log(TTAI_LOG_WARN, "engine", "%s %s: %s", job->ns, job->workflow_id ? job->workflow_id : "",
+                 err->msg[0] ? err->msg : ttai_strerror(rc));
+}
+
+/* Takes o (a reference) and makes it the reply. */
+static void reply_obj(struct srv_job *job, int status, json_t *o)
+{
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (s == NULL) {
+        reply_fail(job, 500, "internal", "out of memory");
+        return;
+    }
+    reply_set(job, status, ttai_strndup(s, strlen(s)));
+    free(s);
+}
+
+/* A msgpack payload as JSON (new reference); null for an empty one. */
+static json_t *payload_json(const uint8_t *data, size_t len)
+{
+    if (len == 0)
+        return json_null();
+    char *s = ttai_payload_to_json((struct ttai_payload){data, len});
+    json_t *v = s ? json_loads(s, JSON_DECODE_ANY, NULL) : NULL;
+    ttai_free(s);
+    return v ? v : json_null();
+}
+
+/* The body as a JSON object (new reference). An empty body is {} when
+ * allowed. NULL with the reply set when malformed. */
+static json_t *body_object(struct srv_job *job, bool required)
+{
+    if (job->body == NULL) {
+        if (!required)
+            return json_object();
+        reply_fail(job, 400, "bad_request", "a JSON object body is required");
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *o = json_loadb(job->body, job->body_len, 0, &jerr);
+    if (o == NULL) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "malformed JSON at line %d column %d: %s", jerr.line,
+                 jerr.column, jerr.text);
+        reply_fail(job, 400, "bad_request", msg);
+        return NULL;
+    }
+    if (!json_is_object(o)) {
+        json_decref(o);
+        reply_fail(job, 400, "bad_request", "the body must be a JSON object");
+        return NULL;
+    }
+    return o;
+}
+
+/* An optional string field; false with the reply set when mistyped. */
+static bool field_str(struct srv_job *job, json_t *o, const char *key, bool required,
+                      const char **out)
+{
+    json_t *v = json_object_get(o, key);
+    *out = NULL;
+    if (v == NULL || (json_is_null(v) && !required)) {
+        if (!required)
+            return true;
+        char msg[128];
+        snprintf(msg, sizeof(msg), "field '%s' is required", key);
+        reply_fail(job, 400, "bad_request", msg);
+        return false;
+    }
+    if (!json_is_string(v) || (required && json_string_length(v) == 0)) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "field '%s' must be a%s string", key, required ? " non-empty" : "");
+        reply_fail(job, 400, "bad_request", msg);
+        return false;
+    }
+    *out = json_string_value(v);
+    return true;
+}
+
+/* An optional payload field as msgpack (nil when absent). */
+static bool field_payload(struct srv_job *job, json_t *o, const char *key, struct ttai_buf *buf)
+{
+    json_t *v = json_object_get(o, key);
+    if (v == NULL) {
+        ttai_buf_nil(buf);
+        return true;
+    }
+    char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    struct ttai_err err = {0};
+    int rc = s ? ttai_payload_from_json(s, strlen(s), buf, &err) : TTAI_ENOMEM;
+    free(s);
+    if (rc != 0) {
+        char msg[400];
+        snprintf(msg, sizeof(msg), "field '%s': %s", key, err.msg[0] ? err.msg : ttai_strerror(rc));
+        reply_fail(job, rc == TTAI_ENOMEM ? 503 : 400, rc == TTAI_ENOMEM ? "unavailable" : "bad_request",
+                   msg);
+        return false;
+    }
+    return true;
+}
+
+/* An optional run id field. */
+static bool field_run_id(struct srv_job *job, json_t *o, struct ttai_run_id *run, bool *has)
+{
+    const char *s;
+    *has = false;
+    if (!field_str(job, o, "run_id", false, &s))
+        return false;
+    if (s == NULL)
+        return true;
+    if (ttai_run_id_parse(s, run) != 0) {
+        reply_fail(job, 400, "bad_request", "field 'run_id' is not a run id");
+        return false;
+    }
+    *has = true;
+    return true;
+}
+
+static bool field_ms(struct srv_job *job, json_t *o, const char *key, int64_t *out)
+{
+    json_t *v = json_object_get(o, key);
+    *out = 0;
+    if (v == NULL || json_is_null(v))
+        return true;
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "field '%s' must be a non-negative integer", key);
+        reply_fail(job, 400, "bad_request", msg);
+        return false;
+    }
+    *out = json_integer_value(v);
+    return true;
+}
+
+static bool start_opts(struct srv_job *job, json_t *o, struct ttai_start_opts *opts)
+{
+    static const char *const conflicts[] = {"fail", "use_existing", "terminate_existing"};
+    static const char *const reuses[] = {"allow", "reject", "allow_failed_only"};
+    memset(opts, 0, sizeof(*opts));
+    const char *c, *r;
+    if (!field_str(job, o, "id_conflict", false, &c) || !field_str(job, o, "id_reuse", false, &r))
+        return false;
+    if (c != NULL) {
+        opts->id_conflict = -1;
+        for (int i = 0; i < 3; i++)
+            if (strcmp(c, conflicts[i]) == 0)
+                opts->id_conflict = i;
+        if (opts->id_conflict < 0) {
+            reply_fail(job, 400, "bad_request",
+                       "field 'id_conflict' must be fail, use_existing or terminate_existing");
+            return false;
+        }
+    }
+    if (r != NULL) {
+        opts->id_reuse = -1;
+        for (int i = 0; i < 3; i++)
+            if (strcmp(r, reuses[i]) == 0)
+                opts->id_reuse = i;
+        if (opts->id_reuse < 0) {
+            reply_fail(job, 400, "bad_request",
+                       "field 'id_reuse' must be allow, reject or allow_failed_only");
+            return false;
+        }
+    }
+    return field_ms(job, o, "execution_timeout_ms", &opts->execution_timeout_ms) &&
+           field_ms(job, o, "run_timeout_ms", &opts->run_timeout_ms);
+}
+
+static bool name_ok(struct srv_job *job, const char *what, const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > max) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "%s must have 1 to %zu bytes", what, max);
+        reply_fail(job, 400, "bad_request", msg);
+        return false;
+    }
+    return true;
+}
+
+/* The current run of the job's workflow (zero when there is none). */
+static void current_run(struct ttai_server *srv, struct srv_job *job, struct ttai_run_id *run)
+{
+    memset(run, 0, sizeof(*run));
+    struct store_read *rd;
+    if (store_read_begin(srv->store, &rd, NULL) == 0) {
+        if (store_exec_get(rd, job->ns, job->workflow_id, run, NULL) != 0)
+            memset(run, 0, sizeof(*run));
+        store_read_end(rd);
+    }
+}
+
+static void reply_ids(struct srv_job *job, int status, const char *workflow_id,
+                      const struct ttai_run_id *run)
+{
+    char text[TTAI_RUN_ID_TEXT];
+    reply_obj(job, status, json_pack("{s:s,s:s}", "workflow_id", workflow_id, "run_id",
+                                     ttai_run_id_format(run, text)));
+}
+
+/* ---- Workflow calls ------------------------------------------------------------- */
+
+static void do_start(struct ttai_server *srv, struct srv_job *job, json_t *o)
+{
+    const char *type, *id;
+    struct ttai_start_opts opts;
+    if (!field_str(job, o, "type", true, &type) || !field_str(job, o, "id", true, &id) ||
+        !name_ok(job, "workflow id", id, STORE_WORKFLOW_ID_MAX) ||
+        !name_ok(job, "workflow type", type, STORE_TYPE_MAX) || !start_opts(job, o, &opts))
+        return;
+    struct ttai_buf in;
+    ttai_buf_init(&in);
+    if (field_payload(job, o, "input", &in)) {
+        struct ttai_run_id before = {0}, run;
+        if (opts.id_conflict == TTAI_CONFLICT_USE_EXISTING) {
+            job->workflow_id = ttai_strndup(id, strlen(id));
+            if (job->workflow_id != NULL)
+                current_run(srv, job, &before);
+        }
+        struct ttai_err err = {0};
+        int rc = ttai_engine_start(srv->eng, job->ns, type, id, ttai_buf_payload(&in), &opts, &run, &err);
+        if (rc != 0)
+            reply_rc(job, rc, &err);
+        else
+            reply_ids(job, !ttai_run_id_is_zero(&before) && ttai_run_id_eq(&before, &run) ? 200 : 201,
+                      id, &run);
+    }
+    ttai_buf_release(&in);
+}
+
+static void do_signal(struct ttai_server *srv, struct srv_job *job, json_t *o)
+{
+    struct ttai_run_id run;
+    bool has_run;
+    if (!name_ok(job, "signal name", job->name, 127) || !field_run_id(job, o, &run, &has_run))
+        return;
+    struct ttai_buf in;
+    ttai_buf_init(&in);
+    if (field_payload(job, o, "input", &in)) {
+        struct ttai_err err = {0};
+        int rc = ttai_engine_signal(srv->eng, job->ns, job->workflow_id, has_run ? &run : NULL,
+                                    job->name, ttai_buf_payload(&in), &err);
+        if (rc != 0) {
+            reply_rc(job, rc, &err);
+        } else {
+            if (!has_run)
+                current_run(srv, job, &run);
+            reply_ids(job, 200, job->workflow_id, &run);
+        }
+    }
+    ttai_buf_release(&in);
+}
+
+static void do_signal_with_start(struct ttai_server *srv, struct srv_job *job, json_t *o)
+{
+    const char *type;
+    struct ttai_start_opts opts;
+    if (!name_ok(job, "signal name", job->name, 127) || !field_str(job, o, "type", true, &type) ||
+        !name_ok(job, "workflow type", type, STORE_TYPE_MAX) || !start_opts(job, o, &opts))
+        return;
+    struct ttai_buf in, args;
+    ttai_buf_init(&in);
+    ttai_buf_init(&args);
+    if (field_payload(job, o, "input", &in) && field_payload(job, o, "signal_input", &args)) {
+        struct ttai_err err = {0};
+        struct ttai_run_id run = {0};
+        int rc = ttai_engine_signal_with_start(srv->eng, job->ns, type, job->workflow_id,
+                                               ttai_buf_payload(&in), &opts, job->name,
+                                               ttai_buf_payload(&args), &run, &err);
+        if (rc != 0)
+            reply_rc(job, rc, &err);
+        else
+            reply_ids(job, 200, job->workflow_id, &run);
+    }
+    ttai_buf_release(&in);
+    ttai_buf_release(&args);
+}
+
+static void do_query(struct ttai_server *srv, struct srv_job *job, json_t *o)
+{
+    struct ttai_run_id run;
+    bool has_run;
+    if (!name_ok(job, "query name", job->name, 127) || !field_run_id(job, o, &run, &has_run))
+        return;
+    struct ttai_buf in, answer;
+    ttai_buf_init(&in);
+    ttai_buf_init(&answer);
+    if (field_payload(job, o, "input", &in)) {
+        struct ttai_err err = {0};
+        int rc = ttai_engine_query(srv->eng, job->ns, job->workflow_id, has_run ? &run : NULL,
+                                   job->name, ttai_buf_payload(&in), &answer, &err);
+        if (rc != 0) {
+            reply_rc(job, rc, &err);
+        } else {
+            struct ttai_payload p = ttai_buf_payload(&answer);
+            reply_obj(job, 200, json_pack("{s:o}", "result", payload_json(p.data, p.len)));
+        }
+    }
+    ttai_buf_release(&in);
+    ttai_buf_release(&answer);
+}
+
+static json_t *time_json(int64_t ms)
+{
+    if (ms <= 0)
+        return json_null();
+    char buf[40];
+    return json_string(ttai_time_format(ms, buf, sizeof(buf)));
+}
+
+/* A workflow object; blocked is NULL-able. */
+static json_t *workflow_json(const char *ns, const char *workflow_id, const struct ttai_run_id *run,
+                             const char *type, int status, int64_t start_ms, int64_t close_ms,
+                             uint64_t history_length, uint32_t activities, uint32_t timers,
+                             json_t *blocked)
+{
+    char text[TTAI_RUN_ID_TEXT];
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:I,s:I,s:I,s:o}", "namespace", ns,
+                     "workflow_id", workflow_id, "run_id", ttai_run_id_format(run, text), "type",
+                     type, "status", srv__status_name(status), "start_time", time_json(start_ms),
+                     "close_time", status == STORE_RUN_RUNNING ? json_null() : time_json(close_ms),
+                     "history_length", (json_int_t)history_length, "pending_activities",
+                     (json_int_t)activities, "pending_timers", (json_int_t)timers, "blocked",
+                     blocked ? blocked : json_null());
+}
+
+static bool param_run_id(struct srv_job *job, struct ttai_run_id *run, bool *has)
+{
+    *has = false;
+    char *s = job->query ? srv__query_param(job->query, "run_id") : NULL;
+    if (s == NULL || s[0] == '\0') {
+        ttai_free(s);
+        return true;
+    }
+    int rc = ttai_run_id_parse(s, run);
+    ttai_free(s);
+    if (rc != 0) {
+        reply_fail(job, 400, "bad_request", "parameter 'run_id' is not a run id");
+        return false;
+    }
+    *has = true;
+    return true;
+}
+
+/* An optional unsigned integer parameter within [min, max]. */
+static bool param_u64(struct srv_job *job, const char *key, uint64_t min, uint64_t max,
+                      uint64_t *out)
+{
+    char *s = job->query ? srv__query_param(job->query, key) : NULL;
+    if (s == NULL)
+        return true;
+    char *end = NULL;
+    unsigned long long v = strtoull(s, &end, 10);
+    bool ok = s[0] >= '0' && s[0] <= '9' && *end == '\0' && v >= min && v <= max;
+    ttai_free(s);
+    if (!ok) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "parameter '%s' must be an integer from %" PRIu64 " to %" PRIu64,
+                 key, min, max);
+        reply_fail(job, 400, "bad_request", msg);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static void do_describe(struct ttai_server *srv, struct srv_job *job)
+{
+    struct ttai_run_id run;
+    bool has_run;
+    if (!param_run_id(job, &run, &has_run))
+        return;
+    struct ttai_run_info info;
+    struct ttai_err err = {0};
+    int rc = ttai_engine_describe(srv->eng, job->ns, job->workflow_id, has_run ? &run : NULL, &info, &err);
+    if (rc != 0) {
+        reply_rc(job, rc, &err);
+        return;
+    }
+    json_t *blocked = info.blocked ? json_pack("{s:s,s:I}", "reason", info.blocked_reason,
+                                               "event_id", (json_int_t)info.blocked_event_id)
+                                   : NULL;
+    reply_obj(job, 200, workflow_json(job->ns, job->workflow_id, &info.run_id, info.type, info.status,
+                                      info.start_ms, info.close_ms, info.history_length,
+                                      info.pending_activities, info.pending_timers, blocked));
+}
+
+static void do_cancel(struct ttai_server *srv, struct srv_job *job, json_t *o, bool terminate)
+{
+    const char *reason;
+    if (!field_str(job, o, "reason", false, &reason))
+        return;
+    struct ttai_err err = {0};
+    int rc = terminate ? ttai_engine_terminate(srv->eng, job->ns, job->workflow_id, reason, &err)
+                       : ttai_engine_cancel(srv->eng, job->ns, job->workflow_id, reason, &err);
+    if (rc != 0)
+        reply_rc(job, rc, &err);
+    else
+        reply_set(job, 200, ttai_strndup("{}", 2));
+}
+
+/* ---- Reads: list, history, result ---------------------------------------------- */
+
+/* Page tokens: "<start_ms>.<run id hex>", opaque to clients. */
+static bool page_token_parse(const char *s, int64_t *start_ms, struct ttai_run_id *run)
+{
+    char *end = NULL;
+    long long ms = strtoll(s, &end, 10);
+    if (end == s || *end != '.' || ms < 0)
+        return false;
+    *start_ms = ms;
+    return strlen(end + 1) == 32 && ttai_run_id_parse(end + 1, run) == 0;
+}
+
+static json_t *run_json(struct store_read *rd, const struct store_run *r)
+{
+    uint32_t acts = 0;
+    struct store_iter it;
+    struct ttai_run_id id;
+    uint64_t seq;
+    struct store_bytes rec;
+    if (store_activity_iter_init(&it, rd, &r->run_id, NULL) == 0)
+        while (store_activity_iter_next(&it, &id, &seq, &rec, NULL) == 1)
+            acts++;
+    store_iter_release(&it);
+    return workflow_json(r->ns, r->workflow_id, &r->run_id, r->type, r->status, r->start_ms,
+                         r->close_ms, r->last_event_id, acts, 0, NULL);
+}
+
+/* The token naming the last item of a page. */
+static json_t *page_token_json(struct store_read *rd, json_t *arr)
+{
+    json_t *last = json_array_get(arr, json_array_size(arr) - 1);
+    struct ttai_run_id run;
+    struct store_run r;
+    if (last == NULL || ttai_run_id_parse(json_string_value(json_object_get(last, "run_id")), &run) != 0 ||
+        store_run_get(rd, &run, &r, NULL) != 0)
+        return json_null();
+    char text[TTAI_RUN_ID_TEXT], tok[64];
+    char *d = tok + snprintf(tok, sizeof(tok), "%" PRId64 ".", r.start_ms);
+    for (const char *h = ttai_run_id_format(&run, text); *h != '\0'; h++)
+        if (*h != '-')
+            *d++ = *h;
+    *d = '\0';
+    return json_string(tok);
+}
+
+/* The visibility query of a list request; false with the reply set. */
+static bool list_query(struct srv_job *job, struct store_vis_query *q, char **type_out)
+{
+    char *status = job->query ? srv__query_param(job->query, "status") : NULL;
+    char *type = job->query ? srv__query_param(job->query, "type") : NULL;
+    char *token = job->query ? srv__query_param(job->query, "page_token") : NULL;
+    const char *bad = NULL;
+    if (status != NULL && status[0] != '\0') {
+        q->index = STORE_VIS_STATUS;
+        for (int s = 1; s <= STORE_RUN_STATUS_MAX; s++)
+            if (strcmp(status, srv__status_name(s)) == 0)
+                q->status = s;
+        if (q->status == 0)
+            bad = "parameter 'status' is not a workflow status";
+    }
+    if (bad == NULL && type != NULL && type[0] != '\0') {
+        if (q->index == STORE_VIS_STATUS)
+            bad = "filter by status or by type, not both";
+        q->index = STORE_VIS_TYPE;
+        q->type = type;
+    }
+    if (bad == NULL && token != NULL && token[0] != '\0') {
+        q->has_after = page_token_parse(token, &q->after_start_ms, &q->after_run);
+        if (!q->has_after)
+            bad = "parameter 'page_token' is malformed";
+    }
+    ttai_free(status);
+    ttai_free(token);
+    *type_out = type;
+    if (bad != NULL)
+        reply_fail(job, 400, "bad_request", bad);
+    return bad == NULL;
+}
+
+static void do_list(struct ttai_server *srv, struct srv_job *job)
+{
+    uint64_t page_size = LIST_PAGE_DEFAULT;
+    if (!param_u64(job, "page_size", 1, LIST_PAGE_MAX, &page_size))
+        return;
+    struct store_vis_query q = {.ns = job->ns, .index = STORE_VIS_START};
+    char *type = NULL;
+    struct store_read *rd = NULL;
+    struct ttai_err err = {0};
+    int rc = 0;
+    if (!list_query(job, &q, &type) || (rc = store_read_begin(srv->store, &rd, &err)) != 0) {
+        if (rc != 0)
+            reply_rc(job, rc, &err);
+        ttai_free(type);
+        return;
+    }
+    json_t *arr = json_array();
+    struct store_iter it;
+    rc = store_vis_iter_init(&it, rd, &q, &err);
+    uint64_t count = 0;
+    bool more = false;
+    while (rc == 0) {
+        int64_t ms;
+        struct ttai_run_id run;
+        int got = store_vis_iter_next(&it, &ms, &run, &err);
+        if (got <= 0) {
+            rc = got;
+            break;
+        }
+        if (count == page_size) {
+            more = true;
+            break;
+        }
+        struct store_run r;
+        if (store_run_get(rd, &run, &r, NULL) == 0) {
+            json_array_append_new(arr, run_json(rd, &r));
+            count++;
+        }
+    }
+    store_iter_release(&it);
+    if (rc != 0) {
+        json_decref(arr);
+        reply_rc(job, rc, &err);
+    } else {
+        json_t *next = more ? page_token_json(rd, arr) : json_null();
+        reply_obj(job, 200, json_pack("{s:o,s:o}", "workflows", arr, "next_page_token", next));
+    }
+    store_read_end(rd);
+    ttai_free(type);
+}
+
+json_t *srv__event_json(const struct store_event *ev)
+{
+    char when[40];
+    json_t *o = json_pack("{s:I,s:s,s:s}", "event_id", (json_int_t)ev->event_id, "time",
+                          ttai_time_format(ev->time_ms, when, sizeof(when)), "type",
+                          store_event_type_name(ev->type) ? store_event_type_name(ev->type) : "Unknown");
+    if (o == NULL)
+        return NULL;
+    switch (ev->type) {
+    case STORE_EV_ACTIVITY_SCHEDULED: case STORE_EV_ACTIVITY_COMPLETED: case STORE_EV_ACTIVITY_FAILED:
+    case STORE_EV_ACTIVITY_TIMED_OUT: case STORE_EV_ACTIVITY_CANCEL_REQUESTED:
+    case STORE_EV_ACTIVITY_CANCELED: case STORE_EV_TIMER_STARTED: case STORE_EV_TIMER_FIRED:
+    case STORE_EV_TIMER_CANCELED: case STORE_EV_MARKER_RECORDED:
+        json_object_set_new(o, "seq", json_integer((json_int_t)ev->seq));
+        break;
+    default:
+        break;
+    }
+    if (ev->ref_event_id != 0)
+        json_object_set_new(o, "ref_event_id", json_integer((json_int_t)ev->ref_event_id));
+    if (ev->attempt != 0)
+        json_object_set_new(o, "attempt", json_integer(ev->attempt));
+    if (ev->fire_ms != 0)
+        json_object_set_new(o, "fire_time", time_json(ev->fire_ms));
+    if (ev->name.len > 0)
+        json_object_set_new(o, "name", json_stringn((const char *)ev->name.data, ev->name.len));
+    if (ev->payload.len > 0)
+        json_object_set_new(o, "payload", payload_json(ev->payload.data, ev->payload.len));
+    if (ev->failure_type.len > 0)
+        json_object_set_new(o, "failure_type",
+                            json_stringn((const char *)ev->failure_type.data, ev->failure_type.len));
+    if (ev->failure_message.len > 0)
+        json_object_set_new(o, "failure_message", json_stringn((const char *)ev->failure_message.data,
+                                                               ev->failure_message.len));
+    if (ev->details.len > 0)
+        json_object_set_new(o, "details", payload_json(ev->details.data, ev->details.len));
+    if (!ttai_run_id_is_zero(&ev->run_id)) {
+        char text[TTAI_RUN_ID_TEXT];
+        json_object_set_new(o, "run_id", json_string(ttai_run_id_format(&ev->run_id, text)));
+    }
+    if (ev->exec_timeout_ms != 0)
+        json_object_set_new(o, "execution_timeout_ms", json_integer(ev->exec_timeout_ms));
+    if (ev->run_timeout_ms != 0)
+        json_object_set_new(o, "run_timeout_ms", json_integer(ev->run_timeout_ms));
+    if (ev->has_opts)
+        json_object_set_new(o, "options",
+                            json_pack("{s:I,s:I,s:I,s:I,s:I,s:f,s:I,s:I}", "schedule_to_close_ms",
+                                      (json_int_t)ev->opts.schedule_to_close_ms, "schedule_to_start_ms",
+                                      (json_int_t)ev->opts.schedule_to_start_ms, "start_to_close_ms",
+                                      (json_int_t)ev->opts.start_to_close_ms, "heartbeat_ms",
+                                      (json_int_t)ev->opts.heartbeat_ms, "initial_interval_ms",
+                                      (json_int_t)ev->opts.initial_interval_ms, "backoff", ev->opts.backoff,
+                                      "max_interval_ms", (json_int_t)ev->opts.max_interval_ms,
+                                      "max_attempts", (json_int_t)ev->opts.max_attempts));
+    return o;
+}
+
+static void do_history(struct ttai_server *srv, struct srv_job *job)
+{
+    struct ttai_run_id run;
+    bool has_run;
+    uint64_t from = 1, page_size = HISTORY_PAGE_DEFAULT;
+    if (!param_run_id(job, &run, &has_run) || !param_u64(job, "from_event", 1, UINT64_MAX / 2, &from) ||
+        !param_u64(job, "page_size", 1, HISTORY_PAGE_MAX, &page_size))
+        return;
+    struct store_read *rd;
+    struct ttai_err err = {0};
+    int rc = store_read_begin(srv->store, &rd, &err);
+    if (rc != 0) {
+        reply_rc(job, rc, &err);
+        return;
+    }
+    struct store_run rec;
+    if (!has_run)
+        rc = store_exec_get(rd, job->ns, job->workflow_id, &run, &err);
+    if (rc == 0)
+        rc = store_run_get(rd, &run, &rec, &err);
+    if (rc == 0 && (strcmp(rec.ns, job->ns) != 0 || strcmp(rec.workflow_id, job->workflow_id) != 0))
+        rc = ttai_errf(&err, TTAI_ENOTFOUND, "run is not a run of workflow '%s'", job->workflow_id);
+    if (rc == TTAI_ENOTFOUND && err.msg[0] == '\0')
+        ttai_errf(&err, rc, "workflow '%s' not found", job->workflow_id);
+    if (rc != 0) {
+        store_read_end(rd);
+        reply_rc(job, rc, &err);
+        return;
+    }
+    json_t *arr = json_array();
+    struct store_iter it;
+    struct store_event ev;
+    uint64_t count = 0, last = 0;
+    bool more = false;
+    rc = store_hist_iter_init(&it, rd, &run, from, &err);
+    while (rc == 0) {
+        int got = store_hist_iter_next(&it, &ev, &err);
+        if (got <= 0) {
+            rc = got;
+            break;
+        }
+        if (count == page_size) {
+            more = true;
+            break;
+        }
+        json_array_append_new(arr, srv__event_json(&ev));
+        last = ev.event_id;
+        count++;
+    }
+    store_iter_release(&it);
+    store_read_end(rd);
+    if (rc != 0) {
+        json_decref(arr);
+        reply_rc(job, rc, &err);
+        return;
+    }
+    reply_obj(job, 200, json_pack("{s:o,s:o}", "events", arr, "next_event_id",
+                                  more ? json_integer((json_int_t)last + 1) : json_null()));
+}
+
+static void do_result(struct ttai_server *srv, struct srv_job *job)
+{
+    struct store_read *rd;
+    struct ttai_err err = {0};
+    int rc = store_read_begin(srv->store, &rd, &err);
+    if (rc != 0) {
+        reply_rc(job, rc, &err);
+        return;
+    }
+    struct ttai_run_id run;
+    struct store_run rec;
+    rc = store_exec_get(rd, job->ns, job->workflow_id, &run, &err);
+    if (rc == 0)
+        rc = store_run_get(rd, &run, &rec, &err);
+    struct store_event ev;
+    if (rc == 0 && rec.status != STORE_RUN_RUNNING)
+        rc = store_event_get(rd, &run, rec.last_event_id, &ev, &err);
+    if (rc == TTAI_ENOTFOUND)
+        ttai_errf(&err, rc, "workflow '%s' not found", job->workflow_id);
+    if (rc != 0) {
+        reply_rc(job, rc, &err);
+    } else if (rec.status == STORE_RUN_RUNNING) {
+        job->running = true;
+        reply_set(job, 202, ttai_strndup("{\"status\":\"running\"}", 20));
+    } else if (ev.type == STORE_EV_WORKFLOW_COMPLETED) {
+        reply_obj(job, 200, json_pack("{s:s,s:o}", "status", "completed", "result",
+                                      payload_json(ev.payload.data, ev.payload.len)));
+    } else {
+        const char *status = srv__status_name(rec.status);
+        json_t *type = ev.failure_type.len ? json_stringn((const char *)ev.failure_type.data,
+                                                          ev.failure_type.len)
+                                           : json_string(status);
+        reply_obj(job, 200, json_pack("{s:s,s:{s:o,s:s%}}", "status", status, "failure", "type",
+                                      type, "message", (const char *)ev.failure_message.data,
+                                      ev.failure_message.len));
+    }
+    store_read_end(rd);
+}
+
+/* ---- Dispatch ------------------------------------------------------------------ */
+
+void srv__job_run(struct ttai_server *srv, struct srv_job *job)
+{
+    if (job->route == R_METRICS) {
+        srv__metrics(srv, job);
+        return;
+    }
+    if (job->workflow_id != NULL && job->route != R_START &&
+        !name_ok(job, "workflow id", job->workflow_id, STORE_WORKFLOW_ID_MAX))
+        return;
+    switch (job->route) {
+    case R_LIST: do_list(srv, job); return;
+    case R_DESCRIBE: do_describe(srv, job); return;
+    case R_HISTORY: do_history(srv, job); return;
+    case R_RESULT: do_result(srv, job); return;
+    default: break;
+    }
+    json_t *o = body_object(job, job->route == R_START || job->route == R_SWS);
+    if (o == NULL)
+        return;
+    switch (job->route) {
+    case R_START: do_start(srv, job, o); break;
+    case R_SIGNAL: do_signal(srv, job, o); break;
+    case R_SWS: do_signal_with_start(srv, job, o); break;
+    case R_QUERY: do_query(srv, job, o); break;
+    case R_CANCEL: do_cancel(srv, job, o, false); break;
+    case R_TERMINATE: do_cancel(srv, job, o, true); break;
+    default: reply_fail(job, 500, "internal", "unknown route"); break;
+    }
+    json_decref(o);
+}

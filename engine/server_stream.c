@@ -1,0 +1,443 @@
+/* server_stream.c: what outlives one request/reply turn: history streams
+ * (Server-Sent Events), result long-polls woken by close notifications,
+ * and the metrics page.
+ *
+ * Streams live on the loop thread: a tick (every STREAM_TICK_MS while any
+ * stream is open) reads each stream's run from the store and sends the
+ * events made durable since, until the run is closed and everything was
+ * sent, or the client is gone.
+ *
+ * Long-polls: a result request reads the store on the loop thread
+ * (srv__result_check); with wait=1 and the workflow running, the job parks
+ * on the waiter list. Close notifications are handled on the loop thread
+ * too, after the close is durable, so a close is either seen by the read
+ * or wakes the parked job: none is missed. A continue-as-new wakes it as
+ * well, and the next read finds the new run running and parks it again.
+ */
+#include "server_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+
+#define STREAM_TICK_MS 5
+#define STREAM_EVENTS_PER_TICK 2000
+#define STREAM_PING_MS 15000
+
+struct srv_stream {
+    struct srv_stream *next;
+    struct evhttp_request *req;
+    struct ttai_run_id run;
+    uint64_t next_event;              /* the next event id to send */
+    int64_t last_send_ms;
+};
+
+/* ---- History streams ------------------------------------------------------------ */
+
+static void stream_end(struct srv_stream *st)
+{
+    evhttp_send_reply_end(st->req); /* frees a request whose client left */
+    ttai_free(st);
+}
+
+/* Sends what is new. Returns true when the stream is finished (and ended). */
+static bool stream_pump(struct ttai_server *srv, struct srv_stream *st)
+{
+    if (evhttp_request_get_connection(st->req) == NULL) {
+        stream_end(st);
+        return true;
+    }
+    struct store_read *rd;
+    if (store_read_begin(srv->store, &rd, NULL) != 0)
+        return false;
+    struct store_run rec;
+    bool closed = false;
+    struct evbuffer *buf = evbuffer_new();
+    if (buf != NULL && store_run_get(rd, &st->run, &rec, NULL) == 0) {
+        struct store_iter it;
+        struct store_event ev;
+        int n = 0;
+        if (store_hist_iter_init(&it, rd, &st->run, st->next_event, NULL) == 0) {
+            while (n < STREAM_EVENTS_PER_TICK && store_hist_iter_next(&it, &ev, NULL) == 1) {
+                json_t *o = srv__event_json(&ev);
+                char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+                json_decref(o);
+                if (s != NULL)
+                    evbuffer_add_printf(buf, "event: history\nid: %" PRIu64 "\ndata: %s\n\n",
+                                        ev.event_id, s);
+                free(s);
+                st->next_event = ev.event_id + 1;
+                n++;
+            }
+        }
+        store_iter_release(&it);
+        closed = rec.status != STORE_RUN_RUNNING && st->next_event > rec.last_event_id;
+    }
+    store_read_end(rd);
+    int64_t now = ttai_mono_ns() / 1000000;
+    if (buf != NULL && evbuffer_get_length(buf) == 0 && now - st->last_send_ms >= STREAM_PING_MS)
+        evbuffer_add_printf(buf, ": ping\n\n");
+    if (buf != NULL && evbuffer_get_length(buf) > 0) {
+        evhttp_send_reply_chunk(st->req, buf);
+        st->last_send_ms = now;
+    }
+    if (buf != NULL)
+        evbuffer_free(buf);
+    if (closed)
+        stream_end(st);
+    return closed;
+}
+
+static void stream_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct ttai_server *srv = arg;
+    struct srv_stream **pp = &srv->streams;
+    while (*pp != NULL) {
+        struct srv_stream *st = *pp;
+        struct srv_stream *next = st->next;
+        if (stream_pump(srv, st))
+            *pp = next;
+        else
+            pp = &st->next;
+    }
+    if (srv->streams == NULL)
+        event_del(srv->stream_tick);
+}
+
+void srv__history_follow(struct ttai_server *srv, struct evhttp_request *req, const char *ns,
+                         const char *workflow_id, const char *query)
+{
+    struct ttai_run_id run;
+    char *run_text = query ? srv__query_param(query, "run_id") : NULL;
+    char *from_text = query ? srv__query_param(query, "from_event") : NULL;
+    bool has_run = run_text != NULL && run_text[0] != '\0';
+    uint64_t from = 1;
+    int bad = 0;
+    if (has_run && ttai_run_id_parse(run_text, &run) != 0)
+        bad = 1;
+    if (from_text != NULL) {
+        char *end = NULL;
+        from = strtoull(from_text, &end, 10);
+        if (from_text[0] < '0' || from_text[0] > '9' || *end != '\0' || from == 0)
+            bad = 2;
+    }
+    ttai_free(run_text);
+    ttai_free(from_text);
+    if (bad != 0) {
+        srv__reply_error(req, 400, "bad_request", "parameter '%s' is malformed",
+                         bad == 1 ? "run_id" : "from_event");
+        return;
+    }
+    struct store_read *rd;
+    struct ttai_err err = {0};
+    int rc = store_read_begin(srv->store, &rd, &err);
+    struct store_run rec;
+    if (rc == 0) {
+        if (!has_run)
+            rc = store_exec_get(rd, ns, workflow_id, &run, &err);
+        if (rc == 0)
+            rc = store_run_get(rd, &run, &rec, &err);
+        if (rc == 0 && (strcmp(rec.ns, ns) != 0 || strcmp(rec.workflow_id, workflow_id) != 0))
+            rc = TTAI_ENOTFOUND;
+        store_read_end(rd);
+    }
+    if (rc != 0) {
+        const char *code;
+        int status = srv__status_of(rc, &code);
+        srv__reply_error(req, status, code, "%s", rc == TTAI_ENOTFOUND ? "workflow not found" : err.msg);
+        return;
+    }
+    struct srv_stream *st = ttai_calloc(1, sizeof(*st));
+    if (st == NULL) {
+        srv__reply_error(req, 500, "internal", "out of memory");
+        return;
+    }
+    st->req = req;
+    st->run = run;
+    st->next_event = from;
+    st->last_send_ms = ttai_mono_ns() / 1000000;
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "text/event-stream");
+    evhttp_add_header(h, "Cache-Control", "no-cache");
+    evhttp_send_reply_start(req, 200, "OK");
+    srv__log_request(srv, req, 200, ttai_mono_ns());
+    if (stream_pump(srv, st))
+        return;
+    st->next = srv->streams;
+    srv->streams = st;
+    if (srv->stream_tick == NULL)
+        srv->stream_tick = event_new(srv->base, -1, EV_PERSIST, stream_tick_cb, srv);
+    if (srv->stream_tick != NULL && !event_pending(srv->stream_tick, EV_TIMEOUT, NULL)) {
+        struct timeval tv = {0, STREAM_TICK_MS * 1000};
+        event_add(srv->stream_tick, &tv);
+    }
+}
+
+bool srv__is_stream(struct ttai_server *srv, struct evhttp_request *req)
+{
+    for (struct srv_stream *st = srv->streams; st != NULL; st = st->next)
+        if (st->req == req)
+            return true;
+    return false;
+}
+
+void srv__streams_end(struct ttai_server *srv)
+{
+    while (srv->streams != NULL) {
+        struct srv_stream *st = srv->streams;
+        srv->streams = st->next;
+        stream_end(st);
+    }
+    if (srv->stream_tick != NULL)
+        event_del(srv->stream_tick);
+}
+
+/* ---- Result long-polls ------------------------------------------------------------ */
+
+static void waiter_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct srv_job *job = arg;
+    if (job->busy)
+        return; /* done_cb sees the deadline when the worker answers */
+    srv__waiter_remove(job->srv, job);
+    srv__job_finish(job->srv, job); /* the worker's 202 {"status":"running"} */
+}
+
+void srv__waiter_add(struct ttai_server *srv, struct srv_job *job)
+{
+    job->waiting = true;
+    job->prev = NULL;
+    /* The list uses prev and a separate forward link: next is the queues'. */
+    job->timer = evtimer_new(srv->base, waiter_timeout_cb, job);
+    if (job->timer != NULL) {
+        struct timeval tv = {job->timeout_ms / 1000, (job->timeout_ms % 1000) * 1000};
+        evtimer_add(job->timer, &tv);
+    }
+    /* Singly linked through prev (the queues own next). */
+    job->prev = srv->waiters;
+    srv->waiters = job;
+}
+
+void srv__waiter_remove(struct ttai_server *srv, struct srv_job *job)
+{
+    if (!job->waiting)
+        return;
+    for (struct srv_job **pp = &srv->waiters; *pp != NULL; pp = &(*pp)->prev) {
+        if (*pp == job) {
+            *pp = job->prev;
+            break;
+        }
+    }
+    job->prev = NULL;
+    job->waiting = false;
+    if (job->timer != NULL)
+        evtimer_del(job->timer);
+}
+
+void srv__waiters_end(struct ttai_server *srv)
+{
+    struct srv_job *job = srv->waiters;
+    srv->waiters = NULL;
+    while (job != NULL) {
+        struct srv_job *next = job->prev;
+        job->prev = NULL;
+        job->waiting = false;
+        if (job->timer != NULL)
+            evtimer_del(job->timer);
+        if (!job->busy)
+            srv__job_finish(srv, job); /* answers 202 running */
+        job = next;
+    }
+}
+
+void ttai_server_run_closed(void *arg, const char *ns, const char *workflow_id,
+                            const struct ttai_run_id *run, int status)
+{
+    (void)run;
+    (void)status;
+    struct ttai_server *srv = arg;
+    if (srv == NULL)
+        return;
+    atomic_fetch_add(&srv->closes, 1);
+    struct srv_closed *c = ttai_malloc(sizeof(*c));
+    if (c == NULL)
+        return; /* the long-poll still ends at its timeout */
+    snprintf(c->ns, sizeof(c->ns), "%s", ns);
+    snprintf(c->workflow_id, sizeof(c->workflow_id), "%s", workflow_id);
+    pthread_mutex_lock(&srv->closed_mu);
+    bool was_empty = srv->closed_head == NULL;
+    c->next = srv->closed_head;
+    srv->closed_head = c;
+    pthread_mutex_unlock(&srv->closed_mu);
+    if (was_empty)
+        event_active(srv->closed_ev, EV_READ, 0);
+}
+
+void srv__closed_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct ttai_server *srv = arg;
+    pthread_mutex_lock(&srv->closed_mu);
+    struct srv_closed *list = srv->closed_head;
+    srv->closed_head = NULL;
+    pthread_mutex_unlock(&srv->closed_mu);
+    while (list != NULL) {
+        struct srv_closed *c = list;
+        list = c->next;
+        struct srv_job *job = srv->waiters;
+        while (job != NULL) {
+            struct srv_job *next = job->prev;
+            if (strcmp(job->workflow_id, c->workflow_id) == 0 && strcmp(job->ns, c->ns) == 0) {
+                if (job->busy)
+                    job->recheck = true;
+                else if (!srv->draining)
+                    srv__result_check(srv, job);
+            }
+            job = next;
+        }
+        ttai_free(c);
+    }
+}
+
+/* ---- Metrics -------------------------------------------------------------------- */
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+struct ns_counts {
+    char ns[STORE_NS_MAX + 1];
+    uint64_t by_status[STORE_RUN_STATUS_MAX + 1];
+};
+
+static void metrics_workflows(struct ttai_server *srv, struct evbuffer *out)
+{
+    struct ns_counts *tab = NULL;
+    size_t n = 0, cap = 0;
+    struct store_read *rd;
+    if (store_read_begin(srv->store, &rd, NULL) != 0)
+        return;
+    struct store_iter it;
+    struct store_run r;
+    if (store_run_iter_init(&it, rd, NULL) == 0) {
+        while (store_run_iter_next(&it, &r, NULL) == 1) {
+            size_t i = 0;
+            while (i < n && strcmp(tab[i].ns, r.ns) != 0)
+                i++;
+            if (i == n) {
+                if (n == cap) {
+                    size_t ncap = cap ? cap * 2 : 8;
+                    struct ns_counts *t = ttai_realloc(tab, ncap * sizeof(*tab));
+                    if (t == NULL)
+                        break;
+                    tab = t;
+                    cap = ncap;
+                }
+                memset(&tab[n], 0, sizeof(tab[n]));
+                snprintf(tab[n].ns, sizeof(tab[n].ns), "%s", r.ns);
+                n++;
+            }
+            if (r.status >= 1 && r.status <= STORE_RUN_STATUS_MAX)
+                tab[i].by_status[r.status]++;
+        }
+    }
+    store_iter_release(&it);
+    store_read_end(rd);
+    evbuffer_add_printf(out, "# HELP ttai_workflows Workflow runs by namespace and status.\n"
+                             "# TYPE ttai_workflows gauge\n");
+    for (size_t i = 0; i < n; i++)
+        for (int s = 1; s <= STORE_RUN_STATUS_MAX; s++)
+            evbuffer_add_printf(out, "ttai_workflows{namespace=\"%s\",status=\"%s\"} %" PRIu64 "\n",
+                                tab[i].ns, srv__status_name(s), tab[i].by_status[s]);
+    ttai_free(tab);
+}
+
+static void counter(struct evbuffer *out, const char *name, const char *help, uint64_t v)
+{
+    evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %" PRIu64 "\n", name, help, name,
+                        name, v);
+}
+
+void srv__metrics(struct ttai_server *srv, struct srv_job *job)
+{
+    struct evbuffer *out = evbuffer_new();
+    if (out == NULL) {
+        job->status = 503;
+        job->reply = srv__error_body("unavailable", "out of memory");
+        return;
+    }
+    metrics_workflows(srv, out);
+    struct ttai_engine_stats st;
+    ttai_engine_stats_get(srv->eng, &st);
+    struct store_counters sc;
+    store_counters_get(srv->store, &sc);
+    counter(out, "ttai_workflow_tasks_total", "Workflow tasks run.", st.tasks);
+    counter(out, "ttai_replays_total", "Runs rebuilt from history.", st.replays);
+    counter(out, "ttai_replayed_events_total", "Events replayed.", st.replayed_events);
+    counter(out, "ttai_cache_hits_total", "Workflow tasks on a cached run.", st.cache_hits);
+    counter(out, "ttai_cache_evictions_total", "Runs evicted from the cache.", st.evictions);
+    evbuffer_add_printf(out, "# HELP ttai_cached_runs Runs in memory.\n# TYPE ttai_cached_runs gauge\n"
+                             "ttai_cached_runs %zu\n", st.cached);
+    counter(out, "ttai_polls_total", "Engine polls that did work.", st.polls);
+    counter(out, "ttai_commits_total", "Group commits (one sync each).", st.commits);
+    counter(out, "ttai_commit_batches_total", "Batches made durable.", st.batches);
+    counter(out, "ttai_commit_batches_refused_total", "Batches refused by a condition.",
+            sc.batches_refused);
+    counter(out, "ttai_events_total", "History events appended.", sc.events);
+    evbuffer_add_printf(out, "# HELP ttai_commit_seconds_total Time in commits, sync included.\n"
+                             "# TYPE ttai_commit_seconds_total counter\n"
+                             "ttai_commit_seconds_total %.6f\n", (double)st.commit_ns_total / 1e9);
+    evbuffer_add_printf(out, "# HELP ttai_store_map_bytes Size of the LMDB map.\n"
+                             "# TYPE ttai_store_map_bytes gauge\nttai_store_map_bytes %zu\n",
+                        sc.map_bytes);
+    size_t max = 65536;
+    int64_t *lat = ttai_malloc(max * sizeof(*lat));
+    size_t got = lat ? ttai_engine_dispatch_latencies(srv->eng, lat, max) : 0;
+    evbuffer_add_printf(out, "# HELP ttai_activity_dispatch_seconds Activity dispatch latency "
+                             "(durable schedule to a worker starting), recent attempts.\n"
+                             "# TYPE ttai_activity_dispatch_seconds summary\n");
+    double sum = 0;
+    if (got > 0) {
+        qsort(lat, got, sizeof(*lat), cmp_i64);
+        static const double qs[] = {0.5, 0.9, 0.99};
+        for (int i = 0; i < 3; i++) {
+            size_t k = (size_t)(qs[i] * (double)(got - 1));
+            evbuffer_add_printf(out, "ttai_activity_dispatch_seconds{quantile=\"%g\"} %.9f\n", qs[i],
+                                (double)lat[k] / 1e9);
+        }
+        for (size_t i = 0; i < got; i++)
+            sum += (double)lat[i] / 1e9;
+    }
+    evbuffer_add_printf(out, "ttai_activity_dispatch_seconds_sum %.9f\n"
+                             "ttai_activity_dispatch_seconds_count %zu\n", sum, got);
+    ttai_free(lat);
+    evbuffer_add_printf(out, "# HELP ttai_http_requests_total HTTP requests answered by status class.\n"
+                             "# TYPE ttai_http_requests_total counter\n");
+    for (int c = 1; c <= 5; c++)
+        evbuffer_add_printf(out, "ttai_http_requests_total{class=\"%dxx\"} %llu\n", c,
+                            (unsigned long long)atomic_load(&srv->requests[c]));
+    counter(out, "ttai_runs_closed_total", "Runs closed since start.", atomic_load(&srv->closes));
+    size_t len = evbuffer_get_length(out);
+    job->reply = ttai_malloc(len + 1);
+    if (job->reply != NULL) {
+        evbuffer_remove(out, job->reply, len);
+        job->reply[len] = '\0';
+        job->status = 200;
+        job->text = true;
+    } else {
+        job->status = 503;
+        job->reply = srv__error_body("unavailable", "out of memory");
+    }
+    evbuffer_free(out);
+}

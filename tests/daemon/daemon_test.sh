@@ -1,0 +1,418 @@
+#!/usr/bin/env bash
+# daemon_test.sh: end-to-end tests of ttaid through its HTTP API with curl.
+#
+#   daemon_test.sh TTAID CASE
+#
+# Each case starts ttaid on a temporary data directory and a free port
+# (--listen 127.0.0.1:0; the port is read from the "listening on" log line),
+# drives it with curl and checks statuses and JSON (jq). Cases: basic,
+# shapes, errors, tokens, stream, longpoll, sigterm, crash, fuzz, config.
+set -u
+TTAID=$1
+CASE=$2
+TMP=$(mktemp -d /tmp/ttaid-test-XXXXXX)
+PID=
+PORT=
+FAILS=0
+
+cleanup() {
+    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then kill -KILL "$PID"; fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
+check() { # check WHAT GOT WANT
+    if [ "$2" != "$3" ]; then fail "$1: got '$2', want '$3'"; else echo "ok: $1"; fi
+}
+
+# start_daemon [ttaid flags...]: starts ttaid on $TMP/data, sets PID, PORT, API.
+start_daemon() {
+    : > "$TMP/log"
+    "$TTAID" --data "$TMP/data" --listen 127.0.0.1:0 "$@" 2>>"$TMP/log" &
+    PID=$!
+    for _ in $(seq 1 200); do
+        PORT=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$TMP/log" | head -1 | sed 's/.*://')
+        [ -n "$PORT" ] && break
+        kill -0 "$PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    if [ -z "$PORT" ]; then
+        cat "$TMP/log" >&2
+        echo "FAIL: ttaid did not start" >&2
+        exit 1
+    fi
+    BASE=http://127.0.0.1:$PORT
+    API=$BASE/api/v1/namespaces/default
+}
+
+stop_daemon() { # SIGTERM and wait; the exit status goes to STOP_RC
+    kill -TERM "$PID"
+    wait "$PID"
+    STOP_RC=$?
+    PID=
+}
+
+# req METHOD URL [BODY] [curl args...]: prints "STATUS BODY" on one line.
+req() {
+    local m=$1 url=$2 body=${3-}
+    shift 3 2>/dev/null || shift $#
+    if [ -n "$body" ]; then
+        curl -s -o "$TMP/body" -w '%{http_code}' -X "$m" -H 'Content-Type: application/json' \
+            --data-binary "$body" "$@" "$url"
+    else
+        curl -s -o "$TMP/body" -w '%{http_code}' -X "$m" "$@" "$url"
+    fi
+}
+body() { cat "$TMP/body"; }
+jbody() { jq -c "$1" "$TMP/body"; }
+
+# ---- Cases -------------------------------------------------------------------------
+
+case_basic() {
+    start_daemon
+    check "start hello" "$(req POST "$API/workflows" '{"type":"hello","id":"h1","input":"World"}')" 201
+    check "start answer has a run id" "$(jbody '.run_id | length')" 36
+    check "result wait" "$(req GET "$API/workflows/h1/result?wait=1&timeout_ms=10000")" 200
+    check "hello result" "$(jbody .)" '{"status":"completed","result":"Hello, World!"}'
+    check "start counter" "$(req POST "$API/workflows" '{"type":"counter","id":"c1","input":{"every":3}}')" 201
+    local total=0
+    for i in 1 2 3 4 5 6 7; do
+        check "signal add $i" "$(req POST "$API/workflows/c1/signals/add" "{\"input\":$i}")" 200
+        total=$((total + i))
+    done
+    sleep 0.3
+    check "query value" "$(req POST "$API/workflows/c1/queries/value" '{}')" 200
+    check "query total" "$(jbody .result)" $total
+    check "continued as new twice" \
+        "$(req GET "$API/workflows?status=continued_as_new" && jbody '.workflows | length')" "2002"
+    check "stop" "$(req POST "$API/workflows/c1/signals/stop" '{}')" 200
+    check "counter result" "$(req GET "$API/workflows/c1/result?wait=1&timeout_ms=10000")" 200
+    check "counter total" "$(jbody .result)" $total
+    check "use_existing on a closed run starts anew" \
+        "$(req POST "$API/workflows" '{"type":"hello","id":"h1","input":"Again","id_conflict":"use_existing"}')" 201
+    check "signal-with-start new" \
+        "$(req POST "$API/workflows/c2/signal-with-start/add" '{"type":"counter","input":{"every":100},"signal_input":5}')" 200
+    check "signal-with-start existing" \
+        "$(req POST "$API/workflows/c2/signal-with-start/add" '{"type":"counter","signal_input":6}')" 200
+    sleep 0.2
+    req POST "$API/workflows/c2/queries/value" '' >/dev/null
+    check "signal-with-start total" "$(jbody .result)" 11
+    check "use_existing on a running one" \
+        "$(req POST "$API/workflows" '{"type":"counter","id":"c2","id_conflict":"use_existing"}')" 200
+    check "cancel" "$(req POST "$API/workflows/c2/cancel" '{"reason":"test"}')" 200
+    check "cancel answer" "$(body)" '{}'
+    check "terminate" "$(req POST "$API/workflows/c2/terminate" '{"reason":"done"}')" 200
+    req GET "$API/workflows/c2/result" >/dev/null
+    check "terminated result" "$(jbody '.status')" '"terminated"'
+    check "healthz" "$(req GET "$BASE/healthz")" 200
+    check "metrics" "$(req GET "$BASE/metrics")" 200
+    check "metrics by status" "$(grep -c '^ttai_workflows{namespace="default",status="completed"} ' "$TMP/body")" 1
+    check "metrics engine counters" "$(grep -c '^ttai_commits_total [0-9]' "$TMP/body")" 1
+    check "metrics dispatch summary" "$(grep -c '^ttai_activity_dispatch_seconds_count' "$TMP/body")" 1
+    stop_daemon
+    check "sigterm exit" $STOP_RC 0
+}
+
+case_shapes() {
+    start_daemon
+    for i in 1 2 3 4 5; do
+        req POST "$API/workflows" "{\"type\":\"hello\",\"id\":\"s$i\",\"input\":\"n$i\"}" >/dev/null
+    done
+    req POST "$API/workflows" '{"type":"counter","id":"k1"}' >/dev/null
+    req GET "$API/workflows/s5/result?wait=1" >/dev/null
+    check "describe" "$(req GET "$API/workflows/k1")" 200
+    check "describe keys" "$(jbody 'keys')" \
+        '["blocked","close_time","history_length","namespace","pending_activities","pending_timers","run_id","start_time","status","type","workflow_id"]'
+    check "describe values" "$(jbody '[.namespace,.workflow_id,.type,.status,.close_time,.blocked]')" \
+        '["default","k1","counter","running",null,null]'
+    local run
+    run=$(jq -r .run_id "$TMP/body")
+    check "describe by run id" "$(req GET "$API/workflows/k1?run_id=$run")" 200
+    check "list all" "$(req GET "$API/workflows" && jbody '.workflows | length')" 2006
+    check "list newest first" "$(jbody '.workflows[0].workflow_id')" '"k1"'
+    check "list by type" "$(req GET "$API/workflows?type=hello" && jbody '.workflows | length')" 2005
+    check "list by status" "$(req GET "$API/workflows?status=running" && jbody '[.workflows[].workflow_id]')" '200["k1"]'
+    # Pagination: 2 + 2 + 2, no duplicate, then null.
+    local ids="" token="" pages=0
+    while :; do
+        req GET "$API/workflows?page_size=2${token:+&page_token=$token}" >/dev/null
+        ids="$ids $(jq -r '[.workflows[].workflow_id] | join(" ")' "$TMP/body")"
+        token=$(jq -r '.next_page_token // empty' "$TMP/body")
+        pages=$((pages + 1))
+        [ -z "$token" ] && break
+        [ $pages -gt 5 ] && break
+    done
+    check "pages" $pages 3
+    check "paged ids" "$(echo $ids | tr ' ' '\n' | sort | tr '\n' ' ')" "k1 s1 s2 s3 s4 s5 "
+    check "history" "$(req GET "$API/workflows/s1/history")" 200
+    check "history types" "$(jbody '[.events[].type]')" \
+        '["WorkflowStarted","TaskCompleted","ActivityScheduled","ActivityCompleted","TaskCompleted","WorkflowCompleted"]'
+    check "history event keys" "$(jbody '.events[0] | keys')" '["event_id","name","payload","time","type"]'
+    check "history end" "$(jbody .next_event_id)" null
+    check "history page" "$(req GET "$API/workflows/s1/history?page_size=2&from_event=3" && jbody '[.events[].event_id, .next_event_id]')" '200[3,4,5]'
+    stop_daemon
+    check "sigterm exit" $STOP_RC 0
+}
+
+case_errors() {
+    start_daemon --max-body 1000
+    req POST "$API/workflows" '{"type":"counter","id":"e1"}' >/dev/null
+    check "malformed JSON" "$(req POST "$API/workflows" '{"type":')" 400
+    check "error shape" "$(jbody '[.error.code, (.error.message | length > 0)]')" '["bad_request",true]'
+    check "not an object" "$(req POST "$API/workflows" '[1,2]')" 400
+    check "missing type" "$(req POST "$API/workflows" '{"id":"x"}')" 400
+    check "mistyped id" "$(req POST "$API/workflows" '{"type":"hello","id":5}')" 400
+    check "bad id_conflict" "$(req POST "$API/workflows" '{"type":"hello","id":"x","id_conflict":"maybe"}')" 400
+    check "bad timeout" "$(req POST "$API/workflows" '{"type":"hello","id":"x","run_timeout_ms":-1}')" 400
+    check "bad page_size" "$(req GET "$API/workflows?page_size=0")" 400
+    check "bad status" "$(req GET "$API/workflows?status=sleepy")" 400
+    check "bad page token" "$(req GET "$API/workflows?page_token=zzz")" 400
+    check "bad run id" "$(req GET "$API/workflows/e1?run_id=nope")" 400
+    local big
+    big=$(head -c 2000 /dev/zero | tr '\0' 'a')
+    check "body too large" "$(req POST "$API/workflows" "{\"type\":\"hello\",\"id\":\"big\",\"input\":\"$big\"}")" 413
+    check "unknown type" "$(req POST "$API/workflows" '{"type":"nosuch","id":"x"}')" 404
+    check "unknown type code" "$(jbody .error.code)" '"not_found"'
+    check "unknown signal" "$(req POST "$API/workflows/e1/signals/nosuch" '{}')" 404
+    check "unknown query" "$(req POST "$API/workflows/e1/queries/nosuch" '{}')" 404
+    check "unknown workflow (signal)" "$(req POST "$API/workflows/nobody/signals/add" '{"input":1}')" 404
+    check "unknown workflow (describe)" "$(req GET "$API/workflows/nobody")" 404
+    check "unknown workflow (history)" "$(req GET "$API/workflows/nobody/history")" 404
+    check "unknown workflow (result)" "$(req GET "$API/workflows/nobody/result")" 404
+    check "unknown workflow (cancel)" "$(req POST "$API/workflows/nobody/cancel" '{}')" 404
+    check "unknown route" "$(req GET "$BASE/api/v1/nothing")" 404
+    check "unknown verb" "$(req GET "$API/workflows/e1/nothing")" 404
+    check "wrong method" "$(req GET "$API/workflows/e1/signals/add")" 405
+    check "wrong method code" "$(jbody .error.code)" '"method_not_allowed"'
+    check "wrong method 2" "$(req DELETE "$API/workflows/e1")" 405
+    check "conflict: running" "$(req POST "$API/workflows" '{"type":"counter","id":"e1"}')" 409
+    check "conflict code" "$(jbody .error.code)" '"conflict"'
+    check "result running" "$(req GET "$API/workflows/e1/result")" 202
+    check "result running body" "$(body)" '{"status":"running"}'
+    check "terminate" "$(req POST "$API/workflows/e1/terminate" '{}')" 200
+    check "closed: signal" "$(req POST "$API/workflows/e1/signals/add" '{"input":1}')" 409
+    check "closed: cancel" "$(req POST "$API/workflows/e1/cancel" '{}')" 409
+    check "closed: terminate" "$(req POST "$API/workflows/e1/terminate" '{}')" 409
+    check "reuse reject" "$(req POST "$API/workflows" '{"type":"counter","id":"e1","id_reuse":"reject"}')" 409
+    # Nothing was recorded for the refused requests: e1 has one run, and
+    # its history ends with the termination.
+    req GET "$API/workflows" >/dev/null
+    check "runs recorded" "$(jbody '[.workflows[].workflow_id]')" '["e1"]'
+    check "history untouched" "$(req GET "$API/workflows/e1/history" && jbody '[.events[].type]')" \
+        '200["WorkflowStarted","TaskCompleted","WorkflowTerminated"]'
+    check "still healthy" "$(req GET "$BASE/healthz")" 200
+    stop_daemon
+    check "sigterm exit" $STOP_RC 0
+}
+
+case_tokens() {
+    start_daemon --token alpha:a,b --token root:'*'
+    local A=$BASE/api/v1/namespaces/a B=$BASE/api/v1/namespaces/c
+    check "no token" "$(req GET "$A/workflows")" 401
+    check "401 code" "$(jbody .error.code)" '"unauthorized"'
+    check "unknown token" "$(req GET "$A/workflows" '' -H 'Authorization: Bearer nope')" 401
+    check "allowed" "$(req POST "$A/workflows" '{"type":"counter","id":"t1"}' -H 'Authorization: Bearer alpha')" 201
+    check "forbidden ns" "$(req POST "$B/workflows" '{"type":"counter","id":"t1"}' -H 'Authorization: Bearer alpha')" 403
+    check "403 code" "$(jbody .error.code)" '"forbidden"'
+    check "forbidden read" "$(req GET "$B/workflows/t1" '' -H 'Authorization: Bearer alpha')" 403
+    check "wildcard" "$(req POST "$B/workflows" '{"type":"counter","id":"t1"}' -H 'Authorization: Bearer root')" 201
+    check "namespaces isolate" "$(req GET "$BASE/api/v1/namespaces/b/workflows/t1" '' -H 'Authorization: Bearer alpha')" 404
+    check "healthz open" "$(req GET "$BASE/healthz")" 200
+    check "metrics need a token" "$(req GET "$BASE/metrics")" 401
+    stop_daemon
+    check "sigterm exit" $STOP_RC 0
+    # No token: refuse a non-loopback address.
+    "$TTAID" --data "$TMP/data2" --listen 0.0.0.0:0 2>"$TMP/refuse"
+    check "non-loopback refused" $? 2
+    check "refusal says why" "$(grep -c 'non-loopback' "$TMP/refuse")" 1
+}
+
+case_stream() {
+    start_daemon
+    req POST "$API/workflows" '{"type":"counter","id":"f1","input":{"every":100}}' >/dev/null
+    curl -s -N "$API/workflows/f1/history?follow=1" >"$TMP/sse" &
+    local cpid=$!
+    sleep 0.3
+    for i in 1 2 3; do req POST "$API/workflows/f1/signals/add" "{\"input\":$i}" >/dev/null; done
+    req POST "$API/workflows/f1/signals/stop" '{}' >/dev/null
+    local ok=0
+    for _ in $(seq 1 100); do
+        kill -0 $cpid 2>/dev/null || { ok=1; break; }
+        sleep 0.05
+    done
+    check "stream ends when the run closes" $ok 1
+    check "stream content type" \
+        "$(curl -s -o /dev/null -w '%{content_type}' "$API/workflows/f1/history?follow=1")" text/event-stream
+    check "streamed signals" "$(grep -c '"type":"SignalReceived"' "$TMP/sse")" 4
+    check "streamed close" "$(grep -c '"type":"WorkflowCompleted"' "$TMP/sse")" 1
+    check "event lines" "$(grep -c '^event: history' "$TMP/sse")" "$(grep -c '^data: ' "$TMP/sse")"
+    check "follow unknown" "$(req GET "$API/workflows/nobody/history?follow=1")" 404
+    # A client that leaves mid-stream does not hurt the daemon.
+    req POST "$API/workflows" '{"type":"counter","id":"f2"}' >/dev/null
+    timeout 0.3 curl -s -N "$API/workflows/f2/history?follow=1" >/dev/null
+    req POST "$API/workflows/f2/signals/add" '{"input":1}' >/dev/null
+    sleep 0.1
+    check "alive after a client left" "$(req GET "$BASE/healthz")" 200
+    stop_daemon
+    check "sigterm exit" $STOP_RC 0
+}
+
+case_longpoll() {
+    start_daemon
+    req POST "$API/workflows" '{"type":"counter","id":"l1","input":{"every":2}}' >/dev/null
+    curl -s -o "$TMP/lp" -w '%{http_code}' "$API/workflows/l1/result?wait=1&timeout_ms=20000" >"$TMP/lpcode" &
+    local cpid=$!
+    sleep 0.3
+    check "waiting" "$(kill -0 $cpid 2>/dev/null && echo yes)" yes
+    for i in 1 2 3; do req POST "$API/workflows/l1/signals/add" "{\"input\":$i}" >/dev/null; done
+    sleep 0.3
+    check "still waiting across continue-as-new" "$(kill -0 $cpid 2>/dev/null && echo yes)" yes
+    local t0 t1
+    t0=$(date +%s%N)
+    req POST "$API/workflows/l1/signals/stop" '{}' >/dev/null
+    wait $cpid
+    t1=$(date +%s%N)
+    check "long-poll answer" "$(cat "$TMP/lpcode") $(cat "$TMP/lp")" '200 {"status":"completed","result":6}'
+    check "woke promptly" "$(( (t1 - t0) / 1000000 < 1000 ))" 1
+    req POST "$API/workflows" '{"type":"counter","id":"l2"}' >/dev/null
+    check "timeout answers running" "$(req GET "$API/workflows/l2/result?wait=1&timeout_ms=200")" 202
+    check "bad timeout" "$(req GET "$API/workflows/l2/result?wait=1&timeout_ms=x")" 400
+    stop_daemon
+    check "sigterm exit" $STOP_RC 0
+}
+
+case_sigterm() {
+    start_daemon
+    req POST "$API/workflows" '{"type":"counter","id":"g1"}' >/dev/null
+    curl -s "$API/workflows/g1/result?wait=1" >/dev/null &
+    curl -s -N "$API/workflows/g1/history?follow=1" >/dev/null &
+    sleep 0.2
+    stop_daemon
+    check "exit 0 with a long-poll and a stream open" $STOP_RC 0
+    check "stopped line" "$(grep -c 'stopped' "$TMP/log")" 1
+    start_daemon
+    check "restart: run still there" "$(req GET "$API/workflows/g1" && jbody .status)" '200"running"'
+    kill -INT "$PID"
+    wait "$PID"
+    check "SIGINT exit" $? 0
+    PID=
+}
+
+case_crash() {
+    start_daemon
+    req POST "$API/workflows" '{"type":"counter","id":"k","input":{"every":7}}' >/dev/null
+    # A stream of signals from 4 clients; SIGKILL the daemon in the middle.
+    for c in 1 2 3 4; do
+        (
+            acked=0 doubt=0
+            for i in $(seq 1 250); do
+                code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --max-time 5 \
+                    -d "{\"input\":$c}" "$API/workflows/k/signals/add")
+                if [ "$code" = 200 ]; then
+                    acked=$((acked + c))
+                elif [ $doubt = 0 ]; then
+                    doubt=$c # in flight at the kill: durable or not, never acknowledged
+                fi
+            done
+            echo $acked >"$TMP/acked.$c"
+            echo $doubt >"$TMP/doubt.$c"
+        ) &
+    done
+    sleep 1.5
+    kill -KILL "$PID"
+    wait "$PID" 2>/dev/null
+    PID=
+    wait
+    local sum=0 doubt=0
+    for c in 1 2 3 4; do
+        sum=$((sum + $(cat "$TMP/acked.$c")))
+        doubt=$((doubt + $(cat "$TMP/doubt.$c")))
+    done
+    echo "acknowledged total: $sum, in doubt (in flight at the kill): $doubt"
+    check "some signals acknowledged" "$((sum > 0))" 1
+    start_daemon
+    # Every acknowledged signal counts; a request in flight at the kill may
+    # or may not have become durable before it (its answer was lost).
+    local got= ok=0
+    for _ in $(seq 1 50); do
+        req POST "$API/workflows/k/queries/value" '{}' >/dev/null
+        got=$(jbody .result)
+        if [ "$got" -ge "$sum" ] 2>/dev/null && [ "$got" -le $((sum + doubt)) ]; then ok=1; break; fi
+        sleep 0.1
+    done
+    echo "total after restart: $got"
+    check "acknowledged <= total <= acknowledged + in doubt" $ok 1
+    stop_daemon
+    check "sigterm exit" $STOP_RC 0
+}
+
+case_fuzz() {
+    start_daemon --max-body 4096
+    req POST "$API/workflows" '{"type":"counter","id":"z"}' >/dev/null
+    local paths=("$API/workflows" "$API/workflows/z/signals/add" "$API/workflows/z/queries/value"
+                 "$API/workflows/z/signal-with-start/add" "$API/workflows/z/cancel"
+                 "$API/workflows/%00/signals/%ff" "$API/workflows/z/terminate/x/y/z"
+                 "$BASE/api/v1/namespaces/%2F%2F/workflows")
+    local n=0
+    for i in $(seq 1 200); do
+        local p=${paths[$((RANDOM % ${#paths[@]}))]}
+        case $((i % 4)) in
+        0) head -c $((RANDOM % 300)) /dev/urandom >"$TMP/fz" ;;
+        1) printf '{"type":"counter","id":"z%d","input":%s}' $i "$(head -c 20 /dev/urandom | base64)" >"$TMP/fz" ;;
+        2) printf '{"input":{"a":[1,2,{"b":%d}]},"run_id":"%s","type":%d}' $RANDOM "$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')" $RANDOM >"$TMP/fz" ;;
+        3) printf '%s' "$(head -c 100 /dev/urandom | tr -dc '{}[]":,0-9a-z ')" >"$TMP/fz" ;;
+        esac
+        code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary @"$TMP/fz" "$p")
+        case $code in 200|201|400|404|405|409|413) n=$((n + 1)) ;; *) echo "unexpected $code for $p" ;; esac
+    done
+    # Raw garbage on the socket.
+    for i in 1 2 3 4 5; do
+        head -c 500 /dev/urandom | timeout 1 bash -c "cat > /dev/tcp/127.0.0.1/$PORT" 2>/dev/null
+    done
+    printf 'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n' |
+        timeout 1 bash -c "cat > /dev/tcp/127.0.0.1/$PORT" 2>/dev/null
+    check "fuzz answers" $n 200
+    check "alive after fuzz" "$(req GET "$BASE/healthz")" 200
+    stop_daemon
+    check "sigterm exit" $STOP_RC 0
+}
+
+case_config() {
+    cat >"$TMP/ttaid.conf" <<EOF
+# ttaid settings
+data = $TMP/data
+log_level = debug
+log-format = json
+max_body = 100
+token = sekrit ns1, ns2
+EOF
+    : > "$TMP/log"
+    "$TTAID" --config "$TMP/ttaid.conf" --listen 127.0.0.1:0 2>>"$TMP/log" &
+    PID=$!
+    for _ in $(seq 1 100); do
+        PORT=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$TMP/log" | head -1 | sed 's/.*://')
+        [ -n "$PORT" ] && break
+        sleep 0.05
+    done
+    BASE=http://127.0.0.1:$PORT
+    check "json log lines" "$(head -1 "$TMP/log" | jq -r .event)" listen
+    check "config token" "$(req GET "$BASE/api/v1/namespaces/ns2/workflows" '' -H 'Authorization: Bearer sekrit')" 200
+    check "config max body" "$(req POST "$BASE/api/v1/namespaces/ns2/workflows" "{\"type\":\"hello\",\"id\":\"x\",\"input\":\"$(head -c 200 /dev/zero | tr '\0' a)\"}" -H 'Authorization: Bearer sekrit')" 413
+    stop_daemon
+    check "sigterm exit" $STOP_RC 0
+    TTAI_LOG_LEVEL=loud "$TTAID" --data "$TMP/d3" 2>/dev/null
+    check "bad env value" $? 2
+    "$TTAID" --data "$TMP/d3" --bogus 1 2>/dev/null
+    check "bad flag" $? 2
+    "$TTAID" --help >/dev/null
+    check "help" $? 0
+}
+
+"case_$CASE"
+if [ $FAILS -ne 0 ]; then
+    echo "$FAILS check(s) failed" >&2
+    [ -f "$TMP/log" ] && tail -20 "$TMP/log" >&2
+    exit 1
+fi
+echo "all checks passed"
