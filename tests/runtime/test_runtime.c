@@ -11,31 +11,8 @@
 #include "store.h"
 #include "workflows.h"
 
-#define CHECK(cond)                                                             \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);     \
-            exit(1);                                                            \
-        }                                                                       \
-    } while (0)
-#define CHECK_OK(call)                                                          \
-    do {                                                                        \
-        int check__rc = (call);                                                 \
-        if (check__rc != 0) {                                                   \
-            fprintf(stderr, "FAIL %s:%d: %s: %s %s\n", __FILE__, __LINE__, #call, \
-                    ttai_rc_name(check__rc), err.msg);                          \
-            exit(1);                                                            \
-        }                                                                       \
-    } while (0)
-#define CHECK_EQ(a, b)                                                          \
-    do {                                                                        \
-        long long check__a = (long long)(a), check__b = (long long)(b);         \
-        if (check__a != check__b) {                                             \
-            fprintf(stderr, "FAIL %s:%d: %s == %s: %lld vs %lld\n", __FILE__, __LINE__, #a, \
-                    #b, check__a, check__b);                                    \
-            exit(1);                                                            \
-        }                                                                       \
-    } while (0)
+#include "check.h"
+
 
 static char dir[512];
 static struct ttai_err err;
