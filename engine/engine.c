@@ -239,17 +239,6 @@ int eng_activity_record(const struct store_event *cmd, uint32_t attempt, int64_t
     return store_event_encode(&rec, buf, len, cap, NULL);
 }
 
-struct task_out {
-    struct eng_pending pending;         /* first: the group's callback writes here */
-    struct ttai_wf *wf;
-    struct store_batch *batch;          /* owned by the store once submitted */
-    struct store_run next_run;          /* continue-as-new target */
-    bool continued;
-    int64_t next_deadline_ms;           /* the next run's timeout timer */
-    bool close;
-    int close_status;                   /* enum store_run_status, when close */
-    int rc;
-};
 
 /* Adds to the batch the deletion of everything a closing run leaves. */
 static int add_close_cleanup(struct ttai_wf *wf, struct store_batch *b)
@@ -333,15 +322,19 @@ static int add_close(struct ttai_engine *eng, struct task_out *out, struct store
 
 /* Builds the batch of one task: TaskCompleted, the commands and what they
  * create. */
-static int build_task_batch(struct ttai_engine *eng, struct task_out *out, int64_t now,
-                            struct ttai_err *err)
+/* Adds the task's events to out->batch: the run must still have exactly
+ * stored_last events when it commits; input (NULL: none) is appended first. */
+static int build_task_batch(struct ttai_engine *eng, struct task_out *out, uint64_t stored_last,
+                            const struct store_event *input, int64_t now, struct ttai_err *err)
 {
     struct ttai_wf *wf = out->wf;
     struct store_batch *b = out->batch;
     const struct ttai_run_id *run = &wf->rec.run_id;
     int rc = store_batch_require_run_status(b, run, STORE_RUN_RUNNING);
     if (rc == 0)
-        rc = store_batch_require_last_event(b, run, wf->last_event_id);
+        rc = store_batch_require_last_event(b, run, stored_last);
+    if (rc == 0 && input != NULL)
+        rc = store_batch_append(b, run, input, err);
     struct store_event done = {.type = STORE_EV_TASK_COMPLETED, .time_ms = now,
                                .ref_event_id = wf->processed_through};
     if (rc == 0)
@@ -448,6 +441,50 @@ static void record_nondet(struct ttai_engine *eng, struct ttai_wf *wf, int64_t n
     store_batch_free(b);
 }
 
+/* Runs wf's task over its stored unprocessed events (from rd) and input
+ * (NULL: none; appended after them), and adds the task's events to b.
+ * Returns false when there is nothing to deliver or the batch cannot be
+ * built; in the latter case the task has run, so the run is evicted (its
+ * next task replays the durable history). */
+static bool task_run(struct ttai_engine *eng, struct store_read *rd, struct ttai_wf *wf,
+                     const struct store_event *input, struct store_batch *b,
+                     struct task_out *out, int64_t now)
+{
+    struct ttai_err err;
+    struct eng_arena tmp = {0};
+    struct store_event *events;
+    size_t count;
+    int rc = eng_history_load(rd, &wf->rec.run_id, wf->processed_through + 1, &tmp, &events,
+                              &count, &err);
+    uint64_t stored_last = count > 0 ? events[count - 1].event_id : wf->last_event_id;
+    if (rc == 0 && input != NULL) {
+        struct store_event *all = eng_arena_alloc(&tmp, (count + 1) * sizeof(*all));
+        memcpy(all, events, count * sizeof(*all));
+        all[count] = *input;
+        all[count].event_id = stored_last + 1;
+        events = all;
+        count++;
+    }
+    bool has_input = false;
+    for (size_t i = 0; rc == 0 && i < count; i++)
+        has_input |= eng_event_is_input(events[i].type);
+    if (rc != 0 || !has_input) {
+        eng_arena_release(&tmp);
+        return false;
+    }
+    eng_run_task(wf, events, count, now);
+    eng_arena_release(&tmp);
+    eng->stats.tasks++;
+    out->wf = wf;
+    out->batch = b;
+    if (build_task_batch(eng, out, stored_last, input, now, &err) != 0) {
+        out->batch = NULL;
+        eng_cache_remove(eng, wf);
+        return false;
+    }
+    return true;
+}
+
 /* Runs the task of one ready run and builds its batch; returns false when
  * there is nothing to commit. */
 static bool task_prepare(struct ttai_engine *eng, const struct ttai_run_id *id,
@@ -462,30 +499,37 @@ static bool task_prepare(struct ttai_engine *eng, const struct ttai_run_id *id,
     struct store_read *rd;
     if (store_read_begin(eng->store, &rd, &err) != 0)
         return false;
-    struct eng_arena tmp = {0};
-    struct store_event *events;
-    size_t count;
-    int rc = eng_history_load(rd, id, wf->processed_through + 1, &tmp, &events, &count, &err);
+    struct store_batch *b = store_batch_new();
+    TTAI_ASSERT(b != NULL);
+    bool built = task_run(eng, rd, wf, NULL, b, out, now);
     store_read_end(rd);
-    bool has_input = false;
-    for (size_t i = 0; rc == 0 && i < count; i++)
-        has_input |= eng_event_is_input(events[i].type);
-    if (rc != 0 || !has_input) {
-        eng_arena_release(&tmp);
+    if (!built)
+        store_batch_free(b);
+    return built;
+}
+
+bool eng_task_fuse(struct ttai_engine *eng, struct store_read *rd, const struct ttai_run_id *run,
+                   const struct store_event *input, struct store_batch *b, struct task_out *out,
+                   int64_t now)
+{
+    struct ttai_wf *wf = eng_cache_find(eng, run);
+    if (wf == NULL || wf->inflight || wf->nondet || wf->evict_pending ||
+        wf->touched_round == eng->round_seq)
         return false;
-    }
-    eng_run_task(wf, events, count, now);
-    eng_arena_release(&tmp);
-    eng->stats.tasks++;
-    out->wf = wf;
-    out->batch = store_batch_new();
-    TTAI_ASSERT(out->batch != NULL);
-    if (build_task_batch(eng, out, now, &err) != 0) {
-        store_batch_free(out->batch);
-        out->batch = NULL;
+    memset(out, 0, sizeof(*out));
+    if (!task_run(eng, rd, wf, input, b, out, now))
         return false;
-    }
+    cache_touch(eng, wf);
+    wf->inflight = true;
+    eng->stats.tasks_fused++;
     return true;
+}
+
+void eng_round_touch(struct ttai_engine *eng, const struct ttai_run_id *run)
+{
+    struct ttai_wf *wf = eng_cache_find(eng, run);
+    if (wf != NULL)
+        wf->touched_round = eng->round_seq;
 }
 
 
@@ -560,41 +604,47 @@ static int tasks_finish(struct ttai_engine *eng, struct eng_tasks *t)
 {
     for (size_t i = 0; i < t->later_count; i++)
         eng_mark_ready(eng, &t->later[i]);
-    for (size_t i = 0; i < t->built; i++) {
-        struct task_out *out = &t->outs[i];
-        out->wf->inflight = false;
-        if (out->wf->evict_pending) {
-            struct ttai_run_id id = out->wf->rec.run_id;
-            eng_cache_remove(eng, out->wf);
-            if (out->pending.rc == TTAI_ECONFLICT)
-                eng_mark_ready(eng, &id);
-            continue;
-        }
-        if (out->pending.rc == 0) {
-            /* The task appended TaskCompleted and one event per command to
-             * this run (a continue-as-new's next WorkflowStarted goes to
-             * the next run). */
-            out->wf->last_event_id += 1 + out->wf->cmd_count;
-            task_committed(eng, out);
-            if (out->close) {
-                eng_closed(eng, &out->wf->rec, out->close_status);
-                eng_cache_remove(eng, out->wf);
-            }
-            else if (out->wf->last_event_id >= TTAI_HISTORY_LIMIT)
-                history_limit(eng, out->wf);
-        } else {
-            /* Refused (the run moved on meanwhile) or failed: rebuild it
-             * from the durable history at its next task. */
-            struct ttai_run_id id = out->wf->rec.run_id;
-            eng_cache_remove(eng, out->wf);
-            if (out->pending.rc == TTAI_ECONFLICT)
-                eng_mark_ready(eng, &id);
-        }
-    }
+    for (size_t i = 0; i < t->built; i++)
+        eng_task_finish(eng, &t->outs[i]);
     ttai_free(t->outs);
     ttai_free(t->ids);
     ttai_free(t->later);
     return (int)t->built;
+}
+
+int eng_task_finish(struct ttai_engine *eng, struct task_out *out)
+{
+    struct ttai_wf *wf = out->wf;
+    int rc = out->pending.rc;
+    wf->inflight = false;
+    if (wf->evict_pending) {
+        struct ttai_run_id id = wf->rec.run_id;
+        eng_cache_remove(eng, wf);
+        if (rc == TTAI_ECONFLICT)
+            eng_mark_ready(eng, &id);
+        return rc;
+    }
+    if (rc == 0) {
+        /* The task appended TaskCompleted and one event per command to
+         * this run (a continue-as-new's next WorkflowStarted goes to the
+         * next run); a fused input was counted when the task ran. */
+        wf->last_event_id += 1 + wf->cmd_count;
+        task_committed(eng, out);
+        if (out->close) {
+            eng_closed(eng, &wf->rec, out->close_status);
+            eng_cache_remove(eng, wf);
+        } else if (wf->last_event_id >= TTAI_HISTORY_LIMIT) {
+            history_limit(eng, wf);
+        }
+    } else {
+        /* Refused (the run moved on meanwhile) or failed: rebuild it from
+         * the durable history at its next task. */
+        struct ttai_run_id id = wf->rec.run_id;
+        eng_cache_remove(eng, wf);
+        if (rc == TTAI_ECONFLICT)
+            eng_mark_ready(eng, &id);
+    }
+    return rc;
 }
 
 void eng_dispatch(struct ttai_engine *eng, const struct store_run *run,
@@ -694,6 +744,7 @@ static int round_start(struct ttai_engine *eng)
     struct eng_round *r = ttai_calloc(1, sizeof(*r));
     TTAI_ASSERT(r != NULL);
     eng_group_init(&r->group);
+    eng->round_seq++;
     tasks_prepare(eng, &r->group, &r->tasks);
     eng_outcomes_prepare(eng, &r->group, &r->outcomes);
     eng_timers_prepare(eng, &r->group, &r->timers);
@@ -899,7 +950,8 @@ int ttai_engine_open(struct ttai_engine **out, const struct ttai_engine_opts *op
     eng->buckets = ttai_calloc(HASH_BUCKETS, sizeof(*eng->buckets));
     eng->rounds = ttai_calloc(ROUNDS_IN_FLIGHT_MAX, sizeof(*eng->rounds));
     struct store_opts so = {.dir = opts->data_dir ? opts->data_dir : "./ttai-data",
-                            .map_bytes_max = opts->map_bytes_max};
+                            .map_bytes_max = opts->map_bytes_max,
+                            .no_sync = opts->no_sync};
     int rc = eng->buckets && eng->rounds
                  ? 0 : ttai_errf(err, TTAI_ENOMEM, "out of memory opening the engine");
     if (rc == 0)

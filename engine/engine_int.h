@@ -104,6 +104,7 @@ struct ttai_wf {
     /* Engine bookkeeping. */
     bool inflight;                    /* a task batch of this run awaits its commit */
     bool evict_pending;               /* drop from the cache once it has committed */
+    uint64_t touched_round;           /* eng->round_seq of its last input batch */
     struct ttai_wf *hash_next;
     struct ttai_wf *lru_prev, *lru_next;
 };
@@ -173,6 +174,7 @@ struct ttai_engine {
 
     struct timer_heap timers;
     struct eng_round **rounds;         /* submitted, not yet finished (FIFO) */
+    uint64_t round_seq;                /* rounds started */
     ttai_close_fn close_cb;            /* ttai_engine_on_close */
     void *close_arg;
     size_t round_count;
@@ -243,6 +245,42 @@ void eng_group_submit(struct ttai_engine *eng, struct eng_group *g, struct store
 void eng_group_flush(struct ttai_engine *eng, struct eng_group *g);
 /* Waits for every submitted batch, then releases the group. */
 void eng_group_wait(struct eng_group *g);
+
+/* ---- Workflow tasks (engine.c) ------------------------------------------ */
+
+/* One workflow task's batch, from its building to its commit. */
+struct task_out {
+    struct eng_pending pending;         /* first: the group's callback writes here */
+    struct ttai_wf *wf;
+    struct store_batch *batch;          /* owned by the store once submitted */
+    struct store_run next_run;          /* continue-as-new target */
+    bool continued;
+    int64_t next_deadline_ms;           /* the next run's timeout timer */
+    bool close;
+    int close_status;                   /* enum store_run_status, when close */
+    int rc;
+};
+
+/* A fused task: an input that is not stored yet (a fired timer, an
+ * activity's final outcome) and the task of its run that consumes it, in
+ * one batch, so that a loop step costs one commit instead of two. Runs the
+ * task of `run` over its stored unprocessed events (read through rd) plus
+ * *input, and adds to b (which holds the caller's own operations for the
+ * input) the input, the task's events and their side tables. Only for a
+ * cached run with no task in flight and nothing else of it in this round;
+ * returns false when it does not apply
+ * (b may then hold part of the task: the caller discards it and commits
+ * the input alone). */
+bool eng_task_fuse(struct ttai_engine *eng, struct store_read *rd, const struct ttai_run_id *run,
+                   const struct store_event *input, struct store_batch *b, struct task_out *out,
+                   int64_t now);
+/* After the group is durable: acts on one task's commit (arms timers,
+ * dispatches activities, closes) or, refused, evicts the run for replay.
+ * Returns the batch's rc. */
+int eng_task_finish(struct ttai_engine *eng, struct task_out *out);
+/* Notes that the current round holds an input batch of this run: a fused
+ * task, which requires the run's exact history, would be refused. */
+void eng_round_touch(struct ttai_engine *eng, const struct ttai_run_id *run);
 
 /* Adds to b the forced close of a running run (terminated or timed out). */
 int eng_terminate_run(struct ttai_engine *eng, struct store_run *rec, int type,

@@ -133,43 +133,64 @@ struct outcome_item {
     struct eng_pending pending;      /* first: the group's callback writes here */
     int action;                      /* enum outcome_action */
     int64_t retry_at_ms;
+    struct store_event final;        /* OUT_FINAL: the event */
+    bool fused;                      /* committed with its run's task: */
+    struct task_out task;            /* its batch, whose rc is task.pending.rc */
 };
 
-/* Adds the final event of an activity to b. */
-static int add_final(struct store_batch *b, const struct eng_outcome *o, int type,
-                     const char *failure_type, const char *message, int64_t now)
+/* Makes the final event of an activity; it borrows o's and the strings'
+ * bytes. */
+static void make_final(struct outcome_item *item, const struct eng_outcome *o, int type,
+                       const char *failure_type, const char *message, int64_t now)
 {
-    struct store_event ev = {.type = type, .time_ms = now, .seq = o->seq, .attempt = o->attempt,
-                             .payload = {o->result, o->result_len},
-                             .failure_type = {(const uint8_t *)failure_type, strlen(failure_type)},
-                             .failure_message = {(const uint8_t *)message, strlen(message)}};
+    item->action = OUT_FINAL;
+    item->final = (struct store_event){
+        .type = type, .time_ms = now, .seq = o->seq, .attempt = o->attempt,
+        .payload = {o->result, o->result_len},
+        .failure_type = {(const uint8_t *)failure_type, strlen(failure_type)},
+        .failure_message = {(const uint8_t *)message, strlen(message)}};
+}
+
+/* Adds the final event of an activity to b, alone. */
+static int add_final(struct store_batch *b, const struct eng_outcome *o,
+                     const struct store_event *ev)
+{
     int rc = store_batch_require_run_status(b, &o->run, STORE_RUN_RUNNING);
     if (rc == 0)
-        rc = store_batch_append(b, &o->run, &ev, NULL);
+        rc = store_batch_append(b, &o->run, ev, NULL);
     if (rc == 0)
         rc = store_batch_del_activity(b, &o->run, o->seq);
     return rc;
 }
 
-/* Decides what an outcome becomes and adds it to b. rec is the activity's
- * pending record (its options and when it was scheduled). */
+/* Decides what an outcome becomes: a final event (item->final, added to b
+ * by the caller) or a retry, added to b here. rec is the activity's pending
+ * record (its options and when it was scheduled). */
 static int outcome_build(const struct eng_outcome *o, const struct store_event *rec, int64_t now,
                          struct store_batch *b, struct outcome_item *item)
 {
-    item->action = OUT_FINAL;
-    if (o->rc == 0)
-        return add_final(b, o, STORE_EV_ACTIVITY_COMPLETED, "", "", now);
-    if (o->canceled && !o->timed_out)
-        return add_final(b, o, STORE_EV_ACTIVITY_CANCELED, "Canceled", o->error_message, now);
+    if (o->rc == 0) {
+        make_final(item, o, STORE_EV_ACTIVITY_COMPLETED, "", "", now);
+        return 0;
+    }
+    if (o->canceled && !o->timed_out) {
+        make_final(item, o, STORE_EV_ACTIVITY_CANCELED, "Canceled", o->error_message, now);
+        return 0;
+    }
     const struct store_activity_opts *opts = &rec->opts;
     int64_t delay = o->retry_delay_ms > 0 ? o->retry_delay_ms : retry_delay_ms(opts, o->attempt);
     bool out_of_attempts = opts->max_attempts != 0 && o->attempt >= opts->max_attempts;
     int final_type = o->timed_out ? STORE_EV_ACTIVITY_TIMED_OUT : STORE_EV_ACTIVITY_FAILED;
-    if (!o->retryable || out_of_attempts || non_retryable(opts, o->error_type))
-        return add_final(b, o, final_type, o->error_type, o->error_message, now);
-    if (opts->schedule_to_close_ms > 0 && now + delay > rec->fire_ms + opts->schedule_to_close_ms)
-        return add_final(b, o, STORE_EV_ACTIVITY_TIMED_OUT, "ScheduleToClose", o->error_message,
-                         now);
+    if (!o->retryable || out_of_attempts || non_retryable(opts, o->error_type)) {
+        make_final(item, o, final_type, o->error_type, o->error_message, now);
+        return 0;
+    }
+    if (opts->schedule_to_close_ms > 0 &&
+        now + delay > rec->fire_ms + opts->schedule_to_close_ms) {
+        make_final(item, o, STORE_EV_ACTIVITY_TIMED_OUT, "ScheduleToClose", o->error_message,
+                   now);
+        return 0;
+    }
     /* A durable retry: the record counts the attempt, a timer wakes it. */
     item->action = OUT_RETRY;
     item->retry_at_ms = now + delay;
@@ -198,10 +219,15 @@ void eng_outcomes_prepare(struct ttai_engine *eng, struct eng_group *group,
                           struct eng_outcomes *out)
 {
     memset(out, 0, sizeof(*out));
-    struct eng_outcome *taken = ttai_calloc(OUTCOMES_MAX, sizeof(*taken));
+    /* Sized by what is there (plus room for a few expiries; the rest wait
+     * for the next poll): rounds are frequent and mostly small. */
+    size_t want = eng_pool_done_count(eng->pool) + 16;
+    if (want > OUTCOMES_MAX)
+        want = OUTCOMES_MAX;
+    struct eng_outcome *taken = ttai_calloc(want, sizeof(*taken));
     TTAI_ASSERT(taken != NULL);
-    size_t n = eng_pool_take(eng->pool, taken, OUTCOMES_MAX);
-    n += eng_pool_expire(eng->pool, eng_now_ms(eng), taken + n, OUTCOMES_MAX - n);
+    size_t n = eng_pool_take(eng->pool, taken, want);
+    n += eng_pool_expire(eng->pool, eng_now_ms(eng), taken + n, want - n);
     if (n == 0) {
         ttai_free(taken);
         return;
@@ -221,24 +247,56 @@ void eng_outcomes_prepare(struct ttai_engine *eng, struct eng_group *group,
         if (store_activity_get(rd, &taken[i].run, taken[i].seq, &raw, NULL) != 0 ||
             store_event_decode(raw.data, raw.len, &rec, NULL) != 0)
             continue;
+        struct outcome_item *item = &out->items[i];
         struct store_batch *b = store_batch_new();
         TTAI_ASSERT(b != NULL);
-        if (outcome_build(&taken[i], &rec, now, b, &out->items[i]) != 0) {
+        int rc = outcome_build(&taken[i], &rec, now, b, item);
+        if (rc == 0 && item->action == OUT_FINAL) {
+            /* The run's next task goes with it when it can; else alone. */
+            if (store_batch_del_activity(b, &taken[i].run, taken[i].seq) == 0 &&
+                eng_task_fuse(eng, rd, &taken[i].run, &item->final, b, &item->task, now)) {
+                item->fused = true;
+                eng_group_submit(eng, group, b, &item->task.pending);
+                continue;
+            }
             store_batch_free(b);
-            out->items[i].action = OUT_NONE;
+            b = store_batch_new();
+            TTAI_ASSERT(b != NULL);
+            rc = add_final(b, &taken[i], &item->final);
+        }
+        if (rc != 0) {
+            store_batch_free(b);
+            item->action = OUT_NONE;
             continue;
         }
-        eng_group_submit(eng, group, b, &out->items[i].pending);
+        eng_round_touch(eng, &taken[i].run);
+        eng_group_submit(eng, group, b, &item->pending);
     }
     store_read_end(rd);
+}
+
+/* A fused outcome whose batch was refused (its run moved on, e.g. a signal
+ * came first): the outcome is committed alone, now. */
+static void outcome_commit_alone(struct ttai_engine *eng, const struct eng_outcome *o,
+                                 const struct store_event *ev)
+{
+    struct store_batch *b = store_batch_new();
+    TTAI_ASSERT(b != NULL);
+    struct ttai_err err;
+    if (add_final(b, o, ev) == 0 && store_commit(eng->store, b, &err) == 0)
+        eng_mark_ready(eng, &o->run);
+    store_batch_free(b);
 }
 
 int eng_outcomes_finish(struct ttai_engine *eng, struct eng_outcomes *out)
 {
     for (size_t i = 0; i < out->count; i++) {
-        const struct outcome_item *item = &out->items[i];
+        struct outcome_item *item = &out->items[i];
         const struct eng_outcome *o = &out->taken[i];
-        if (item->action != OUT_NONE && item->pending.rc == 0) {
+        if (item->fused) {
+            if (eng_task_finish(eng, &item->task) != 0)
+                outcome_commit_alone(eng, o, &item->final);
+        } else if (item->action != OUT_NONE && item->pending.rc == 0) {
             if (item->action == OUT_FINAL) {
                 eng_mark_ready(eng, &o->run);
             } else {
@@ -260,6 +318,8 @@ struct timer_item {
     struct eng_pending pending;
     struct store_timer timer;
     bool submitted;
+    bool fused;                      /* committed with its run's task: */
+    struct task_out task;            /* its batch, whose rc is task.pending.rc */
 };
 
 static int timer_cmp(const struct store_timer *a, const struct store_timer *b)
@@ -316,10 +376,15 @@ void eng_timers_prepare(struct ttai_engine *eng, struct eng_group *group, struct
     int64_t now = eng_now_ms(eng);
     if (eng->timers.count == 0 || eng->timers.items[0].fire_ms > now)
         return;
-    struct timer_item *items = ttai_calloc(TIMERS_MAX, sizeof(*items));
-    TTAI_ASSERT(items != NULL);
-    size_t n = 0;
+    struct timer_item *items = NULL;
+    size_t n = 0, cap = 0;
     while (n < TIMERS_MAX && eng->timers.count > 0 && eng->timers.items[0].fire_ms <= now) {
+        if (n == cap) {
+            cap = cap ? cap * 4 : 4;
+            items = ttai_realloc(items, cap * sizeof(*items));
+            TTAI_ASSERT(items != NULL);
+        }
+        memset(&items[n], 0, sizeof(items[n]));
         items[n++].timer = eng->timers.items[0];
         eng_timer_pop(&eng->timers);
     }
@@ -343,9 +408,25 @@ void eng_timers_prepare(struct ttai_engine *eng, struct eng_group *group, struct
     for (size_t i = 0; i < n; i++) {
         if (!items[i].submitted)
             continue;
+        const struct store_timer *t = &items[i].timer;
         struct store_batch *b = store_batch_new();
         TTAI_ASSERT(b != NULL);
-        if (timer_build(eng, rd, &items[i].timer, now, b, &err) != 0) {
+        if (t->kind == TIMER_WORKFLOW) {
+            /* The run's next task goes with the firing when it can. */
+            struct store_event fired = {.type = STORE_EV_TIMER_FIRED, .time_ms = now,
+                                        .seq = t->seq, .fire_ms = t->fire_ms};
+            if (store_batch_del_timer(b, t->fire_ms, &t->run_id, t->seq) == 0 &&
+                eng_task_fuse(eng, rd, &t->run_id, &fired, b, &items[i].task, now)) {
+                items[i].fused = true;
+                eng_group_submit(eng, group, b, &items[i].task.pending);
+                continue;
+            }
+            store_batch_free(b);
+            b = store_batch_new();
+            TTAI_ASSERT(b != NULL);
+        }
+        eng_round_touch(eng, &t->run_id);
+        if (timer_build(eng, rd, t, now, b, &err) != 0) {
             store_batch_free(b);
             items[i].submitted = false;
             continue;
@@ -361,6 +442,12 @@ int eng_timers_finish(struct ttai_engine *eng, struct eng_timers *out)
     struct ttai_err err;
     for (size_t i = 0; i < out->count; i++) {
         const struct store_timer *t = &out->items[i].timer;
+        if (out->items[i].fused) {
+            /* Refused: the timer is still stored; it fires alone next. */
+            if (eng_task_finish(eng, &out->items[i].task) != 0)
+                eng_timer_push(&eng->timers, t);
+            continue;
+        }
         if (!out->items[i].submitted || out->items[i].pending.rc != 0)
             continue;
         if (t->kind == TIMER_WORKFLOW) {

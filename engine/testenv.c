@@ -20,7 +20,10 @@ static int engine_open(struct ttai_testenv *env, struct ttai_err *err)
 {
     struct ttai_engine_opts opts = {.data_dir = env->dir, .registry = env->registry,
                                     .clock = {virtual_now, env}, .activity_threads = 2,
-                                    .cache_max = env->cache_max};
+                                    .cache_max = env->cache_max,
+                                    /* A virtual world need not survive a
+                                     * power loss; restarts close cleanly. */
+                                    .no_sync = true};
     return ttai_engine_open(&env->eng, &opts, err);
 }
 

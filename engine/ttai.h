@@ -293,6 +293,7 @@ struct ttai_engine_opts {
     size_t cache_max;                     /* runs kept in memory; 0: 10000 */
     size_t activity_threads;              /* 0: 4 */
     size_t map_bytes_max;                 /* 0: storage default */
+    bool no_sync;                         /* tests only: no fsync (store_opts) */
 };
 
 int ttai_engine_open(struct ttai_engine **out, const struct ttai_engine_opts *opts,
@@ -394,6 +395,7 @@ void ttai_engine_wait_activity(struct ttai_engine *eng, int64_t timeout_ms);
 /* Counters for metrics and tests. */
 struct ttai_engine_stats {
     uint64_t tasks;                       /* workflow tasks run */
+    uint64_t tasks_fused;                 /* of which committed with their input */
     uint64_t replays;                     /* runs rebuilt from history */
     uint64_t replayed_events;
     uint64_t cache_hits;

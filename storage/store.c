@@ -220,7 +220,8 @@ static int env_open(struct store *store, const struct store_opts *opts, struct t
     rc = mdb_env_set_mapsize(store->env, store->map_bytes);
     /* MDB_NOTLS: read transactions are not tied to threads (the engine
      * hands reads between threads). MDB_NORDAHEAD: random access pattern. */
-    unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | (store->read_only ? MDB_RDONLY : 0);
+    unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | (store->read_only ? MDB_RDONLY : 0) |
+                     (opts->no_sync && !store->read_only ? MDB_NOSYNC : 0);
     if (rc == MDB_SUCCESS)
         rc = mdb_env_open(store->env, store->dir, flags, 0644);
     if (rc != MDB_SUCCESS)

@@ -192,6 +192,9 @@ struct store_opts {
     size_t map_bytes_initial;     /* 0: 256 MiB, or the current size if larger */
     size_t map_bytes_max;         /* 0: 1 TiB; growth stops here (ENOSPC) */
     size_t group_events_max;      /* 0: 20000 events per group commit */
+    bool no_sync;                 /* commits reach the OS but are not fsynced:
+                                     only for test environments, where a
+                                     power loss need not be survived */
 };
 
 /* Opens (and creates when read-write) the store in opts->dir, checks the
