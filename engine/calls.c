@@ -363,6 +363,84 @@ int ttai_engine_describe(struct ttai_engine *eng, const char *ns, const char *wo
     return rc;
 }
 
+int ttai_engine_pending_activities(struct ttai_engine *eng, const char *ns,
+                                   const char *workflow_id, struct ttai_pending_activity **out,
+                                   size_t *count, struct ttai_err *err)
+{
+    *out = NULL;
+    *count = 0;
+    pthread_mutex_lock(&eng->mu);
+    struct store_run rec;
+    int rc = resolve_run(eng, ns, workflow_id, NULL, &rec, err);
+    struct store_read *rd = NULL;
+    if (rc == 0)
+        rc = store_read_begin(eng->store, &rd, err);
+    struct store_iter it;
+    if (rc == 0 && (rc = store_activity_iter_init(&it, rd, &rec.run_id, err)) == 0) {
+        struct ttai_run_id r;
+        uint64_t seq;
+        struct store_bytes raw;
+        size_t cap = 0;
+        while (rc == 0 && store_activity_iter_next(&it, &r, &seq, &raw, err) == 1) {
+            struct store_event ev;
+            if (store_event_decode(raw.data, raw.len, &ev, NULL) != 0)
+                continue;
+            if (*count == cap) {
+                cap = cap ? cap * 2 : 8;
+                struct ttai_pending_activity *grown = ttai_realloc(*out, cap * sizeof(*grown));
+                if (grown == NULL) {
+                    rc = ttai_errf(err, TTAI_ENOMEM, "out of memory");
+                    break;
+                }
+                *out = grown;
+            }
+            struct ttai_pending_activity *p = &(*out)[(*count)++];
+            memset(p, 0, sizeof(*p));
+            p->seq = seq;
+            snprintf(p->type, sizeof(p->type), "%.*s", (int)ev.name.len, (const char *)ev.name.data);
+            p->attempt = ev.attempt;
+            p->scheduled_ms = ev.fire_ms;
+            snprintf(p->last_failure_type, sizeof(p->last_failure_type), "%.*s",
+                     (int)ev.failure_type.len, (const char *)ev.failure_type.data);
+            snprintf(p->last_failure_message, sizeof(p->last_failure_message), "%.*s",
+                     (int)ev.failure_message.len, (const char *)ev.failure_message.data);
+            struct eng_attempt_info info;
+            if (eng_pool_attempt_info(eng->pool, &rec.run_id, seq, &info)) {
+                p->state = info.running ? "started" : "scheduled";
+                p->started_ms = info.started_ms;
+                p->last_heartbeat_ms = info.heartbeat_ms;
+                p->heartbeat_details = info.details;
+                p->heartbeat_details_len = info.details_len;
+            } else {
+                /* Not in the pool: waiting for its retry timer (or for room). */
+                p->state = ev.attempt > 1 ? "backing_off" : "scheduled";
+                p->next_attempt_ms = ev.attempt > 1 ? ev.time_ms : 0;
+            }
+            if (p->heartbeat_details == NULL && ev.details.len > 0 &&
+                (p->heartbeat_details = ttai_malloc(ev.details.len)) != NULL) {
+                memcpy(p->heartbeat_details, ev.details.data, ev.details.len);
+                p->heartbeat_details_len = ev.details.len;
+            }
+        }
+        store_iter_release(&it);
+    }
+    store_read_end(rd);
+    pthread_mutex_unlock(&eng->mu);
+    if (rc != 0) {
+        ttai_pending_activities_free(*out, *count);
+        *out = NULL;
+        *count = 0;
+    }
+    return rc;
+}
+
+void ttai_pending_activities_free(struct ttai_pending_activity *list, size_t count)
+{
+    for (size_t i = 0; list != NULL && i < count; i++)
+        ttai_free(list[i].heartbeat_details);
+    ttai_free(list);
+}
+
 int ttai_engine_result(struct ttai_engine *eng, const char *ns, const char *workflow_id,
                        struct ttai_buf *out, struct ttai_err *err)
 {

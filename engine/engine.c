@@ -783,13 +783,24 @@ int ttai_engine_poll(struct ttai_engine *eng, int64_t *next_timer_ms)
     if (done == 0 && eng->round_count > 0)
         done += round_finish_oldest(eng);
     eng->stats.polls += done > 0;
+    int64_t next = INT64_MAX;
     if (next_timer_ms != NULL) {
         int64_t deadline = eng_pool_next_deadline(eng->pool);
-        *next_timer_ms = eng->timers.count ? eng->timers.items[0].fire_ms : INT64_MAX;
-        if (deadline < *next_timer_ms)
-            *next_timer_ms = deadline;
+        next = eng->timers.count ? eng->timers.items[0].fire_ms : INT64_MAX;
+        if (deadline < next)
+            next = deadline;
     }
+    int64_t now = eng_now_ms(eng);
     pthread_mutex_unlock(&eng->mu);
+    /* Schedules start workflows through the public calls: without the lock. */
+    int64_t wake;
+    if (eng->sched != NULL) {
+        done += eng_scheds_poll(eng->sched, now, &wake);
+        if (wake < next)
+            next = wake;
+    }
+    if (next_timer_ms != NULL)
+        *next_timer_ms = next;
     return done;
 }
 
@@ -816,6 +827,8 @@ struct store *ttai_engine_store(struct ttai_engine *eng)
 
 void eng_closed(struct ttai_engine *eng, const struct store_run *run, int status)
 {
+    if (eng->sched != NULL)
+        eng_scheds_note_closed(eng->sched);
     if (eng->close_cb != NULL)
         eng->close_cb(eng->close_arg, run->ns, run->workflow_id, &run->run_id, status);
 }
@@ -961,6 +974,8 @@ int ttai_engine_open(struct ttai_engine **out, const struct ttai_engine_opts *op
         rc = ttai_errf(err, TTAI_ENOMEM, "cannot start the activity pool");
     if (rc == 0)
         rc = recover(eng, err);
+    if (rc == 0)
+        rc = eng_scheds_open(eng, &eng->sched, err);
     if (rc != 0) {
         ttai_engine_close(eng);
         return rc;
@@ -977,6 +992,8 @@ void ttai_engine_close(struct ttai_engine *eng)
     while (eng->round_count > 0)
         (void)round_finish_oldest(eng); /* returns a count, not an error */
     pthread_mutex_unlock(&eng->mu);
+    eng_scheds_close(eng->sched);
+    eng->sched = NULL;
     eng_pool_free(eng->pool);
     while (eng->lru.lru_next != &eng->lru)
         eng_cache_remove(eng, eng->lru.lru_next);

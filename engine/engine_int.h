@@ -181,8 +181,19 @@ struct ttai_engine {
     struct eng_deferred *deferred;     /* attempts waiting for room in the pool */
     size_t deferred_count, deferred_cap;
     struct eng_pool *pool;
+    struct eng_scheds *sched;          /* schedules.c */
     struct ttai_engine_stats stats;
 };
+
+/* schedules.c: the engine's side of schedules (schedules.h). Opened after
+ * recovery (loads every schedule), polled by ttai_engine_poll without the
+ * engine lock; *wake_ms gets when a schedule next needs the poll. */
+struct eng_scheds;
+int eng_scheds_open(struct ttai_engine *eng, struct eng_scheds **out, struct ttai_err *err);
+void eng_scheds_close(struct eng_scheds *ss);
+int eng_scheds_poll(struct eng_scheds *ss, int64_t now_ms, int64_t *wake_ms);
+/* A run closed (called under the engine lock; lock-free). */
+void eng_scheds_note_closed(struct eng_scheds *ss);
 
 int64_t eng_now_ms(struct ttai_engine *eng);
 /* All of these need the engine lock. */

@@ -55,6 +55,17 @@ int64_t eng_pool_next_deadline(struct eng_pool *pool);
 /* Asks a running or queued attempt of (run, seq) to stop: its heartbeats
  * return TTAI_ECANCELED. False when no attempt of it is in the pool. */
 bool eng_pool_cancel(struct eng_pool *pool, const struct ttai_run_id *run, uint64_t seq);
+/* What the pool knows of the attempt of (run, seq) now, for describe. */
+struct eng_attempt_info {
+    bool running;                   /* on a worker; false: queued */
+    int64_t started_ms;             /* engine times; 0: not yet */
+    int64_t heartbeat_ms;           /* 0: no heartbeat in this attempt */
+    uint8_t *details;               /* its last heartbeat details; owned; ttai_free */
+    size_t details_len;
+};
+/* False when no attempt of (run, seq) is in the pool. */
+bool eng_pool_attempt_info(struct eng_pool *pool, const struct ttai_run_id *run, uint64_t seq,
+                           struct eng_attempt_info *out);
 /* Takes up to max outcomes; returns how many. */
 size_t eng_pool_take(struct eng_pool *pool, struct eng_outcome *out, size_t max);
 bool eng_pool_idle(struct eng_pool *pool);

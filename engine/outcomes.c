@@ -197,6 +197,7 @@ static int outcome_build(const struct eng_outcome *o, const struct store_event *
     /* The record keeps the last failure and heartbeat details: describe
      * shows them, and the next attempt reads the details. */
     struct store_event next = *rec;
+    next.time_ms = item->retry_at_ms; /* a record's time: its next attempt */
     next.failure_type = (struct store_bytes){(const uint8_t *)o->error_type, strlen(o->error_type)};
     next.failure_message = (struct store_bytes){(const uint8_t *)o->error_message,
                                                 strlen(o->error_message)};

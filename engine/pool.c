@@ -384,6 +384,33 @@ bool eng_pool_cancel(struct eng_pool *pool, const struct ttai_run_id *run, uint6
     return found;
 }
 
+bool eng_pool_attempt_info(struct eng_pool *pool, const struct ttai_run_id *run, uint64_t seq,
+                           struct eng_attempt_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    const struct job *found = NULL;
+    pthread_mutex_lock(&pool->mu);
+    for (struct job *j = pool->running_list; j != NULL && found == NULL; j = j->rnext)
+        if (j->outcome.seq == seq && ttai_run_id_eq(&j->outcome.run, run) && !j->expired) {
+            found = j;
+            out->running = true;
+        }
+    for (struct job *j = pool->queue_head; j != NULL && found == NULL; j = j->next)
+        if (j->outcome.seq == seq && ttai_run_id_eq(&j->outcome.run, run))
+            found = j;
+    if (found != NULL) {
+        out->started_ms = out->running ? found->started_ms : 0;
+        out->heartbeat_ms = out->running ? found->heartbeat_ms : 0;
+        if (out->running && found->outcome.details_len > 0 &&
+            (out->details = ttai_malloc(found->outcome.details_len)) != NULL) {
+            memcpy(out->details, found->outcome.details, found->outcome.details_len);
+            out->details_len = found->outcome.details_len;
+        }
+    }
+    pthread_mutex_unlock(&pool->mu);
+    return found != NULL;
+}
+
 /* ---- Timeouts ------------------------------------------------------------------ */
 
 /* When a job's attempt times out, and which timeout it is. */

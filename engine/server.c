@@ -109,13 +109,47 @@ void ttai_log(int level, const char *event, const char *fmt, ...)
 void srv__log_request(struct ttai_server *srv, struct evhttp_request *req, int status,
                       int64_t started_ns)
 {
-    if (srv != NULL && status >= 100 && status < 600)
-        atomic_fetch_add(&srv->requests[status / 100], 1);
+    (void)srv;
     if (log_level < TTAI_LOG_DEBUG)
         return;
     const char *method = evhttp_request_get_command(req) == EVHTTP_REQ_GET ? "GET" : "POST";
     ttai_log(TTAI_LOG_DEBUG, "request", "%s %s %d %.3fms", method, evhttp_request_get_uri(req),
              status, (double)(ttai_mono_ns() - started_ns) / 1e6);
+}
+
+/* Every answer, error or not, once written: the status class counters. */
+static void request_done_cb(struct evhttp_request *req, void *arg)
+{
+    struct ttai_server *srv = arg;
+    int status = evhttp_request_get_response_code(req);
+    if (status >= 100 && status < 600)
+        atomic_fetch_add_explicit(&srv->requests[status / 100], 1, memory_order_relaxed);
+}
+
+const double srv__latency_bounds[SRV_LATENCY_BUCKETS - 1] = {
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+};
+
+/* Adds a request's times to its route's counters. */
+static void route_stats_add(struct ttai_server *srv, const struct srv_job *job, int64_t now_ns)
+{
+    if (job->route <= 0 || job->route >= R__COUNT)
+        return;
+    struct srv_route_stats *rs = &srv->route_stats[job->route];
+    int64_t d = now_ns - job->started_ns;
+    double sec = (double)d / 1e9;
+    int b = 0;
+    while (b < SRV_LATENCY_BUCKETS - 1 && sec > srv__latency_bounds[b])
+        b++;
+    atomic_fetch_add_explicit(&rs->buckets[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&rs->count, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&rs->duration_ns, (unsigned long long)d, memory_order_relaxed);
+    if (job->picked_ns != 0) {
+        atomic_fetch_add_explicit(&rs->wait_ns, (unsigned long long)(job->picked_ns - job->submitted_ns),
+                                  memory_order_relaxed);
+        atomic_fetch_add_explicit(&rs->handler_ns, (unsigned long long)(job->ran_ns - job->picked_ns),
+                                  memory_order_relaxed);
+    }
 }
 
 static void reply_raw(struct evhttp_request *req, int status, const char *body, size_t len,
@@ -191,7 +225,9 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&srv->work.mu);
         if (job == NULL)
             return NULL;
+        job->picked_ns = ttai_mono_ns();
         srv__job_run(srv, job);
+        job->ran_ns = ttai_mono_ns();
         pthread_mutex_lock(&srv->done.mu);
         bool was_empty = srv->done.head == NULL;
         queue_push(&srv->done, job);
@@ -209,6 +245,7 @@ void srv__submit(struct ttai_server *srv, struct srv_job *job)
     job->running = false;
     job->recheck = false;
     job->busy = true;
+    job->submitted_ns = ttai_mono_ns();
     srv->inflight++;
     pthread_mutex_lock(&srv->work.mu);
     queue_push(&srv->work, job);
@@ -245,6 +282,7 @@ void srv__job_finish(struct ttai_server *srv, struct srv_job *job)
         int status = job->reply ? job->status : 500;
         reply_raw(job->req, status, body, strlen(body),
                   job->text ? "text/plain; version=0.0.4" : "application/json");
+        route_stats_add(srv, job, ttai_mono_ns());
         srv__log_request(srv, job->req, status, job->started_ns);
         job->req = NULL;
     }
@@ -344,6 +382,36 @@ static int check_token(struct ttai_server *srv, struct evhttp_request *req, cons
     return 0;
 }
 
+/* The routes. Patterns are matched segment by segment against the
+ * percent-decoded path (empty segments are skipped, so "//a/" is "/a"): a
+ * literal must be equal, a {parameter} takes any one segment. The first row
+ * whose pattern and method match wins; a pattern that matches with another
+ * method answers 405, no pattern 404. Parameters: {ns} is the namespace,
+ * {name} a signal or query name, any other the workflow id. */
+static const struct srv_route_def route_table[] = {
+    {"GET", "/healthz", R_HEALTHZ, "healthz"},
+    {"GET", "/metrics", R_METRICS, "metrics"},
+    {"POST", "/api/v1/namespaces/{ns}/workflows", R_START, "start"},
+    {"GET", "/api/v1/namespaces/{ns}/workflows", R_LIST, "list"},
+    {"GET", "/api/v1/namespaces/{ns}/workflows/{workflow_id}", R_DESCRIBE, "describe"},
+    {"GET", "/api/v1/namespaces/{ns}/workflows/{workflow_id}/history", R_HISTORY, "history"},
+    {"GET", "/api/v1/namespaces/{ns}/workflows/{workflow_id}/result", R_RESULT, "result"},
+    {"POST", "/api/v1/namespaces/{ns}/workflows/{workflow_id}/cancel", R_CANCEL, "cancel"},
+    {"POST", "/api/v1/namespaces/{ns}/workflows/{workflow_id}/terminate", R_TERMINATE, "terminate"},
+    {"POST", "/api/v1/namespaces/{ns}/workflows/{workflow_id}/signals/{name}", R_SIGNAL, "signal"},
+    {"POST", "/api/v1/namespaces/{ns}/workflows/{workflow_id}/signal-with-start/{name}", R_SWS,
+     "signal_with_start"},
+    {"POST", "/api/v1/namespaces/{ns}/workflows/{workflow_id}/queries/{name}", R_QUERY, "query"},
+};
+#define ROUTE_COUNT (sizeof(route_table) / sizeof(route_table[0]))
+#define PATH_SEGMENTS_MAX 8 /* at least the longest pattern's segments: longer paths are 404 */
+
+size_t srv__routes(const struct srv_route_def **out)
+{
+    *out = route_table;
+    return ROUTE_COUNT;
+}
+
 /* Splits a path into at most max decoded segments; returns the count, or
  * -1 when there are more or one cannot be decoded. */
 static int path_split(const char *path, char **seg, int max)
@@ -370,68 +438,81 @@ static int path_split(const char *path, char **seg, int max)
     return n;
 }
 
-static int route_of(char **seg, int n, bool *post)
+/* A route's path parameters (borrowed from the decoded segments). */
+struct route_params {
+    const char *ns, *id, *name;
+};
+
+static bool pattern_match(const char *pattern, char *const *seg, int n, struct route_params *p)
 {
-    /* api v1 namespaces {ns} workflows [{id} [verb [name]]] */
-    if (n < 5 || strcmp(seg[0], "api") || strcmp(seg[1], "v1") || strcmp(seg[2], "namespaces") ||
-        strcmp(seg[4], "workflows"))
-        return 0;
-    if (n == 5) {
-        *post = true; /* POST start, GET list */
-        return R_START;
+    memset(p, 0, sizeof(*p));
+    const char *s = pattern;
+    int i = 0;
+    while (*s == '/')
+        s++;
+    while (*s != '\0') {
+        const char *end = strchrnul(s, '/');
+        size_t len = (size_t)(end - s);
+        if (i == n)
+            return false;
+        if (s[0] == '{') {
+            if (len == 4 && memcmp(s, "{ns}", 4) == 0)
+                p->ns = seg[i];
+            else if (len == 6 && memcmp(s, "{name}", 6) == 0)
+                p->name = seg[i];
+            else
+                p->id = seg[i];
+        } else if (strlen(seg[i]) != len || memcmp(seg[i], s, len) != 0) {
+            return false;
+        }
+        i++;
+        s = *end != '\0' ? end + 1 : end;
     }
-    if (n == 6) {
-        *post = false;
-        return R_DESCRIBE;
-    }
-    const char *verb = seg[6];
-    if (n == 7) {
-        *post = strcmp(verb, "cancel") == 0 || strcmp(verb, "terminate") == 0;
-        if (strcmp(verb, "history") == 0)
-            return R_HISTORY;
-        if (strcmp(verb, "result") == 0)
-            return R_RESULT;
-        if (strcmp(verb, "cancel") == 0)
-            return R_CANCEL;
-        if (strcmp(verb, "terminate") == 0)
-            return R_TERMINATE;
-        return 0;
-    }
-    if (n == 8) {
-        *post = true;
-        if (strcmp(verb, "signals") == 0)
-            return R_SIGNAL;
-        if (strcmp(verb, "signal-with-start") == 0)
-            return R_SWS;
-        if (strcmp(verb, "queries") == 0)
-            return R_QUERY;
-    }
-    return 0;
+    return i == n;
 }
 
-static void handle_ops(struct ttai_server *srv, struct evhttp_request *req, const char *path,
-                       int64_t t0)
+/* The matching row, or NULL; *path_known tells a 405 from a 404, and
+ * allowed gets the methods the path has ("GET or POST"). */
+static const struct srv_route_def *route_find(char *const *seg, int n, enum evhttp_cmd_type cmd,
+                                              struct route_params *p, bool *path_known,
+                                              char *allowed, size_t allowed_size)
 {
-    bool get = evhttp_request_get_command(req) == EVHTTP_REQ_GET;
-    if (strcmp(path, "/healthz") == 0) {
-        if (!get) {
-            srv__reply_error(req, 405, "method_not_allowed", "use GET");
-        } else {
-            struct ttai_err e;
-            struct store_read *rd;
-            int rc = store_read_begin(srv->store, &rd, &e);
-            if (rc == 0)
-                store_read_end(rd);
-            bool ok = rc == 0 && !srv->draining && !atomic_load(&srv->store_failed);
-            srv__reply_json(req, ok ? 200 : 503, ok ? "{\"status\":\"ok\"}" : "{\"status\":\"unavailable\"}");
-            srv__log_request(srv, req, ok ? 200 : 503, t0);
+    const char *method = cmd == EVHTTP_REQ_GET ? "GET" : cmd == EVHTTP_REQ_POST ? "POST" : "";
+    struct route_params probe;
+    *path_known = false;
+    allowed[0] = '\0';
+    for (size_t i = 0; i < ROUTE_COUNT; i++) {
+        const struct srv_route_def *r = &route_table[i];
+        if (!pattern_match(r->pattern, seg, n, &probe))
+            continue;
+        if (strcmp(r->method, method) == 0) {
+            *p = probe;
+            return r;
         }
-        return;
+        size_t used = strlen(allowed);
+        if (strstr(allowed, r->method) == NULL)
+            snprintf(allowed + used, allowed_size - used, "%s%s", used ? " or " : "", r->method);
+        *path_known = true;
     }
-    if (!get) {
-        srv__reply_error(req, 405, "method_not_allowed", "use GET");
-        return;
-    }
+    return NULL;
+}
+
+static void handle_healthz(struct ttai_server *srv, struct evhttp_request *req, int64_t t0)
+{
+    struct ttai_err e;
+    struct store_read *rd;
+    int rc = store_read_begin(srv->store, &rd, &e);
+    if (rc == 0)
+        store_read_end(rd);
+    bool ok = rc == 0 && !srv->draining && !atomic_load(&srv->store_failed);
+    srv__reply_json(req, ok ? 200 : 503, ok ? "{\"status\":\"ok\"}" : "{\"status\":\"unavailable\"}");
+    struct srv_job probe = {.route = R_HEALTHZ, .started_ns = t0};
+    route_stats_add(srv, &probe, ttai_mono_ns());
+    srv__log_request(srv, req, ok ? 200 : 503, t0);
+}
+
+static void handle_metrics(struct ttai_server *srv, struct evhttp_request *req, int64_t t0)
+{
     if (check_token(srv, req, NULL) != 0)
         return;
     struct srv_job *job = ttai_calloc(1, sizeof(*job));
@@ -448,15 +529,15 @@ static void handle_ops(struct ttai_server *srv, struct evhttp_request *req, cons
 
 /* Fills a job from the request: names, query string, body. Returns 0, or
  * the status already sent (the job is then the caller's to free). */
-static int job_fill(struct ttai_server *srv, struct srv_job *job, char **seg, int n,
+static int job_fill(struct ttai_server *srv, struct srv_job *job, const struct route_params *p,
                     const char *query)
 {
     struct evhttp_request *req = job->req;
     bool oom = false;
-    snprintf(job->ns, sizeof(job->ns), "%s", seg[3]);
-    if (n > 5 && (job->workflow_id = ttai_strndup(seg[5], strlen(seg[5]))) == NULL)
+    snprintf(job->ns, sizeof(job->ns), "%s", p->ns);
+    if (p->id != NULL && (job->workflow_id = ttai_strndup(p->id, strlen(p->id))) == NULL)
         oom = true;
-    if (n > 7 && (job->name = ttai_strndup(seg[7], strlen(seg[7]))) == NULL)
+    if (p->name != NULL && (job->name = ttai_strndup(p->name, strlen(p->name))) == NULL)
         oom = true;
     if (query != NULL && (job->query = ttai_strndup(query, strlen(query))) == NULL)
         oom = true;
@@ -506,65 +587,50 @@ static int job_result_params(struct srv_job *job, const char *query)
     return 0;
 }
 
-/* An /api/ request: route, method, namespace and token, then a job for
- * the workers (or a history stream on this thread). */
+/* An /api/ request, routed: namespace and token, then a job for the
+ * workers (or a history stream on this thread). */
 static void handle_api(struct ttai_server *srv, struct evhttp_request *req,
-                       const struct evhttp_uri *uri, const char *path, int64_t t0)
+                       const struct evhttp_uri *uri, int route, const struct route_params *p,
+                       int64_t t0)
 {
-    char *seg[8] = {0};
-    int n = path_split(path, seg, 8);
-    bool post = false;
-    int route = n < 0 ? 0 : route_of(seg, n, &post);
-    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     const char *query = evhttp_uri_get_query(uri);
-    if (route == 0) {
-        srv__reply_error(req, 404, "not_found", "no route %s", path);
-    } else if (route == R_START && cmd == EVHTTP_REQ_GET) {
-        route = R_LIST;
-    } else if ((post && cmd != EVHTTP_REQ_POST) || (!post && cmd != EVHTTP_REQ_GET)) {
-        srv__reply_error(req, 405, "method_not_allowed", "use %s", post ? "POST" : "GET");
-        route = 0;
-    }
-    if (route != 0 && (seg[3][0] == '\0' || strlen(seg[3]) > STORE_NS_MAX)) {
+    if (p->ns == NULL || p->ns[0] == '\0' || strlen(p->ns) > STORE_NS_MAX) {
         srv__reply_error(req, 400, "bad_request", "namespace must have 1 to %d bytes", STORE_NS_MAX);
-        route = 0;
+        return;
     }
-    if (route != 0 && check_token(srv, req, seg[3]) != 0)
-        route = 0;
+    if (check_token(srv, req, p->ns) != 0)
+        return;
     if (route == R_HISTORY) {
         char *follow = query ? srv__query_param(query, "follow") : NULL;
         bool on = follow != NULL && (strcmp(follow, "1") == 0 || strcmp(follow, "true") == 0);
         ttai_free(follow);
         if (on) {
-            srv__history_follow(srv, req, seg[3], seg[5], query);
-            route = 0;
+            srv__history_follow(srv, req, p->ns, p->id, query);
+            return;
         }
     }
-    struct srv_job *job = route != 0 ? ttai_calloc(1, sizeof(*job)) : NULL;
-    if (route != 0 && job == NULL)
+    struct srv_job *job = ttai_calloc(1, sizeof(*job));
+    if (job == NULL) {
         srv__reply_error(req, 500, "internal", "out of memory");
-    if (job != NULL) {
-        job->srv = srv;
-        job->req = req;
-        job->route = route;
-        job->started_ns = t0;
-        if (job_fill(srv, job, seg, n, query) != 0 ||
-            (route == R_RESULT && job_result_params(job, query) != 0)) {
-            job_free(job);
-        } else if (route == R_RESULT) {
-            srv__result_check(srv, job);
-        } else {
-            srv__submit(srv, job);
-        }
+        return;
     }
-    for (int i = 0; i < 8; i++)
-        free(seg[i]); /* evhttp_uridecode allocates with malloc */
+    job->srv = srv;
+    job->req = req;
+    job->route = route;
+    job->started_ns = t0;
+    if (job_fill(srv, job, p, query) != 0 || (route == R_RESULT && job_result_params(job, query) != 0))
+        job_free(job);
+    else if (route == R_RESULT)
+        srv__result_check(srv, job);
+    else
+        srv__submit(srv, job);
 }
 
 static void request_cb(struct evhttp_request *req, void *arg)
 {
     struct ttai_server *srv = arg;
     int64_t t0 = ttai_mono_ns();
+    evhttp_request_set_on_complete_cb(req, request_done_cb, srv);
     if (srv->draining) {
         srv__reply_error(req, 503, "unavailable", "shutting down");
         return;
@@ -579,12 +645,27 @@ static void request_cb(struct evhttp_request *req, void *arg)
         srv__reply_error(req, 400, "bad_request", "malformed request target");
         return;
     }
-    if (strncmp(path, "/api/", 5) == 0)
-        handle_api(srv, req, uri, path, t0);
-    else if (strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0)
-        handle_ops(srv, req, path, t0);
-    else
+    char *seg[PATH_SEGMENTS_MAX] = {0};
+    int n = path_split(path, seg, PATH_SEGMENTS_MAX);
+    struct route_params params;
+    bool path_known = false;
+    char allowed[32];
+    const struct srv_route_def *r =
+        n < 0 ? NULL
+              : route_find(seg, n, evhttp_request_get_command(req), &params, &path_known, allowed,
+                           sizeof(allowed));
+    if (r == NULL && path_known)
+        srv__reply_error(req, 405, "method_not_allowed", "use %s", allowed);
+    else if (r == NULL)
         srv__reply_error(req, 404, "not_found", "no route %s", path);
+    else if (r->route == R_HEALTHZ)
+        handle_healthz(srv, req, t0);
+    else if (r->route == R_METRICS)
+        handle_metrics(srv, req, t0);
+    else
+        handle_api(srv, req, uri, r->route, &params, t0);
+    for (int i = 0; i < PATH_SEGMENTS_MAX; i++)
+        free(seg[i]); /* evhttp_uridecode allocates with malloc */
 }
 
 /* ---- Start and stop ------------------------------------------------------------ */

@@ -16,7 +16,31 @@
 
 enum srv_route {
     R_START = 1, R_LIST, R_DESCRIBE, R_SIGNAL, R_SWS, R_QUERY, R_HISTORY, R_RESULT,
-    R_CANCEL, R_TERMINATE, R_METRICS,
+    R_CANCEL, R_TERMINATE, R_METRICS, R_HEALTHZ,
+    R__COUNT /* keep last: sizes the per-route counters */
+};
+
+/* One row of the route table (server.c): what routing matches, what
+ * srv__routes() lists (the OpenAPI check, tests/daemon), and the name that
+ * labels the route's metrics and is its operationId in docs/openapi.yaml. */
+struct srv_route_def {
+    const char *method;               /* "GET" or "POST" */
+    const char *pattern;              /* "/api/v1/namespaces/{ns}/workflows/{workflow_id}" */
+    int route;                        /* enum srv_route */
+    const char *name;                 /* "describe" */
+};
+
+/* Request duration histogram bounds in seconds (the last bucket is +Inf). */
+#define SRV_LATENCY_BUCKETS 15
+extern const double srv__latency_bounds[SRV_LATENCY_BUCKETS - 1];
+
+/* Per-route counters (any thread). */
+struct srv_route_stats {
+    atomic_ullong buckets[SRV_LATENCY_BUCKETS]; /* not cumulative */
+    atomic_ullong count;
+    atomic_ullong duration_ns;        /* arrival to reply queued */
+    atomic_ullong wait_ns;            /* submitted to picked up by a worker */
+    atomic_ullong handler_ns;         /* on the worker (engine call, durability wait) */
 };
 
 /* One request handed to a worker. Created and freed on the loop thread;
@@ -32,7 +56,9 @@ struct srv_job {
     char *body;                       /* request body (NUL-terminated), or NULL */
     size_t body_len;
     char *query;                      /* the URI's query string, or NULL */
-    int64_t started_ns;               /* for the request log */
+    int64_t started_ns;               /* arrival (loop thread), for the log and metrics */
+    int64_t submitted_ns;             /* handed to the workers */
+    int64_t picked_ns, ran_ns;        /* a worker took it / finished it */
     /* Reply, filled by the worker. */
     int status;
     char *reply;                      /* JSON (or text for metrics), ttai_malloc'd */
@@ -93,11 +119,14 @@ struct ttai_server {
     void *drained_arg;
     /* Counters (any thread). */
     atomic_ullong requests[6];        /* by status class: 1xx..5xx, index 1..5 */
+    struct srv_route_stats route_stats[R__COUNT];
     atomic_ullong closes;
     atomic_bool store_failed;         /* an engine call met TTAI_EFATAL */
 };
 
 /* server.c */
+/* The route table; returns its length. */
+size_t srv__routes(const struct srv_route_def **out);
 void srv__reply_error(struct evhttp_request *req, int status, const char *code,
                       const char *fmt, ...) TTAI_PRINTF(4, 5);
 void srv__reply_json(struct evhttp_request *req, int status, const char *json);

@@ -369,6 +369,52 @@ static void counter(struct evbuffer *out, const char *name, const char *help, ui
                         name, v);
 }
 
+/* Per route: the request duration histogram (arrival to the reply handed to
+ * libevent; a result long-poll's wait included), and the time jobs waited
+ * for a worker and spent on one (the engine call, its durability wait
+ * included). Routes that never ran show zeros. */
+static void metrics_routes(struct ttai_server *srv, struct evbuffer *out)
+{
+    const struct srv_route_def *routes;
+    size_t n = srv__routes(&routes);
+    evbuffer_add_printf(out, "# HELP ttai_http_request_duration_seconds Time from a request's "
+                             "arrival to its reply, by route.\n"
+                             "# TYPE ttai_http_request_duration_seconds histogram\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct srv_route_stats *rs = &srv->route_stats[routes[i].route];
+        unsigned long long cum = 0;
+        for (int b = 0; b < SRV_LATENCY_BUCKETS; b++) {
+            cum += atomic_load_explicit(&rs->buckets[b], memory_order_relaxed);
+            if (b < SRV_LATENCY_BUCKETS - 1)
+                evbuffer_add_printf(out, "ttai_http_request_duration_seconds_bucket{route=\"%s\","
+                                         "le=\"%g\"} %llu\n", routes[i].name, srv__latency_bounds[b], cum);
+            else
+                evbuffer_add_printf(out, "ttai_http_request_duration_seconds_bucket{route=\"%s\","
+                                         "le=\"+Inf\"} %llu\n", routes[i].name, cum);
+        }
+        /* The count is the +Inf bucket read above, so that the two agree
+         * even while requests finish during the scrape. */
+        evbuffer_add_printf(out, "ttai_http_request_duration_seconds_sum{route=\"%s\"} %.9f\n"
+                                 "ttai_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+                            routes[i].name, (double)atomic_load(&rs->duration_ns) / 1e9,
+                            routes[i].name, cum);
+    }
+    evbuffer_add_printf(out, "# HELP ttai_http_worker_wait_seconds_total Time requests waited for "
+                             "an API worker, by route.\n"
+                             "# TYPE ttai_http_worker_wait_seconds_total counter\n");
+    for (size_t i = 0; i < n; i++)
+        evbuffer_add_printf(out, "ttai_http_worker_wait_seconds_total{route=\"%s\"} %.9f\n",
+                            routes[i].name,
+                            (double)atomic_load(&srv->route_stats[routes[i].route].wait_ns) / 1e9);
+    evbuffer_add_printf(out, "# HELP ttai_http_handler_seconds_total Time requests spent on an API "
+                             "worker (the engine call, its durability wait included), by route.\n"
+                             "# TYPE ttai_http_handler_seconds_total counter\n");
+    for (size_t i = 0; i < n; i++)
+        evbuffer_add_printf(out, "ttai_http_handler_seconds_total{route=\"%s\"} %.9f\n",
+                            routes[i].name,
+                            (double)atomic_load(&srv->route_stats[routes[i].route].handler_ns) / 1e9);
+}
+
 void srv__metrics(struct ttai_server *srv, struct srv_job *job)
 {
     struct evbuffer *out = evbuffer_new();
@@ -398,6 +444,10 @@ void srv__metrics(struct ttai_server *srv, struct srv_job *job)
     evbuffer_add_printf(out, "# HELP ttai_commit_seconds_total Time in commits, sync included.\n"
                              "# TYPE ttai_commit_seconds_total counter\n"
                              "ttai_commit_seconds_total %.6f\n", (double)st.commit_ns_total / 1e9);
+    counter(out, "ttai_store_map_grows_total", "Times the LMDB map was grown.", sc.map_grows);
+    evbuffer_add_printf(out, "# HELP ttai_commit_group_batches_max Most batches one group commit "
+                             "has held.\n# TYPE ttai_commit_group_batches_max gauge\n"
+                             "ttai_commit_group_batches_max %" PRIu64 "\n", sc.group_batches_max);
     evbuffer_add_printf(out, "# HELP ttai_store_map_bytes Size of the LMDB map.\n"
                              "# TYPE ttai_store_map_bytes gauge\nttai_store_map_bytes %zu\n",
                         sc.map_bytes);
@@ -427,6 +477,7 @@ void srv__metrics(struct ttai_server *srv, struct srv_job *job)
     for (int c = 1; c <= 5; c++)
         evbuffer_add_printf(out, "ttai_http_requests_total{class=\"%dxx\"} %llu\n", c,
                             (unsigned long long)atomic_load(&srv->requests[c]));
+    metrics_routes(srv, out);
     counter(out, "ttai_runs_closed_total", "Runs closed since start.", atomic_load(&srv->closes));
     size_t len = evbuffer_get_length(out);
     job->reply = ttai_malloc(len + 1);

@@ -115,6 +115,14 @@ int ttai_testenv_restart(struct ttai_testenv *env, struct ttai_err *err)
     return engine_open(env, err);
 }
 
+int ttai_testenv_outage(struct ttai_testenv *env, int64_t ms, struct ttai_err *err)
+{
+    ttai_engine_close(env->eng);
+    env->eng = NULL;
+    env->now_ms += ms;
+    return engine_open(env, err);
+}
+
 int ttai_testenv_redeploy(struct ttai_testenv *env, const struct ttai_registry *registry,
                           size_t cache_max, struct ttai_err *err)
 {

@@ -361,6 +361,30 @@ struct ttai_run_info {
 int ttai_engine_describe(struct ttai_engine *eng, const char *ns, const char *workflow_id,
                          const struct ttai_run_id *run, struct ttai_run_info *out,
                          struct ttai_err *err) TTAI_MUST_CHECK;
+/* A pending activity of a run, as describe shows it (Temporal's
+ * PendingActivityInfo). */
+struct ttai_pending_activity {
+    uint64_t seq;                         /* its sequence number in the run */
+    char type[128];                       /* activity type */
+    const char *state;                    /* "scheduled", "started" or "backing_off" */
+    uint32_t attempt;                     /* the current (or next) attempt, from 1 */
+    int64_t scheduled_ms;                 /* when the workflow scheduled it */
+    int64_t next_attempt_ms;              /* backing_off: when the next attempt starts */
+    int64_t started_ms;                   /* started: when this attempt started */
+    int64_t last_heartbeat_ms;            /* 0: no heartbeat in this attempt */
+    char last_failure_type[64];           /* "" before any failure */
+    char last_failure_message[256];
+    uint8_t *heartbeat_details;           /* msgpack (this attempt's last, else the previous
+                                             attempt's); owned, freed with the array */
+    size_t heartbeat_details_len;
+};
+/* The pending activities of the current run of workflow_id, in sequence
+ * order: *out (freed with ttai_pending_activities_free) and *count. */
+int ttai_engine_pending_activities(struct ttai_engine *eng, const char *ns,
+                                   const char *workflow_id, struct ttai_pending_activity **out,
+                                   size_t *count, struct ttai_err *err) TTAI_MUST_CHECK;
+void ttai_pending_activities_free(struct ttai_pending_activity *list, size_t count);
+
 /* The result payload of a closed run (appended to out), or TTAI_EBUSY while
  * it runs; a failed run gives TTAI_EIO with its error in err. */
 int ttai_engine_result(struct ttai_engine *eng, const char *ns, const char *workflow_id,
@@ -434,6 +458,9 @@ int ttai_testenv_advance(struct ttai_testenv *env, int64_t ms) TTAI_MUST_CHECK;
 /* Closes and reopens the engine on the same directory (a clean restart;
  * the clock keeps its time). */
 int ttai_testenv_restart(struct ttai_testenv *env, struct ttai_err *err) TTAI_MUST_CHECK;
+/* Closes the engine, lets ms of virtual time pass with nothing running (an
+ * outage: due timers and schedule fires are missed meanwhile), reopens. */
+int ttai_testenv_outage(struct ttai_testenv *env, int64_t ms, struct ttai_err *err) TTAI_MUST_CHECK;
 /* The same, deploying other code (registry, NULL: keep) and another cache
  * size (0: keep): how a test upgrades workflow code or forces eviction. */
 int ttai_testenv_redeploy(struct ttai_testenv *env, const struct ttai_registry *registry,

@@ -14,7 +14,7 @@ cd "$here"
 
 packages=(build-essential cmake pkg-config clang libclang-rt-14-dev
           liblmdb-dev lmdb-utils libevent-dev libcurl4-openssl-dev
-          libmsgpack-dev libjansson-dev curl jq openssl tzdata)
+          libmsgpack-dev libjansson-dev curl jq openssl tzdata python3)
 
 install_deps() {
     local missing=()

@@ -172,5 +172,6 @@ int ctl_wf_show(const struct ctl_args *a);
 int ctl_wf_result(const struct ctl_args *a);
 int ctl_wf_cancel(const struct ctl_args *a);
 int ctl_wf_terminate(const struct ctl_args *a);
+int ctl_schedule_main(int argc, char **argv); /* -1 unless the command is `schedule` */
 
 #endif /* TTAI_CTL_INT_H */

@@ -25,6 +25,7 @@
  * and add a row to `subcommands` below.
  */
 #include "bench_activities.h"
+#include "bench_e2e.h"
 #include "bench_runtime.h"
 #include "store.h"
 
@@ -946,6 +947,7 @@ static const struct subcommand {
      "replay events/s, memory per cached idle workflow, resume after restart"},
     {"activities", bench_activities_main,
      "no-op activities/s through workflows, dispatch latency p50/p99"},
+    {"e2e", bench_e2e_main, "workflows/s, timer loops/s, signal-query latency through ttaid's API"},
 };
 
 static void usage(FILE *out)

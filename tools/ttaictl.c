@@ -497,6 +497,9 @@ int main(int argc, char **argv)
     const struct ctl_command *cmd = NULL;
     bool group = false;
     char where[64] = "";
+    int schedule_status = ctl_schedule_main(argc, argv); /* parses its own command line */
+    if (schedule_status >= 0)
+        return schedule_status;
     if (parse(&a, argc, argv, &group, &cmd, where, sizeof(where)) != 0)
         return CTL_EXIT_USAGE;
     if (a.version) {

@@ -10,6 +10,20 @@ extern const struct ttai_workflow_def wf_counter;
 extern const struct ttai_activity_def act_greet;
 extern const struct ttai_registry wf_samples_registry;
 
+/* The TTAI system (workflows/ttai/, docs/monitors.md): continuous
+ * monitors and scheduled jobs. They call the activities route_alerts,
+ * fetch_quotes, check_news, fetch_portfolio, run_screener and
+ * fetch_analysis_history by name; those live in activities/. */
+extern const struct ttai_workflow_def wf_news_watcher;        /* "NewsWatcher" */
+extern const struct ttai_workflow_def wf_price_alert;         /* "PriceAlert" */
+extern const struct ttai_workflow_def wf_portfolio_monitor;   /* "PortfolioMonitor" */
+extern const struct ttai_workflow_def wf_user_monitor;        /* "UserMonitor" */
+extern const struct ttai_workflow_def wf_scheduled_screener;  /* "ScheduledScreener" */
+extern const struct ttai_workflow_def wf_daily_report;        /* "DailyReport" */
+extern const struct ttai_workflow_def wf_weekly_report;       /* "WeeklyReport" */
+/* The seven above, NULL-terminated. */
+extern const struct ttai_workflow_def *const wf_ttai_workflows[];
+
 /* Every built-in type (registry.c): what ttaid runs and ttai-history
  * replays. */
 extern const struct ttai_registry wf_builtin_registry;

@@ -76,7 +76,7 @@ has err "no command given"
 run_ctl 2 frob
 has err "unknown command 'frob'"
 run_ctl 2 schedule list
-has err "unknown command 'schedule'"
+has err "unknown subcommand 'list' for 'schedule'"
 run_ctl 2 workflow
 has err "'workflow' needs a subcommand"
 run_ctl 2 workflow frob

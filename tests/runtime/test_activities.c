@@ -228,13 +228,40 @@ static void expect_running(struct ttai_testenv *env, const char *id)
 
 /* ---- Tests ---------------------------------------------------------------------- */
 
+/* The one pending activity of a workflow, as describe shows it. */
+static struct ttai_pending_activity *pending_one(struct ttai_testenv *env, const char *id)
+{
+    struct ttai_pending_activity *list;
+    size_t n;
+    CHECK_OK(ttai_engine_pending_activities(ttai_testenv_engine(env), "default", id, &list, &n,
+                                            &err));
+    CHECK_EQ(n, 1);
+    return list;
+}
+
 static void test_retry_policy(struct ttai_testenv *env)
 {
     /* Attempts at 0 s, 1 s (initial interval) and 3 s (x2 backoff). */
+    int64_t t0 = ttai_testenv_now(env);
     start(env, "flaky", "{\"activity\": \"flaky\"}");
     CHECK_OK(ttai_testenv_settle(env));
+    /* Backing off after attempt 1: describe shows attempt 2, the failure
+     * and when it runs. */
+    struct ttai_pending_activity *p = pending_one(env, "flaky");
+    CHECK(strcmp(p->state, "backing_off") == 0);
+    CHECK(strcmp(p->type, "flaky") == 0);
+    CHECK_EQ(p->attempt, 2);
+    CHECK_EQ(p->next_attempt_ms, t0 + 1000);
+    CHECK(strcmp(p->last_failure_type, "Flaky") == 0);
+    CHECK(strcmp(p->last_failure_message, "attempt 1") == 0);
+    ttai_pending_activities_free(p, 1);
     CHECK_OK(ttai_testenv_advance(env, 2500));
     expect_running(env, "flaky");
+    p = pending_one(env, "flaky");
+    CHECK_EQ(p->attempt, 3);
+    CHECK_EQ(p->next_attempt_ms, t0 + 3000);
+    CHECK(strcmp(p->last_failure_message, "attempt 2") == 0);
+    ttai_pending_activities_free(p, 1);
     CHECK_OK(ttai_testenv_advance(env, 1000));
     expect_result(env, "flaky", "\"attempts\":3");
     expect_result(env, "flaky", "\"value\":3");
@@ -254,10 +281,21 @@ static void test_non_retryable(struct ttai_testenv *env)
 
 static void test_heartbeat_timeout(struct ttai_testenv *env)
 {
+    int64_t t0 = ttai_testenv_now(env);
     start(env, "hb", "{\"activity\": \"hangs_once\", \"heartbeat_ms\": 5000}");
     CHECK_OK(ttai_testenv_settle(env));
     CHECK_OK(ttai_testenv_advance(env, 4000));
     expect_running(env, "hb");
+    /* Running attempt 1: its heartbeat time and details. */
+    struct ttai_pending_activity *p = pending_one(env, "hb");
+    CHECK(strcmp(p->state, "started") == 0);
+    CHECK_EQ(p->attempt, 1);
+    CHECK_EQ(p->last_heartbeat_ms, t0);
+    char *details = ttai_payload_to_json((struct ttai_payload){p->heartbeat_details,
+                                                               p->heartbeat_details_len});
+    CHECK(details != NULL && strcmp(details, "\"step-3\"") == 0);
+    ttai_free(details);
+    ttai_pending_activities_free(p, 1);
     /* The heartbeat timeout passes: attempt 1 is given up, attempt 2 runs
      * a second later with the details attempt 1 sent. */
     CHECK_OK(ttai_testenv_advance(env, 3000));
