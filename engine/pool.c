@@ -34,6 +34,7 @@ struct job {
     int64_t start_to_close_ms;
     int64_t heartbeat_timeout_ms;
     char key[STORE_WORKFLOW_ID_MAX + TTAI_RUN_ID_TEXT + 32];
+    char ns[STORE_NS_MAX + 1];     /* the scheduling workflow's namespace */
 };
 
 struct ttai_activity_ctx {
@@ -68,6 +69,11 @@ uint32_t ttai_activity_attempt(const struct ttai_activity_ctx *ctx)
 const char *ttai_activity_idempotency_key(const struct ttai_activity_ctx *ctx)
 {
     return ctx->job->key;
+}
+
+const char *ttai_activity_namespace(const struct ttai_activity_ctx *ctx)
+{
+    return ctx->job->ns;
 }
 
 int ttai_activity_fail(struct ttai_activity_ctx *ctx, const char *error_type, bool retryable,
@@ -291,6 +297,7 @@ int eng_pool_dispatch(struct eng_pool *pool, const struct ttai_registry *reg,
     char rid[TTAI_RUN_ID_TEXT];
     snprintf(j->key, sizeof(j->key), "%s/%s/%" PRIu64, run->workflow_id,
              ttai_run_id_format(&run->run_id, rid), scheduled->seq);
+    snprintf(j->ns, sizeof(j->ns), "%s", run->ns);
     if (scheduled->payload.len) {
         j->input = ttai_malloc(scheduled->payload.len);
         TTAI_ASSERT(j->input != NULL);

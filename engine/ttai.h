@@ -263,6 +263,8 @@ struct ttai_activity_def {
 uint32_t ttai_activity_attempt(const struct ttai_activity_ctx *ctx);
 /* "<workflow id>/<run id>/<seq>": stable across attempts (idempotency). */
 const char *ttai_activity_idempotency_key(const struct ttai_activity_ctx *ctx);
+/* The namespace of the workflow that scheduled the activity. */
+const char *ttai_activity_namespace(const struct ttai_activity_ctx *ctx);
 /* Marks the attempt failed with an error type and message; returns
  * TTAI_EIO so that `return ttai_activity_fail(...)` reads naturally.
  * retryable false makes the failure final whatever the policy says. */

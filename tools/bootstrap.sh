@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bootstrap.sh: every set-up step on a fresh Debian 12 machine, then one job.
 #
-#   bash tools/bootstrap.sh run    # install, build (release), run the main job
+#   bash tools/bootstrap.sh run    # install, build (release), run the main job:
+#                                  # ttai-marketsim + ttaid with the TTAI system
 #   bash tools/bootstrap.sh test   # install, build (ASan+UBSan), run every test
 #   bash tools/bootstrap.sh deps   # only install the Debian packages
 #
@@ -45,8 +46,14 @@ run)
     install_deps
     build build/release -DCMAKE_BUILD_TYPE=Release
     shift
-    # The main job. Until the daemon exists it is the journal benchmark.
-    exec build/release/tools/ttai-bench journal "$@"
+    # The main job: the market data simulator and ttaid with the TTAI
+    # monitors and schedules, on the embedded LMDB store in ./ttai-data
+    # (docs/quickstart.md). Extra arguments go to ttaid.
+    build/release/tools/ttai-marketsim --listen "${TTAI_MARKETSIM_LISTEN:-127.0.0.1:7281}" &
+    sim=$!
+    trap 'kill $sim 2>/dev/null; wait $sim 2>/dev/null' EXIT
+    build/release/tools/ttaid --market-url "http://${TTAI_MARKETSIM_LISTEN:-127.0.0.1:7281}" \
+        --ttai-system on "$@"
     ;;
 test)
     install_deps

@@ -22,6 +22,8 @@
 #include <event2/thread.h>
 
 #include "server.h"
+#include "activities.h"
+#include "ttaid_system.h"
 #include "workflows.h"
 
 #define TOKENS_MAX 64
@@ -45,6 +47,10 @@ struct config {
     bool log_json;
     struct token_cfg tokens[TOKENS_MAX];
     size_t token_count;
+    char *market_url;                 /* the TTAI system (ttaid_system.h) */
+    char *alert_channels;
+    char *alert_always;
+    bool ttai_system;
 };
 
 struct daemon {
@@ -74,6 +80,10 @@ static void usage(FILE *f)
             "  --log-format FORMAT      text|json (TTAI_LOG_FORMAT; default text)\n"
             "  --token TOKEN:NS1,NS2    a bearer token and its namespaces ('*': all); repeatable\n"
             "                           (TTAI_TOKENS: TOKEN:NS,...;TOKEN:NS,...)\n"
+            "  --market-url URL         market data service for the TTAI activities (TTAI_MARKET_URL)\n"
+            "  --alert-channels FILE    alert channel settings, JSON (TTAI_ALERT_CHANNELS; docs/alerts.md)\n"
+            "  --alert-always LIST      channels every alert also goes to (TTAI_ALERT_ALWAYS; default console)\n"
+            "  --ttai-system on|off     start the TTAI monitors and schedules on boot (TTAI_SYSTEM; default off)\n"
             "  --help                   this text\n");
 }
 
@@ -164,6 +174,18 @@ static bool apply(struct config *cfg, const char *key, const char *value, const 
         cfg->log_json = strcmp(value, "json") == 0;
     } else if (strcmp(k, "token") == 0) {
         ok = add_token(cfg, value);
+    } else if (strcmp(k, "market-url") == 0) {
+        free(cfg->market_url);
+        cfg->market_url = strdup(value);
+    } else if (strcmp(k, "alert-channels") == 0) {
+        free(cfg->alert_channels);
+        cfg->alert_channels = strdup(value);
+    } else if (strcmp(k, "alert-always") == 0) {
+        free(cfg->alert_always);
+        cfg->alert_always = strdup(value);
+    } else if (strcmp(k, "ttai-system") == 0) {
+        ok = strcmp(value, "on") == 0 || strcmp(value, "off") == 0;
+        cfg->ttai_system = strcmp(value, "on") == 0;
     } else {
         fprintf(stderr, "ttaid: unknown setting '%s' (%s)\n", key, where);
         return false;
@@ -210,6 +232,8 @@ static bool load_env(struct config *cfg)
         {"TTAI_ACTIVITY_THREADS", "activity-threads"}, {"TTAI_CACHE_SIZE", "cache-size"},
         {"TTAI_WORKERS", "workers"},     {"TTAI_MAX_BODY", "max-body"},
         {"TTAI_LOG_LEVEL", "log-level"}, {"TTAI_LOG_FORMAT", "log-format"},
+        {"TTAI_MARKET_URL", "market-url"}, {"TTAI_ALERT_CHANNELS", "alert-channels"},
+        {"TTAI_ALERT_ALWAYS", "alert-always"}, {"TTAI_SYSTEM", "ttai-system"},
     };
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i][0]);
@@ -407,6 +431,15 @@ int main(int argc, char **argv)
         ttai_log(TTAI_LOG_ERROR, "start", "cannot open the engine on '%s': %s", data, err.msg);
         return 1;
     }
+    struct ttaid_system_cfg sys = {.market_url = d.cfg.market_url,
+                                   .channels_file = d.cfg.alert_channels,
+                                   .always = d.cfg.alert_always, .boot = d.cfg.ttai_system};
+    if (ttaid_system_configure(d.eng, &sys, &err) != 0 ||
+        (sys.boot && ttaid_system_boot(d.eng, &sys, &err) != 0)) {
+        ttai_log(TTAI_LOG_ERROR, "start", "TTAI system: %s", err.msg);
+        ttai_engine_close(d.eng);
+        return 1;
+    }
     d.base = event_base_new();
     struct ttai_server_token toks[TOKENS_MAX];
     for (size_t i = 0; i < d.cfg.token_count; i++)
@@ -446,6 +479,7 @@ int main(int argc, char **argv)
     pthread_join(d.engine_thread, NULL);
     ttai_server_free(d.srv); /* after the engine thread: it calls the server on closes */
     ttai_engine_close(d.eng);
+    act_global_cleanup();
     event_free(sigterm);
     event_free(sigint);
     event_free(d.fatal_ev);
@@ -455,5 +489,8 @@ int main(int argc, char **argv)
         free(d.cfg.tokens[i].token);
     free(d.cfg.data);
     free(d.cfg.listen);
+    free(d.cfg.market_url);
+    free(d.cfg.alert_channels);
+    free(d.cfg.alert_always);
     return d.exit_code;
 }

@@ -4,10 +4,13 @@
 
 #include "ttai.h"
 
-/* Samples (workflows/samples): hello and counter, with their activities. */
+/* Samples (workflows/samples): hello, counter and bench_monitor (the W2
+ * loop of ttai-bench e2e), with their activities. */
 extern const struct ttai_workflow_def wf_hello;
 extern const struct ttai_workflow_def wf_counter;
+extern const struct ttai_workflow_def wf_bench_monitor;
 extern const struct ttai_activity_def act_greet;
+extern const struct ttai_activity_def act_bench_noop;
 extern const struct ttai_registry wf_samples_registry;
 
 /* The TTAI system (workflows/ttai/, docs/monitors.md): continuous
@@ -21,7 +24,10 @@ extern const struct ttai_workflow_def wf_user_monitor;        /* "UserMonitor" *
 extern const struct ttai_workflow_def wf_scheduled_screener;  /* "ScheduledScreener" */
 extern const struct ttai_workflow_def wf_daily_report;        /* "DailyReport" */
 extern const struct ttai_workflow_def wf_weekly_report;       /* "WeeklyReport" */
-/* The seven above, NULL-terminated. */
+/* Alert routing (workflows/ttai/alert_router.c, docs/alerts.md): one per
+ * namespace, fed by the route_alerts activity. */
+extern const struct ttai_workflow_def wf_alert_router;        /* "AlertRouter" */
+/* The TTAI types above, NULL-terminated. */
 extern const struct ttai_workflow_def *const wf_ttai_workflows[];
 
 /* Every built-in type (registry.c): what ttaid runs and ttai-history

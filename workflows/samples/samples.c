@@ -6,6 +6,10 @@
  *             query "value" answers the total; every N adds it continues as
  *             new carrying the total; signal "stop" completes it with the
  *             total as its result.
+ *   bench_monitor - input {"iterations": N, "sleep_ms": M}: N times, runs
+ *             the no-op activity "bench_noop" and then sleeps M ms (a
+ *             durable timer); completes with N. The loop of a monitor,
+ *             reduced to its engine costs (ttai-bench e2e, W2).
  */
 #include "workflows.h"
 
@@ -125,6 +129,48 @@ static void counter_run(struct ttai_wf *wf, void *state, struct ttai_payload inp
     ttai_wf_continue_as_new(wf, next);
 }
 
+/* ---- bench_monitor ------------------------------------------------------------- */
+
+static int bench_noop_activity(struct ttai_activity_ctx *ctx, struct ttai_payload input,
+                               struct ttai_buf *out)
+{
+    (void)ctx;
+    (void)input;
+    (void)out;
+    return 0;
+}
+
+static void bench_monitor_run(struct ttai_wf *wf, void *state, struct ttai_payload input)
+{
+    (void)state;
+    struct ttai_reader r;
+    ttai_reader_init(&r);
+    msgpack_object o;
+    int64_t iterations = -1, sleep_ms = 0;
+    if (ttai_payload_unpack(&r, input, &o) == 0) {
+        ttai_obj_int(ttai_obj_get(&o, "iterations"), &iterations);
+        ttai_obj_int(ttai_obj_get(&o, "sleep_ms"), &sleep_ms);
+    }
+    ttai_reader_release(&r);
+    if (iterations < 0 || sleep_ms < 0)
+        ttai_wf_fail(wf, "BadInput",
+                     "bench_monitor needs {\"iterations\": N >= 0, \"sleep_ms\": M >= 0}");
+    struct ttai_activity_opts opts = {.start_to_close_ms = 10000};
+    for (int64_t i = 0; i < iterations; i++) {
+        struct ttai_result res;
+        if (ttai_wf_activity(wf, "bench_noop", (struct ttai_payload){NULL, 0}, &opts, &res) != 0)
+            ttai_wf_fail(wf, res.error_type, res.error_message);
+        if (ttai_wf_sleep(wf, sleep_ms) != 0)
+            ttai_wf_canceled(wf);
+    }
+    struct ttai_buf out;
+    ttai_buf_init(&out);
+    ttai_buf_int(&out, iterations);
+    struct ttai_payload result = ttai_wf_keep(wf, ttai_buf_payload(&out));
+    ttai_buf_release(&out);
+    ttai_wf_complete(wf, result);
+}
+
 /* ---- Registry ------------------------------------------------------------------ */
 
 static const struct ttai_signal_def counter_signals[] = {
@@ -148,9 +194,15 @@ const struct ttai_workflow_def wf_counter = {
     .queries = counter_queries,
 };
 
-const struct ttai_activity_def act_greet = {.type = "greet", .run = greet_activity};
+const struct ttai_workflow_def wf_bench_monitor = {.type = "bench_monitor",
+                                                   .run = bench_monitor_run};
 
-static const struct ttai_workflow_def *const sample_workflows[] = {&wf_hello, &wf_counter, NULL};
-static const struct ttai_activity_def *const sample_activities[] = {&act_greet, NULL};
+const struct ttai_activity_def act_greet = {.type = "greet", .run = greet_activity};
+const struct ttai_activity_def act_bench_noop = {.type = "bench_noop", .run = bench_noop_activity};
+
+static const struct ttai_workflow_def *const sample_workflows[] = {&wf_hello, &wf_counter,
+                                                                   &wf_bench_monitor, NULL};
+static const struct ttai_activity_def *const sample_activities[] = {&act_greet, &act_bench_noop,
+                                                                    NULL};
 
 const struct ttai_registry wf_samples_registry = {sample_workflows, sample_activities};
