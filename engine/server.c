@@ -112,9 +112,8 @@ void srv__log_request(struct ttai_server *srv, struct evhttp_request *req, int s
     (void)srv;
     if (log_level < TTAI_LOG_DEBUG)
         return;
-    const char *method = evhttp_request_get_command(req) == EVHTTP_REQ_GET ? "GET" : "POST";
-    ttai_log(TTAI_LOG_DEBUG, "request", "%s %s %d %.3fms", method, evhttp_request_get_uri(req),
-             status, (double)(ttai_mono_ns() - started_ns) / 1e6);
+    ttai_log(TTAI_LOG_DEBUG, "request", "%s %s %d %.3fms", srv__method_name(req),
+             evhttp_request_get_uri(req), status, (double)(ttai_mono_ns() - started_ns) / 1e6);
 }
 
 /* Every answer, error or not, once written: the status class counters. */
@@ -258,6 +257,7 @@ static void job_free(struct srv_job *job)
     if (job->timer != NULL)
         event_free(job->timer);
     ttai_free(job->workflow_id);
+    ttai_free(job->schedule_id);
     ttai_free(job->name);
     ttai_free(job->body);
     ttai_free(job->query);
@@ -387,7 +387,8 @@ static int check_token(struct ttai_server *srv, struct evhttp_request *req, cons
  * literal must be equal, a {parameter} takes any one segment. The first row
  * whose pattern and method match wins; a pattern that matches with another
  * method answers 405, no pattern 404. Parameters: {ns} is the namespace,
- * {name} a signal or query name, any other the workflow id. */
+ * {name} a signal or query name, {schedule_id} a schedule id, any other the
+ * workflow id. */
 static const struct srv_route_def route_table[] = {
     {"GET", "/healthz", R_HEALTHZ, "healthz"},
     {"GET", "/metrics", R_METRICS, "metrics"},
@@ -402,6 +403,22 @@ static const struct srv_route_def route_table[] = {
     {"POST", "/api/v1/namespaces/{ns}/workflows/{workflow_id}/signal-with-start/{name}", R_SWS,
      "signal_with_start"},
     {"POST", "/api/v1/namespaces/{ns}/workflows/{workflow_id}/queries/{name}", R_QUERY, "query"},
+    {"POST", "/api/v1/namespaces/{ns}/schedules", R_SCHED_CREATE, "schedule_create"},
+    {"GET", "/api/v1/namespaces/{ns}/schedules", R_SCHED_LIST, "schedule_list"},
+    {"GET", "/api/v1/namespaces/{ns}/schedules/{schedule_id}", R_SCHED_DESCRIBE,
+     "schedule_describe"},
+    {"DELETE", "/api/v1/namespaces/{ns}/schedules/{schedule_id}", R_SCHED_DELETE,
+     "schedule_delete"},
+    {"POST", "/api/v1/namespaces/{ns}/schedules/{schedule_id}/update", R_SCHED_UPDATE,
+     "schedule_update"},
+    {"POST", "/api/v1/namespaces/{ns}/schedules/{schedule_id}/pause", R_SCHED_PAUSE,
+     "schedule_pause"},
+    {"POST", "/api/v1/namespaces/{ns}/schedules/{schedule_id}/unpause", R_SCHED_UNPAUSE,
+     "schedule_unpause"},
+    {"POST", "/api/v1/namespaces/{ns}/schedules/{schedule_id}/trigger", R_SCHED_TRIGGER,
+     "schedule_trigger"},
+    {"POST", "/api/v1/namespaces/{ns}/schedules/{schedule_id}/backfill", R_SCHED_BACKFILL,
+     "schedule_backfill"},
 };
 #define ROUTE_COUNT (sizeof(route_table) / sizeof(route_table[0]))
 #define PATH_SEGMENTS_MAX 8 /* at least the longest pattern's segments: longer paths are 404 */
@@ -440,7 +457,7 @@ static int path_split(const char *path, char **seg, int max)
 
 /* A route's path parameters (borrowed from the decoded segments). */
 struct route_params {
-    const char *ns, *id, *name;
+    const char *ns, *id, *schedule_id, *name;
 };
 
 static bool pattern_match(const char *pattern, char *const *seg, int n, struct route_params *p)
@@ -460,6 +477,8 @@ static bool pattern_match(const char *pattern, char *const *seg, int n, struct r
                 p->ns = seg[i];
             else if (len == 6 && memcmp(s, "{name}", 6) == 0)
                 p->name = seg[i];
+            else if (len == 13 && memcmp(s, "{schedule_id}", 13) == 0)
+                p->schedule_id = seg[i];
             else
                 p->id = seg[i];
         } else if (strlen(seg[i]) != len || memcmp(seg[i], s, len) != 0) {
@@ -471,13 +490,25 @@ static bool pattern_match(const char *pattern, char *const *seg, int n, struct r
     return i == n;
 }
 
+const char *srv__method_name(struct evhttp_request *req)
+{
+    switch (evhttp_request_get_command(req)) {
+    case EVHTTP_REQ_GET: return "GET";
+    case EVHTTP_REQ_POST: return "POST";
+    case EVHTTP_REQ_DELETE: return "DELETE";
+    case EVHTTP_REQ_PUT: return "PUT";
+    case EVHTTP_REQ_PATCH: return "PATCH";
+    case EVHTTP_REQ_HEAD: return "HEAD";
+    default: return "OTHER";
+    }
+}
+
 /* The matching row, or NULL; *path_known tells a 405 from a 404, and
  * allowed gets the methods the path has ("GET or POST"). */
-static const struct srv_route_def *route_find(char *const *seg, int n, enum evhttp_cmd_type cmd,
+static const struct srv_route_def *route_find(char *const *seg, int n, const char *method,
                                               struct route_params *p, bool *path_known,
                                               char *allowed, size_t allowed_size)
 {
-    const char *method = cmd == EVHTTP_REQ_GET ? "GET" : cmd == EVHTTP_REQ_POST ? "POST" : "";
     struct route_params probe;
     *path_known = false;
     allowed[0] = '\0';
@@ -536,6 +567,9 @@ static int job_fill(struct ttai_server *srv, struct srv_job *job, const struct r
     bool oom = false;
     snprintf(job->ns, sizeof(job->ns), "%s", p->ns);
     if (p->id != NULL && (job->workflow_id = ttai_strndup(p->id, strlen(p->id))) == NULL)
+        oom = true;
+    if (p->schedule_id != NULL &&
+        (job->schedule_id = ttai_strndup(p->schedule_id, strlen(p->schedule_id))) == NULL)
         oom = true;
     if (p->name != NULL && (job->name = ttai_strndup(p->name, strlen(p->name))) == NULL)
         oom = true;
@@ -649,10 +683,10 @@ static void request_cb(struct evhttp_request *req, void *arg)
     int n = path_split(path, seg, PATH_SEGMENTS_MAX);
     struct route_params params;
     bool path_known = false;
-    char allowed[32];
+    char allowed[48];
     const struct srv_route_def *r =
         n < 0 ? NULL
-              : route_find(seg, n, evhttp_request_get_command(req), &params, &path_known, allowed,
+              : route_find(seg, n, srv__method_name(req), &params, &path_known, allowed,
                            sizeof(allowed));
     if (r == NULL && path_known)
         srv__reply_error(req, 405, "method_not_allowed", "use %s", allowed);

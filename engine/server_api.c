@@ -1,7 +1,9 @@
-/* server_api.c: the API's handlers (docs/api.md). Each runs on a worker
- * thread with a job the loop thread prepared (path segments, body, query
- * string), calls the engine or reads the store, and leaves the reply in the
- * job. Nothing here touches libevent's request objects.
+/* server_api.c: the API's workflow handlers (docs/api.md), and the reply
+ * and body helpers the schedule handlers (server_sched.c) share. Each
+ * handler runs on a worker thread with a job the loop thread prepared (path
+ * segments, body, query string), calls the engine or reads the store, and
+ * leaves the reply in the job. Nothing here touches libevent's request
+ * objects.
  *
  * Every check that can refuse a request (JSON, fields, parameters) comes
  * before the engine call, so a refused request records nothing.
@@ -84,30 +86,31 @@ static void reply_set(struct srv_job *job, int status, char *body)
     job->reply = body;
 }
 
-static void reply_fail(struct srv_job *job, int status, const char *code, const char *msg)
+void srv__job_fail(struct srv_job *job, int status, const char *code, const char *msg)
 {
     reply_set(job, status, srv__error_body(code, msg));
 }
 
-static void reply_rc(struct srv_job *job, int rc, const struct ttai_err *err)
+void srv__job_reply_rc(struct srv_job *job, int rc, const struct ttai_err *err)
 {
     const char *code;
     int status = srv__status_of(rc, &code);
     if (rc == TTAI_EFATAL)
         atomic_store(&job->srv->store_failed, true);
-    reply_fail(job, status, code, err->msg[0] ? err->msg : ttai_strerror(rc));
+    srv__job_fail(job, status, code, err->msg[0] ? err->msg : ttai_strerror(rc));
+    const char *subject = job->workflow_id ? job->workflow_id
+                          : job->schedule_id ? job->schedule_id : "";
     if (status >= 500)
-        ttai_log(TTAI_LOG_WARN, "engine", "%s %s: %s", job->ns, job->workflow_id ? job->workflow_id : "",
+        ttai_log(TTAI_LOG_WARN, "engine", "%s %s: %s", job->ns, subject,
                  err->msg[0] ? err->msg : ttai_strerror(rc));
 }
 
-/* Takes o (a reference) and makes it the reply. */
-static void reply_obj(struct srv_job *job, int status, json_t *o)
+void srv__job_reply_obj(struct srv_job *job, int status, json_t *o)
 {
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (s == NULL) {
-        reply_fail(job, 500, "internal", "out of memory");
+        srv__job_fail(job, 500, "internal", "out of memory");
         return;
     }
     reply_set(job, status, ttai_strndup(s, strlen(s)));
@@ -125,14 +128,12 @@ static json_t *payload_json(const uint8_t *data, size_t len)
     return v ? v : json_null();
 }
 
-/* The body as a JSON object (new reference). An empty body is {} when
- * allowed. NULL with the reply set when malformed. */
-static json_t *body_object(struct srv_job *job, bool required)
+json_t *srv__job_body(struct srv_job *job, bool required)
 {
     if (job->body == NULL) {
         if (!required)
             return json_object();
-        reply_fail(job, 400, "bad_request", "a JSON object body is required");
+        srv__job_fail(job, 400, "bad_request", "a JSON object body is required");
         return NULL;
     }
     json_error_t jerr;
@@ -141,20 +142,19 @@ static json_t *body_object(struct srv_job *job, bool required)
         char msg[300];
         snprintf(msg, sizeof(msg), "malformed JSON at line %d column %d: %s", jerr.line,
                  jerr.column, jerr.text);
-        reply_fail(job, 400, "bad_request", msg);
+        srv__job_fail(job, 400, "bad_request", msg);
         return NULL;
     }
     if (!json_is_object(o)) {
         json_decref(o);
-        reply_fail(job, 400, "bad_request", "the body must be a JSON object");
+        srv__job_fail(job, 400, "bad_request", "the body must be a JSON object");
         return NULL;
     }
     return o;
 }
 
-/* An optional string field; false with the reply set when mistyped. */
-static bool field_str(struct srv_job *job, json_t *o, const char *key, bool required,
-                      const char **out)
+bool srv__job_field_str(struct srv_job *job, json_t *o, const char *key, bool required,
+                        const char **out)
 {
     json_t *v = json_object_get(o, key);
     *out = NULL;
@@ -163,13 +163,13 @@ static bool field_str(struct srv_job *job, json_t *o, const char *key, bool requ
             return true;
         char msg[128];
         snprintf(msg, sizeof(msg), "field '%s' is required", key);
-        reply_fail(job, 400, "bad_request", msg);
+        srv__job_fail(job, 400, "bad_request", msg);
         return false;
     }
     if (!json_is_string(v) || (required && json_string_length(v) == 0)) {
         char msg[128];
         snprintf(msg, sizeof(msg), "field '%s' must be a%s string", key, required ? " non-empty" : "");
-        reply_fail(job, 400, "bad_request", msg);
+        srv__job_fail(job, 400, "bad_request", msg);
         return false;
     }
     *out = json_string_value(v);
@@ -191,8 +191,8 @@ static bool field_payload(struct srv_job *job, json_t *o, const char *key, struc
     if (rc != 0) {
         char msg[400];
         snprintf(msg, sizeof(msg), "field '%s': %s", key, err.msg[0] ? err.msg : ttai_strerror(rc));
-        reply_fail(job, rc == TTAI_ENOMEM ? 503 : 400, rc == TTAI_ENOMEM ? "unavailable" : "bad_request",
-                   msg);
+        srv__job_fail(job, rc == TTAI_ENOMEM ? 503 : 400,
+                      rc == TTAI_ENOMEM ? "unavailable" : "bad_request", msg);
         return false;
     }
     return true;
@@ -203,12 +203,12 @@ static bool field_run_id(struct srv_job *job, json_t *o, struct ttai_run_id *run
 {
     const char *s;
     *has = false;
-    if (!field_str(job, o, "run_id", false, &s))
+    if (!srv__job_field_str(job, o, "run_id", false, &s))
         return false;
     if (s == NULL)
         return true;
     if (ttai_run_id_parse(s, run) != 0) {
-        reply_fail(job, 400, "bad_request", "field 'run_id' is not a run id");
+        srv__job_fail(job, 400, "bad_request", "field 'run_id' is not a run id");
         return false;
     }
     *has = true;
@@ -224,7 +224,7 @@ static bool field_ms(struct srv_job *job, json_t *o, const char *key, int64_t *o
     if (!json_is_integer(v) || json_integer_value(v) < 0) {
         char msg[128];
         snprintf(msg, sizeof(msg), "field '%s' must be a non-negative integer", key);
-        reply_fail(job, 400, "bad_request", msg);
+        srv__job_fail(job, 400, "bad_request", msg);
         return false;
     }
     *out = json_integer_value(v);
@@ -237,7 +237,7 @@ static bool start_opts(struct srv_job *job, json_t *o, struct ttai_start_opts *o
     static const char *const reuses[] = {"allow", "reject", "allow_failed_only"};
     memset(opts, 0, sizeof(*opts));
     const char *c, *r;
-    if (!field_str(job, o, "id_conflict", false, &c) || !field_str(job, o, "id_reuse", false, &r))
+    if (!srv__job_field_str(job, o, "id_conflict", false, &c) || !srv__job_field_str(job, o, "id_reuse", false, &r))
         return false;
     if (c != NULL) {
         opts->id_conflict = -1;
@@ -245,8 +245,8 @@ static bool start_opts(struct srv_job *job, json_t *o, struct ttai_start_opts *o
             if (strcmp(c, conflicts[i]) == 0)
                 opts->id_conflict = i;
         if (opts->id_conflict < 0) {
-            reply_fail(job, 400, "bad_request",
-                       "field 'id_conflict' must be fail, use_existing or terminate_existing");
+            srv__job_fail(job, 400, "bad_request",
+                          "field 'id_conflict' must be fail, use_existing or terminate_existing");
             return false;
         }
     }
@@ -256,8 +256,8 @@ static bool start_opts(struct srv_job *job, json_t *o, struct ttai_start_opts *o
             if (strcmp(r, reuses[i]) == 0)
                 opts->id_reuse = i;
         if (opts->id_reuse < 0) {
-            reply_fail(job, 400, "bad_request",
-                       "field 'id_reuse' must be allow, reject or allow_failed_only");
+            srv__job_fail(job, 400, "bad_request",
+                          "field 'id_reuse' must be allow, reject or allow_failed_only");
             return false;
         }
     }
@@ -271,7 +271,7 @@ static bool name_ok(struct srv_job *job, const char *what, const char *s, size_t
     if (n == 0 || n > max) {
         char msg[128];
         snprintf(msg, sizeof(msg), "%s must have 1 to %zu bytes", what, max);
-        reply_fail(job, 400, "bad_request", msg);
+        srv__job_fail(job, 400, "bad_request", msg);
         return false;
     }
     return true;
@@ -293,8 +293,8 @@ static void reply_ids(struct srv_job *job, int status, const char *workflow_id,
                       const struct ttai_run_id *run)
 {
     char text[TTAI_RUN_ID_TEXT];
-    reply_obj(job, status, json_pack("{s:s,s:s}", "workflow_id", workflow_id, "run_id",
-                                     ttai_run_id_format(run, text)));
+    srv__job_reply_obj(job, status, json_pack("{s:s,s:s}", "workflow_id", workflow_id, "run_id",
+                                              ttai_run_id_format(run, text)));
 }
 
 /* ---- Workflow calls ------------------------------------------------------------- */
@@ -303,7 +303,7 @@ static void do_start(struct ttai_server *srv, struct srv_job *job, json_t *o)
 {
     const char *type, *id;
     struct ttai_start_opts opts;
-    if (!field_str(job, o, "type", true, &type) || !field_str(job, o, "id", true, &id) ||
+    if (!srv__job_field_str(job, o, "type", true, &type) || !srv__job_field_str(job, o, "id", true, &id) ||
         !name_ok(job, "workflow id", id, STORE_WORKFLOW_ID_MAX) ||
         !name_ok(job, "workflow type", type, STORE_TYPE_MAX) || !start_opts(job, o, &opts))
         return;
@@ -319,7 +319,7 @@ static void do_start(struct ttai_server *srv, struct srv_job *job, json_t *o)
         struct ttai_err err = {0};
         int rc = ttai_engine_start(srv->eng, job->ns, type, id, ttai_buf_payload(&in), &opts, &run, &err);
         if (rc != 0)
-            reply_rc(job, rc, &err);
+            srv__job_reply_rc(job, rc, &err);
         else
             reply_ids(job, !ttai_run_id_is_zero(&before) && ttai_run_id_eq(&before, &run) ? 200 : 201,
                       id, &run);
@@ -340,7 +340,7 @@ static void do_signal(struct ttai_server *srv, struct srv_job *job, json_t *o)
         int rc = ttai_engine_signal(srv->eng, job->ns, job->workflow_id, has_run ? &run : NULL,
                                     job->name, ttai_buf_payload(&in), &err);
         if (rc != 0) {
-            reply_rc(job, rc, &err);
+            srv__job_reply_rc(job, rc, &err);
         } else {
             if (!has_run)
                 current_run(srv, job, &run);
@@ -354,7 +354,7 @@ static void do_signal_with_start(struct ttai_server *srv, struct srv_job *job, j
 {
     const char *type;
     struct ttai_start_opts opts;
-    if (!name_ok(job, "signal name", job->name, 127) || !field_str(job, o, "type", true, &type) ||
+    if (!name_ok(job, "signal name", job->name, 127) || !srv__job_field_str(job, o, "type", true, &type) ||
         !name_ok(job, "workflow type", type, STORE_TYPE_MAX) || !start_opts(job, o, &opts))
         return;
     struct ttai_buf in, args;
@@ -367,7 +367,7 @@ static void do_signal_with_start(struct ttai_server *srv, struct srv_job *job, j
                                                ttai_buf_payload(&in), &opts, job->name,
                                                ttai_buf_payload(&args), &run, &err);
         if (rc != 0)
-            reply_rc(job, rc, &err);
+            srv__job_reply_rc(job, rc, &err);
         else
             reply_ids(job, 200, job->workflow_id, &run);
     }
@@ -389,10 +389,10 @@ static void do_query(struct ttai_server *srv, struct srv_job *job, json_t *o)
         int rc = ttai_engine_query(srv->eng, job->ns, job->workflow_id, has_run ? &run : NULL,
                                    job->name, ttai_buf_payload(&in), &answer, &err);
         if (rc != 0) {
-            reply_rc(job, rc, &err);
+            srv__job_reply_rc(job, rc, &err);
         } else {
             struct ttai_payload p = ttai_buf_payload(&answer);
-            reply_obj(job, 200, json_pack("{s:o}", "result", payload_json(p.data, p.len)));
+            srv__job_reply_obj(job, 200, json_pack("{s:o}", "result", payload_json(p.data, p.len)));
         }
     }
     ttai_buf_release(&in);
@@ -434,7 +434,7 @@ static bool param_run_id(struct srv_job *job, struct ttai_run_id *run, bool *has
     int rc = ttai_run_id_parse(s, run);
     ttai_free(s);
     if (rc != 0) {
-        reply_fail(job, 400, "bad_request", "parameter 'run_id' is not a run id");
+        srv__job_fail(job, 400, "bad_request", "parameter 'run_id' is not a run id");
         return false;
     }
     *has = true;
@@ -456,11 +456,55 @@ static bool param_u64(struct srv_job *job, const char *key, uint64_t min, uint64
         char msg[160];
         snprintf(msg, sizeof(msg), "parameter '%s' must be an integer from %" PRIu64 " to %" PRIu64,
                  key, min, max);
-        reply_fail(job, 400, "bad_request", msg);
+        srv__job_fail(job, 400, "bad_request", msg);
         return false;
     }
     *out = v;
     return true;
+}
+
+/* One pending activity as describe shows it (docs/api.md). */
+static json_t *pending_activity_json(const struct ttai_pending_activity *p)
+{
+    json_t *failure = p->last_failure_type[0] != '\0' || p->last_failure_message[0] != '\0'
+                          ? json_pack("{s:s,s:s}", "type", p->last_failure_type, "message",
+                                      p->last_failure_message)
+                          : json_null();
+    return json_pack("{s:I,s:s,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "seq", (json_int_t)p->seq,
+                     "type", p->type, "state", p->state ? p->state : "scheduled", "attempt",
+                     (json_int_t)p->attempt, "scheduled_time", time_json(p->scheduled_ms),
+                     "started_time", time_json(p->started_ms), "next_attempt_time",
+                     time_json(p->next_attempt_ms), "last_heartbeat_time",
+                     time_json(p->last_heartbeat_ms), "last_failure", failure,
+                     "heartbeat_details",
+                     payload_json(p->heartbeat_details, p->heartbeat_details_len));
+}
+
+/* The pending activities of the described run, as an array (*out, a new
+ * reference). The engine lists those of the current run; an older run
+ * (asked for by run_id) is closed and has none. */
+static int pending_activities_json(struct ttai_server *srv, struct srv_job *job,
+                                   const struct ttai_run_id *described, json_t **out,
+                                   struct ttai_err *err)
+{
+    *out = json_array();
+    struct ttai_run_id current;
+    current_run(srv, job, &current);
+    if (*out == NULL || !ttai_run_id_eq(&current, described))
+        return *out ? 0 : ttai_errf(err, TTAI_ENOMEM, "out of memory");
+    struct ttai_pending_activity *list = NULL;
+    size_t count = 0;
+    int rc = ttai_engine_pending_activities(srv->eng, job->ns, job->workflow_id, &list, &count,
+                                            err);
+    for (size_t i = 0; rc == 0 && i < count; i++)
+        if (json_array_append_new(*out, pending_activity_json(&list[i])) != 0)
+            rc = ttai_errf(err, TTAI_ENOMEM, "out of memory");
+    ttai_pending_activities_free(list, count);
+    if (rc != 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 static void do_describe(struct ttai_server *srv, struct srv_job *job)
@@ -473,27 +517,38 @@ static void do_describe(struct ttai_server *srv, struct srv_job *job)
     struct ttai_err err = {0};
     int rc = ttai_engine_describe(srv->eng, job->ns, job->workflow_id, has_run ? &run : NULL, &info, &err);
     if (rc != 0) {
-        reply_rc(job, rc, &err);
+        srv__job_reply_rc(job, rc, &err);
+        return;
+    }
+    json_t *activities = NULL;
+    rc = pending_activities_json(srv, job, &info.run_id, &activities, &err);
+    if (rc != 0) {
+        srv__job_reply_rc(job, rc, &err);
         return;
     }
     json_t *blocked = info.blocked ? json_pack("{s:s,s:I}", "reason", info.blocked_reason,
                                                "event_id", (json_int_t)info.blocked_event_id)
                                    : NULL;
-    reply_obj(job, 200, workflow_json(job->ns, job->workflow_id, &info.run_id, info.type, info.status,
-                                      info.start_ms, info.close_ms, info.history_length,
-                                      info.pending_activities, info.pending_timers, blocked));
+    json_t *wf = workflow_json(job->ns, job->workflow_id, &info.run_id, info.type, info.status,
+                               info.start_ms, info.close_ms, info.history_length,
+                               info.pending_activities, info.pending_timers, blocked);
+    if (wf != NULL)
+        json_object_set_new(wf, "activities", activities);
+    else
+        json_decref(activities);
+    srv__job_reply_obj(job, 200, wf);
 }
 
 static void do_cancel(struct ttai_server *srv, struct srv_job *job, json_t *o, bool terminate)
 {
     const char *reason;
-    if (!field_str(job, o, "reason", false, &reason))
+    if (!srv__job_field_str(job, o, "reason", false, &reason))
         return;
     struct ttai_err err = {0};
     int rc = terminate ? ttai_engine_terminate(srv->eng, job->ns, job->workflow_id, reason, &err)
                        : ttai_engine_cancel(srv->eng, job->ns, job->workflow_id, reason, &err);
     if (rc != 0)
-        reply_rc(job, rc, &err);
+        srv__job_reply_rc(job, rc, &err);
     else
         reply_set(job, 200, ttai_strndup("{}", 2));
 }
@@ -574,7 +629,7 @@ static bool list_query(struct srv_job *job, struct store_vis_query *q, char **ty
     ttai_free(token);
     *type_out = type;
     if (bad != NULL)
-        reply_fail(job, 400, "bad_request", bad);
+        srv__job_fail(job, 400, "bad_request", bad);
     return bad == NULL;
 }
 
@@ -590,7 +645,7 @@ static void do_list(struct ttai_server *srv, struct srv_job *job)
     int rc = 0;
     if (!list_query(job, &q, &type) || (rc = store_read_begin(srv->store, &rd, &err)) != 0) {
         if (rc != 0)
-            reply_rc(job, rc, &err);
+            srv__job_reply_rc(job, rc, &err);
         ttai_free(type);
         return;
     }
@@ -620,10 +675,10 @@ static void do_list(struct ttai_server *srv, struct srv_job *job)
     store_iter_release(&it);
     if (rc != 0) {
         json_decref(arr);
-        reply_rc(job, rc, &err);
+        srv__job_reply_rc(job, rc, &err);
     } else {
         json_t *next = more ? page_token_json(rd, arr) : json_null();
-        reply_obj(job, 200, json_pack("{s:o,s:o}", "workflows", arr, "next_page_token", next));
+        srv__job_reply_obj(job, 200, json_pack("{s:o,s:o}", "workflows", arr, "next_page_token", next));
     }
     store_read_end(rd);
     ttai_free(type);
@@ -698,7 +753,7 @@ static void do_history(struct ttai_server *srv, struct srv_job *job)
     struct ttai_err err = {0};
     int rc = store_read_begin(srv->store, &rd, &err);
     if (rc != 0) {
-        reply_rc(job, rc, &err);
+        srv__job_reply_rc(job, rc, &err);
         return;
     }
     struct store_run rec;
@@ -712,7 +767,7 @@ static void do_history(struct ttai_server *srv, struct srv_job *job)
         ttai_errf(&err, rc, "workflow '%s' not found", job->workflow_id);
     if (rc != 0) {
         store_read_end(rd);
-        reply_rc(job, rc, &err);
+        srv__job_reply_rc(job, rc, &err);
         return;
     }
     json_t *arr = json_array();
@@ -739,11 +794,11 @@ static void do_history(struct ttai_server *srv, struct srv_job *job)
     store_read_end(rd);
     if (rc != 0) {
         json_decref(arr);
-        reply_rc(job, rc, &err);
+        srv__job_reply_rc(job, rc, &err);
         return;
     }
-    reply_obj(job, 200, json_pack("{s:o,s:o}", "events", arr, "next_event_id",
-                                  more ? json_integer((json_int_t)last + 1) : json_null()));
+    srv__job_reply_obj(job, 200, json_pack("{s:o,s:o}", "events", arr, "next_event_id",
+                                           more ? json_integer((json_int_t)last + 1) : json_null()));
 }
 
 static void do_result(struct ttai_server *srv, struct srv_job *job)
@@ -752,7 +807,7 @@ static void do_result(struct ttai_server *srv, struct srv_job *job)
     struct ttai_err err = {0};
     int rc = store_read_begin(srv->store, &rd, &err);
     if (rc != 0) {
-        reply_rc(job, rc, &err);
+        srv__job_reply_rc(job, rc, &err);
         return;
     }
     struct ttai_run_id run;
@@ -766,21 +821,22 @@ static void do_result(struct ttai_server *srv, struct srv_job *job)
     if (rc == TTAI_ENOTFOUND)
         ttai_errf(&err, rc, "workflow '%s' not found", job->workflow_id);
     if (rc != 0) {
-        reply_rc(job, rc, &err);
+        srv__job_reply_rc(job, rc, &err);
     } else if (rec.status == STORE_RUN_RUNNING) {
         job->running = true;
         reply_set(job, 202, ttai_strndup("{\"status\":\"running\"}", 20));
     } else if (ev.type == STORE_EV_WORKFLOW_COMPLETED) {
-        reply_obj(job, 200, json_pack("{s:s,s:o}", "status", "completed", "result",
-                                      payload_json(ev.payload.data, ev.payload.len)));
+        srv__job_reply_obj(job, 200, json_pack("{s:s,s:o}", "status", "completed", "result",
+                                               payload_json(ev.payload.data, ev.payload.len)));
     } else {
         const char *status = srv__status_name(rec.status);
         json_t *type = ev.failure_type.len ? json_stringn((const char *)ev.failure_type.data,
                                                           ev.failure_type.len)
                                            : json_string(status);
-        reply_obj(job, 200, json_pack("{s:s,s:{s:o,s:s%}}", "status", status, "failure", "type",
-                                      type, "message", (const char *)ev.failure_message.data,
-                                      ev.failure_message.len));
+        srv__job_reply_obj(job, 200, json_pack("{s:s,s:{s:o,s:s%}}", "status", status, "failure",
+                                               "type", type, "message",
+                                               (const char *)ev.failure_message.data,
+                                               ev.failure_message.len));
     }
     store_read_end(rd);
 }
@@ -793,6 +849,10 @@ void srv__job_run(struct ttai_server *srv, struct srv_job *job)
         srv__metrics(srv, job);
         return;
     }
+    if (srv__is_sched_route(job->route)) {
+        srv__sched_run(srv, job);
+        return;
+    }
     if (job->workflow_id != NULL && job->route != R_START &&
         !name_ok(job, "workflow id", job->workflow_id, STORE_WORKFLOW_ID_MAX))
         return;
@@ -803,7 +863,7 @@ void srv__job_run(struct ttai_server *srv, struct srv_job *job)
     case R_RESULT: do_result(srv, job); return;
     default: break;
     }
-    json_t *o = body_object(job, job->route == R_START || job->route == R_SWS);
+    json_t *o = srv__job_body(job, job->route == R_START || job->route == R_SWS);
     if (o == NULL)
         return;
     switch (job->route) {
@@ -813,7 +873,7 @@ void srv__job_run(struct ttai_server *srv, struct srv_job *job)
     case R_QUERY: do_query(srv, job, o); break;
     case R_CANCEL: do_cancel(srv, job, o, false); break;
     case R_TERMINATE: do_cancel(srv, job, o, true); break;
-    default: reply_fail(job, 500, "internal", "unknown route"); break;
+    default: srv__job_fail(job, 500, "internal", "unknown route"); break;
     }
     json_decref(o);
 }

@@ -1,6 +1,7 @@
 /* server_int.h: shared only between server.c (loop, workers, routing),
- * server_api.c (the handlers that run on workers) and server_stream.c
- * (history streams, result long-polls, metrics). */
+ * server_api.c (the workflow handlers that run on workers), server_sched.c
+ * (the schedule handlers, on workers too) and server_stream.c (history
+ * streams, result long-polls, metrics). */
 #ifndef TTAI_SERVER_INT_H
 #define TTAI_SERVER_INT_H
 
@@ -17,6 +18,10 @@
 enum srv_route {
     R_START = 1, R_LIST, R_DESCRIBE, R_SIGNAL, R_SWS, R_QUERY, R_HISTORY, R_RESULT,
     R_CANCEL, R_TERMINATE, R_METRICS, R_HEALTHZ,
+    /* Schedules (server_sched.c): keep them together, R_SCHED_CREATE first and
+     * R_SCHED_BACKFILL last (srv__is_sched_route). */
+    R_SCHED_CREATE, R_SCHED_LIST, R_SCHED_DESCRIBE, R_SCHED_UPDATE, R_SCHED_DELETE,
+    R_SCHED_PAUSE, R_SCHED_UNPAUSE, R_SCHED_TRIGGER, R_SCHED_BACKFILL,
     R__COUNT /* keep last: sizes the per-route counters */
 };
 
@@ -24,7 +29,7 @@ enum srv_route {
  * srv__routes() lists (the OpenAPI check, tests/daemon), and the name that
  * labels the route's metrics and is its operationId in docs/openapi.yaml. */
 struct srv_route_def {
-    const char *method;               /* "GET" or "POST" */
+    const char *method;               /* "GET", "POST" or "DELETE" */
     const char *pattern;              /* "/api/v1/namespaces/{ns}/workflows/{workflow_id}" */
     int route;                        /* enum srv_route */
     const char *name;                 /* "describe" */
@@ -52,6 +57,7 @@ struct srv_job {
     int route;                        /* enum srv_route */
     char ns[STORE_NS_MAX + 1];
     char *workflow_id;                /* decoded path segment, or NULL */
+    char *schedule_id;                /* decoded path segment (schedule routes), or NULL */
     char *name;                       /* signal or query name, or NULL */
     char *body;                       /* request body (NUL-terminated), or NULL */
     size_t body_len;
@@ -136,8 +142,31 @@ void srv__result_check(struct ttai_server *srv, struct srv_job *job);
 void srv__log_request(struct ttai_server *srv, struct evhttp_request *req, int status,
                       int64_t started_ns);
 
+/* "GET", "POST", "DELETE", ... of a request, for routing and the log. */
+const char *srv__method_name(struct evhttp_request *req);
+
 /* server_api.c: runs on a worker; fills job->status and job->reply. */
 void srv__job_run(struct ttai_server *srv, struct srv_job *job);
+/* Replies left in a job (worker side): an error object; the error of an
+ * engine call (its code mapped by srv__status_of); a JSON value (the
+ * reference is taken; NULL answers 500). */
+void srv__job_fail(struct srv_job *job, int status, const char *code, const char *msg);
+void srv__job_reply_rc(struct srv_job *job, int rc, const struct ttai_err *err);
+void srv__job_reply_obj(struct srv_job *job, int status, json_t *o);
+/* The body as a JSON object (new reference): {} for an empty body unless
+ * required. NULL with the reply set when malformed. */
+json_t *srv__job_body(struct srv_job *job, bool required);
+/* An optional (or required: non-empty) string field; false with the reply
+ * set when absent or mistyped. */
+bool srv__job_field_str(struct srv_job *job, json_t *o, const char *key, bool required,
+                        const char **out);
+
+/* server_sched.c: the schedule routes (R_SCHED_*), on a worker. */
+static inline bool srv__is_sched_route(int route)
+{
+    return route >= R_SCHED_CREATE && route <= R_SCHED_BACKFILL;
+}
+void srv__sched_run(struct ttai_server *srv, struct srv_job *job);
 /* A JSON error body (ttai_malloc'd). */
 char *srv__error_body(const char *code, const char *msg);
 /* An engine code -> HTTP status and error code. */

@@ -189,6 +189,7 @@ static int report_server_error(const struct ctl_args *a, long status, const char
                                size_t len)
 {
     json_t *v = body != NULL ? json_loadb(body, len, 0, NULL) : NULL;
+    bool schedule = a->command_name != NULL && strncmp(a->command_name, "schedule ", 9) == 0;
     json_t *err = json_object_get(v, "error");
     const char *code = json_string_value(json_object_get(err, "code"));
     const char *message = json_string_value(json_object_get(err, "message"));
@@ -203,7 +204,7 @@ static int report_server_error(const struct ctl_args *a, long status, const char
                         "or --namespace\n", a->ns);
     else if (status == 404 && code != NULL && strcmp(code, "not_found") == 0)
         fprintf(stderr, "hint: check the id and names (namespace '%s'; see '" CTL_PROG
-                        " workflow list')\n", a->ns);
+                        " %s list')\n", a->ns, schedule ? "schedule" : "workflow");
     else if (status == 413)
         fprintf(stderr, "hint: the request is over ttaid's body limit (ttaid --max-body)\n");
     else if (status == 503)

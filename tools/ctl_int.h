@@ -1,17 +1,22 @@
 /* ctl_int.h: shared only between the files of ttaictl.
  *
- *   ttaictl.c      flags, the command tables, help, parsing, main()
+ *   ttaictl.c      global flags, the workflow command table, help, parsing of
+ *                  every command group, main()
  *   ctl_http.c     requests to ttaid with libcurl: JSON calls, the SSE stream,
  *                  and turning transport and server errors into exit statuses
  *   ctl_workflow.c the `workflow ...` commands that start, signal, query,
  *                  wait for and end workflows
  *   ctl_inspect.c  describe, list and show (show --follow: the SSE stream)
+ *   ctl_schedule.c the `schedule ...` group: its command table and commands
+ *                  (preview runs offline, the others call ttaid)
  *   ctl_output.c   aligned tables, events as table rows, JSON printing
  *
  * A command is a function that gets the parsed arguments, talks to ttaid
  * through ctl_http_*, writes its report to stdout (messages to stderr) and
- * returns the exit status. docs/cli.md is the user's manual; keep it in
- * step with the help texts in ttaictl.c.
+ * returns the exit status. A command group (`workflow`, `schedule`) is a
+ * table of commands with their flag tables; ttaictl.c parses the command
+ * line of every group the same way. docs/cli.md is the user's manual; keep
+ * it in step with the help texts.
  */
 #ifndef TTAI_CTL_INT_H
 #define TTAI_CTL_INT_H
@@ -64,12 +69,62 @@ struct ctl_args {
     const char *status;          /* --status (list filter) */
     const char *limit;           /* --limit N (list) */
     bool follow;                 /* --follow (show) */
+    /* Schedule flags (ctl_schedule.c); --workflow-type fills `type`. */
+    const char *schedule_id;     /* --schedule-id */
+    const char *cron;            /* --cron EXPR */
+    const char *tz;              /* --tz ZONE */
+    const char *dst_gap;         /* --dst-gap shift|skip */
+    const char *dst_repeat;      /* --dst-repeat once|twice */
+    const char *calendar;        /* --calendar XNYS|none */
+    const char *overlap;         /* --overlap POLICY */
+    const char *catchup_window;  /* --catchup-window SECONDS */
+    const char *start_time;      /* --start-time RFC3339 */
+    const char *end_time;        /* --end-time RFC3339 */
+    const char *max_actions;     /* --max-actions N */
+    bool paused;                 /* --paused (create) */
+    const char *note;            /* --note TEXT */
+    const char *from;            /* --from RFC3339 (preview) */
+    const char *count;           /* --count N (preview) */
     /* Checked values, filled by args_finish(). */
     int64_t execution_timeout_ms; /* 0: not given */
     int64_t run_timeout_ms;      /* 0: not given */
     int64_t limit_count;         /* list: at most this many; 0 means all */
     const char *command_name;    /* "workflow start", for messages */
 };
+
+/* ---- Commands and flags (parsed by ttaictl.c) ----------------------------- */
+
+/* A flag fills the field at `offset` of struct ctl_args: a const char *
+ * when it takes a value, a bool when it is a switch (value_name NULL). */
+struct ctl_flag {
+    const char *name;            /* "--namespace" */
+    const char *alias;           /* "-n", or NULL */
+    const char *value_name;      /* "NS"; NULL for a switch */
+    const char *help;
+    size_t offset;
+    bool required;               /* the command cannot run without it */
+};
+
+#define CTL_FIELD(field) offsetof(struct ctl_args, field)
+#define CTL_FLAGS_END {NULL, NULL, NULL, NULL, 0, false}
+
+struct ctl_command {
+    const char *name;
+    const char *summary;         /* one line, for the group's command list */
+    const char *description;     /* for `GROUP COMMAND --help` */
+    const struct ctl_flag *flags; /* ended by CTL_FLAGS_END */
+    int (*run)(const struct ctl_args *a);
+};
+
+/* A command group: `ttaictl [GLOBAL FLAGS] NAME COMMAND [FLAGS]`. */
+struct ctl_group {
+    const char *name;            /* "schedule" */
+    const char *summary;         /* one line, for the main help */
+    const struct ctl_command *commands;
+    size_t count;
+};
+
+extern const struct ctl_group ctl_schedule_group; /* ctl_schedule.c */
 
 /* ---- ttaictl.c --------------------------------------------------------- */
 
@@ -172,6 +227,5 @@ int ctl_wf_show(const struct ctl_args *a);
 int ctl_wf_result(const struct ctl_args *a);
 int ctl_wf_cancel(const struct ctl_args *a);
 int ctl_wf_terminate(const struct ctl_args *a);
-int ctl_schedule_main(int argc, char **argv); /* -1 unless the command is `schedule` */
 
 #endif /* TTAI_CTL_INT_H */

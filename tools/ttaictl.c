@@ -3,14 +3,18 @@
  *   ttaictl [--address HOST:PORT] [--namespace NS] [--token T] [--output table|json]
  *           workflow start|execute|signal|signal-with-start|query|describe|list|show|
  *                    result|cancel|terminate [FLAGS]
+ *   ttaictl [GLOBAL FLAGS] schedule create|list|describe|update|pause|unpause|trigger|
+ *                                   backfill|delete|preview [FLAGS]
  *
  * It speaks the HTTP/JSON API of docs/api.md (ctl_http.c) and prints tables
- * for people or JSON for scripts (ctl_workflow.c, ctl_output.c).
+ * for people or JSON for scripts (ctl_workflow.c, ctl_schedule.c,
+ * ctl_output.c).
  *
- * This file holds the command line: the flag and command tables, help, and
- * parsing. Global flags are accepted anywhere; a command's flags after the
- * command. Adding a command is a row in `workflow_commands` plus a flag
- * table; a new flag is a field of struct ctl_args and a row.
+ * This file holds the command line: the global flags, the workflow group's
+ * command table, help, and the parsing of every group (`groups` below).
+ * Global flags are accepted anywhere; a command's flags after the command.
+ * Adding a command is a row in its group's table plus a flag table; a new
+ * flag is a field of struct ctl_args and a row.
  *
  * Exit statuses: 0 success, 1 ttaid reported an error, 2 bad usage, 3 ttaid
  * could not be reached. docs/cli.md is the user's manual; keep it in step
@@ -35,113 +39,91 @@
 
 /* ---- Flags ------------------------------------------------------------------ */
 
-/* A flag fills the field at `offset` of struct ctl_args: a const char *
- * when it takes a value, a bool when it is a switch (value_name NULL). */
-struct ctl_flag {
-    const char *name;            /* "--namespace" */
-    const char *alias;           /* "-n", or NULL */
-    const char *value_name;      /* "NS"; NULL for a switch */
-    const char *help;
-    size_t offset;
-    bool required;               /* the command cannot run without it */
-};
-
-#define ARG_FIELD(field) offsetof(struct ctl_args, field)
-#define FLAGS_END {NULL, NULL, NULL, NULL, 0, false}
-
 /* Global flags: accepted before the command and after it. */
 static const struct ctl_flag global_flags[] = {
     {"--address", NULL, "HOST:PORT", "ttaid's address (default: $TTAI_ADDRESS or " ADDRESS_DEFAULT ")",
-     ARG_FIELD(address), false},
+     CTL_FIELD(address), false},
     {"--namespace", "-n", "NS", "namespace (default: $TTAI_NAMESPACE or " NAMESPACE_DEFAULT ")",
-     ARG_FIELD(ns), false},
-    {"--token", NULL, "TOKEN", "bearer token (default: $TTAI_TOKEN)", ARG_FIELD(token), false},
-    {"--output", "-o", "FORMAT", "table (default) or json", ARG_FIELD(output_name), false},
-    {"--help", "-h", NULL, "show help", ARG_FIELD(help), false},
-    {"--version", NULL, NULL, "print the version", ARG_FIELD(version), false},
-    FLAGS_END,
+     CTL_FIELD(ns), false},
+    {"--token", NULL, "TOKEN", "bearer token (default: $TTAI_TOKEN)", CTL_FIELD(token), false},
+    {"--output", "-o", "FORMAT", "table (default) or json", CTL_FIELD(output_name), false},
+    {"--help", "-h", NULL, "show help", CTL_FIELD(help), false},
+    {"--version", NULL, NULL, "print the version", CTL_FIELD(version), false},
+    CTL_FLAGS_END,
 };
 
-#define F_ID {"--id", "-w", "ID", "workflow id (required)", ARG_FIELD(id), true}
-#define F_TYPE {"--type", NULL, "TYPE", "workflow type (required)", ARG_FIELD(type), true}
+#define F_ID {"--id", "-w", "ID", "workflow id (required)", CTL_FIELD(id), true}
+#define F_TYPE {"--type", NULL, "TYPE", "workflow type (required)", CTL_FIELD(type), true}
 #define F_RUN_ID                                                                           \
-    {"--run-id", "-r", "RUN_ID", "this run instead of the current one", ARG_FIELD(run_id), false}
-#define F_INPUT {"--input", "-i", "JSON", "input, as JSON", ARG_FIELD(input), false}
-#define F_REASON {"--reason", NULL, "TEXT", "why (recorded in the history)", ARG_FIELD(reason), false}
+    {"--run-id", "-r", "RUN_ID", "this run instead of the current one", CTL_FIELD(run_id), false}
+#define F_INPUT {"--input", "-i", "JSON", "input, as JSON", CTL_FIELD(input), false}
+#define F_REASON {"--reason", NULL, "TEXT", "why (recorded in the history)", CTL_FIELD(reason), false}
 #define F_START_OPTIONS                                                                    \
     {"--id-conflict", NULL, "POLICY",                                                      \
      "if a run is open: fail (default), use_existing, terminate_existing",  \
-     ARG_FIELD(id_conflict), false},                                                       \
+     CTL_FIELD(id_conflict), false},                                                       \
     {"--id-reuse", NULL, "POLICY",                                                         \
      "if a run closed: allow (default), reject, allow_failed_only",          \
-     ARG_FIELD(id_reuse), false},                                                          \
+     CTL_FIELD(id_reuse), false},                                                          \
     {"--execution-timeout", NULL, "DURATION",                                              \
      "limit of the execution, runs included (30s, 5m, 2h, 1500ms)",      \
-     ARG_FIELD(execution_timeout), false},                                                 \
-    {"--run-timeout", NULL, "DURATION", "limit for one run", ARG_FIELD(run_timeout), false}
+     CTL_FIELD(execution_timeout), false},                                                 \
+    {"--run-timeout", NULL, "DURATION", "limit for one run", CTL_FIELD(run_timeout), false}
 
-static const struct ctl_flag start_flags[] = {F_TYPE, F_ID, F_INPUT, F_START_OPTIONS, FLAGS_END};
+static const struct ctl_flag start_flags[] = {F_TYPE, F_ID, F_INPUT, F_START_OPTIONS, CTL_FLAGS_END};
 
 static const struct ctl_flag signal_flags[] = {
     F_ID,
-    {"--name", NULL, "SIGNAL", "signal name (required)", ARG_FIELD(name), true},
+    {"--name", NULL, "SIGNAL", "signal name (required)", CTL_FIELD(name), true},
     F_INPUT,
     F_RUN_ID,
-    FLAGS_END,
+    CTL_FLAGS_END,
 };
 
 static const struct ctl_flag signal_with_start_flags[] = {
     F_ID,
-    {"--name", NULL, "SIGNAL", "signal name (required)", ARG_FIELD(name), true},
+    {"--name", NULL, "SIGNAL", "signal name (required)", CTL_FIELD(name), true},
     F_TYPE,
     {"--input", "-i", "JSON", "the workflow's input, as JSON (used when it starts)",
-     ARG_FIELD(input), false},
-    {"--signal-input", NULL, "JSON", "the signal's input, as JSON", ARG_FIELD(signal_input), false},
+     CTL_FIELD(input), false},
+    {"--signal-input", NULL, "JSON", "the signal's input, as JSON", CTL_FIELD(signal_input), false},
     F_START_OPTIONS,
-    FLAGS_END,
+    CTL_FLAGS_END,
 };
 
 static const struct ctl_flag query_flags[] = {
     F_ID,
-    {"--name", NULL, "QUERY", "query name (required)", ARG_FIELD(name), true},
+    {"--name", NULL, "QUERY", "query name (required)", CTL_FIELD(name), true},
     F_INPUT,
     F_RUN_ID,
-    FLAGS_END,
+    CTL_FLAGS_END,
 };
 
-static const struct ctl_flag describe_flags[] = {F_ID, F_RUN_ID, FLAGS_END};
+static const struct ctl_flag describe_flags[] = {F_ID, F_RUN_ID, CTL_FLAGS_END};
 
 static const struct ctl_flag list_flags[] = {
     {"--status", NULL, "STATUS",
      "only with this status: running, completed, failed, canceled,\n"
      "                                 terminated, continued_as_new, timed_out",
-     ARG_FIELD(status), false},
-    {"--type", NULL, "TYPE", "only workflows of this type", ARG_FIELD(type), false},
-    {"--limit", NULL, "N", "at most N workflows (default: 100; 0 for all)", ARG_FIELD(limit),
+     CTL_FIELD(status), false},
+    {"--type", NULL, "TYPE", "only workflows of this type", CTL_FIELD(type), false},
+    {"--limit", NULL, "N", "at most N workflows (default: 100; 0 for all)", CTL_FIELD(limit),
      false},
-    FLAGS_END,
+    CTL_FLAGS_END,
 };
 
 static const struct ctl_flag show_flags[] = {
     F_ID,
     F_RUN_ID,
     {"--follow", "-f", NULL, "keep printing new events as they happen, until the run closes",
-     ARG_FIELD(follow), false},
-    FLAGS_END,
+     CTL_FIELD(follow), false},
+    CTL_FLAGS_END,
 };
 
-static const struct ctl_flag result_flags[] = {F_ID, FLAGS_END};
-static const struct ctl_flag close_flags[] = {F_ID, F_REASON, FLAGS_END};
+static const struct ctl_flag result_flags[] = {F_ID, CTL_FLAGS_END};
+static const struct ctl_flag close_flags[] = {F_ID, F_REASON, CTL_FLAGS_END};
 
 /* ---- Commands ------------------------------------------------------------- */
-
-struct ctl_command {
-    const char *name;
-    const char *summary;         /* one line, for the command list */
-    const char *description;     /* for `COMMAND --help` */
-    const struct ctl_flag *flags;
-    int (*run)(const struct ctl_args *a);
-};
 
 static const struct ctl_command workflow_commands[] = {
     {"start", "start a workflow and print its ids",
@@ -195,7 +177,13 @@ static const struct ctl_command workflow_commands[] = {
      close_flags, ctl_wf_terminate},
 };
 
-#define WORKFLOW_COMMAND_COUNT (sizeof(workflow_commands) / sizeof(workflow_commands[0]))
+static const struct ctl_group workflow_group = {
+    "workflow", "start, signal, query, inspect and end workflows", workflow_commands,
+    sizeof(workflow_commands) / sizeof(workflow_commands[0]),
+};
+
+static const struct ctl_group *const groups[] = {&workflow_group, &ctl_schedule_group};
+#define GROUP_COUNT (sizeof(groups) / sizeof(groups[0]))
 
 /* ---- Help --------------------------------------------------------------------- */
 
@@ -221,29 +209,33 @@ static void print_footer(void)
 static void print_main_help(void)
 {
     printf("usage: " CTL_PROG " [GLOBAL FLAGS] COMMAND SUBCOMMAND [FLAGS]\n\n"
-           "Drives ttaid, the ttai workflow daemon, over its HTTP API.\n\nCommands:\n"
-           "  workflow   start, signal, query, inspect and end workflows\n"
-           "\nGlobal flags (before or after the command):\n");
+           "Drives ttaid, the ttai workflow daemon, over its HTTP API.\n\nCommands:\n");
+    for (size_t i = 0; i < GROUP_COUNT; i++)
+        printf("  %-10s %s\n", groups[i]->name, groups[i]->summary);
+    printf("\nGlobal flags (before or after the command):\n");
     print_flags(global_flags);
-    printf("\nRun '" CTL_PROG " workflow --help' for the workflow subcommands.\n");
+    printf("\nRun '" CTL_PROG " COMMAND --help' for its subcommands ('" CTL_PROG
+           " workflow --help').\n");
     print_footer();
 }
 
-static void print_workflow_help(void)
+static void print_group_help(const struct ctl_group *group)
 {
-    printf("usage: " CTL_PROG " [GLOBAL FLAGS] workflow SUBCOMMAND [FLAGS]\n\nSubcommands:\n");
-    for (size_t i = 0; i < WORKFLOW_COMMAND_COUNT; i++)
-        printf("  %-18s %s\n", workflow_commands[i].name, workflow_commands[i].summary);
+    printf("usage: " CTL_PROG " [GLOBAL FLAGS] %s SUBCOMMAND [FLAGS]\n\nSubcommands:\n",
+           group->name);
+    for (size_t i = 0; i < group->count; i++)
+        printf("  %-18s %s\n", group->commands[i].name, group->commands[i].summary);
     printf("\nGlobal flags:\n");
     print_flags(global_flags);
-    printf("\nRun '" CTL_PROG " workflow SUBCOMMAND --help' for the flags of a subcommand.\n");
+    printf("\nRun '" CTL_PROG " %s SUBCOMMAND --help' for the flags of a subcommand.\n",
+           group->name);
     print_footer();
 }
 
-static void print_command_help(const struct ctl_command *cmd)
+static void print_command_help(const struct ctl_group *group, const struct ctl_command *cmd)
 {
-    printf("usage: " CTL_PROG " [GLOBAL FLAGS] workflow %s [FLAGS]\n\n%s\n\nFlags:\n", cmd->name,
-           cmd->description);
+    printf("usage: " CTL_PROG " [GLOBAL FLAGS] %s %s [FLAGS]\n\n%s\n\nFlags:\n", group->name,
+           cmd->name, cmd->description);
     print_flags(cmd->flags);
     printf("\nGlobal flags:\n");
     print_flags(global_flags);
@@ -303,12 +295,30 @@ static int flag_apply(struct ctl_args *a, const struct ctl_command *cmd, const c
     return 0;
 }
 
-static const struct ctl_command *command_find(const char *name)
+static const struct ctl_group *group_find(const char *name)
 {
-    for (size_t i = 0; i < WORKFLOW_COMMAND_COUNT; i++)
-        if (strcmp(workflow_commands[i].name, name) == 0)
-            return &workflow_commands[i];
+    for (size_t i = 0; i < GROUP_COUNT; i++)
+        if (strcmp(groups[i]->name, name) == 0)
+            return groups[i];
     return NULL;
+}
+
+static const struct ctl_command *command_find(const struct ctl_group *group, const char *name)
+{
+    for (size_t i = 0; i < group->count; i++)
+        if (strcmp(group->commands[i].name, name) == 0)
+            return &group->commands[i];
+    return NULL;
+}
+
+/* "start, execute, ..." for messages. */
+static void command_names(const struct ctl_group *group, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < group->count; i++) {
+        strncat(buf, i == 0 ? "" : ", ", size - strlen(buf) - 1);
+        strncat(buf, group->commands[i].name, size - strlen(buf) - 1);
+    }
 }
 
 int ctl_duration_parse(const char *text, int64_t *out_ms)
@@ -452,37 +462,44 @@ static int args_finish(struct ctl_args *a, const struct ctl_command *cmd)
     return 0;
 }
 
-/* Walks the command line: global flags anywhere, then "workflow", then the
- * subcommand and its flags. *cmd_out is NULL when no subcommand was named;
- * *group_out tells whether "workflow" was. */
-static int parse(struct ctl_args *a, int argc, char **argv, bool *group_out,
+/* Walks the command line: global flags anywhere, then the group
+ * ("workflow", "schedule"), then the subcommand and its flags. *group_out
+ * and *cmd_out are NULL when none was named. */
+static int parse(struct ctl_args *a, int argc, char **argv, const struct ctl_group **group_out,
                  const struct ctl_command **cmd_out, char *where, size_t where_size)
 {
+    const struct ctl_group *group = NULL;
     const struct ctl_command *cmd = NULL;
-    bool group = false;
     for (int i = 1; i < argc; i++) {
         const char *word = argv[i];
         if (word[0] == '-' && word[1] != '\0') {
-            const char *w = cmd ? where : group ? "workflow" : NULL;
+            const char *w = cmd ? where : group ? group->name : NULL;
             if (flag_apply(a, cmd, w, argc, argv, &i) != 0)
                 return CTL_EXIT_USAGE;
-        } else if (!group) {
-            if (strcmp(word, "workflow") != 0) {
+        } else if (group == NULL) {
+            group = group_find(word);
+            if (group == NULL) {
                 ctl_errorf("unknown command '%s'; see '" CTL_PROG " --help'", word);
                 return CTL_EXIT_USAGE;
             }
-            group = true;
         } else if (cmd == NULL) {
-            cmd = command_find(word);
+            cmd = command_find(group, word);
             if (cmd == NULL) {
-                ctl_errorf("unknown subcommand '%s' for 'workflow'; see '" CTL_PROG
-                           " workflow --help'", word);
+                char known[256];
+                command_names(group, known, sizeof(known));
+                ctl_errorf("unknown subcommand '%s' for '%s' (known: %s); see '" CTL_PROG
+                           " %s --help'", word, group->name, known, group->name);
                 return CTL_EXIT_USAGE;
             }
-            snprintf(where, where_size, "workflow %s", cmd->name);
+            snprintf(where, where_size, "%s %s", group->name, cmd->name);
         } else {
-            ctl_errorf("unexpected argument '%s' for '%s' (flags take the values, e.g. --id ID)",
-                       word, where);
+            const struct ctl_flag *f = &cmd->flags[0];
+            if (f->name != NULL && f->value_name != NULL)
+                ctl_errorf("unexpected argument '%s' for '%s' (flags take the values, e.g. %s %s)",
+                           word, where, f->name, f->value_name);
+            else
+                ctl_errorf("unexpected argument '%s' for '%s' (flags take the values)", word,
+                           where);
             return CTL_EXIT_USAGE;
         }
     }
@@ -494,12 +511,9 @@ static int parse(struct ctl_args *a, int argc, char **argv, bool *group_out,
 int main(int argc, char **argv)
 {
     struct ctl_args a = {0};
+    const struct ctl_group *group = NULL;
     const struct ctl_command *cmd = NULL;
-    bool group = false;
     char where[64] = "";
-    int schedule_status = ctl_schedule_main(argc, argv); /* parses its own command line */
-    if (schedule_status >= 0)
-        return schedule_status;
     if (parse(&a, argc, argv, &group, &cmd, where, sizeof(where)) != 0)
         return CTL_EXIT_USAGE;
     if (a.version) {
@@ -508,19 +522,22 @@ int main(int argc, char **argv)
     }
     if (a.help) {
         if (cmd != NULL)
-            print_command_help(cmd);
-        else if (group)
-            print_workflow_help();
+            print_command_help(group, cmd);
+        else if (group != NULL)
+            print_group_help(group);
         else
             print_main_help();
         return CTL_EXIT_OK;
     }
-    if (!group) {
+    if (group == NULL) {
         ctl_errorf("no command given; see '" CTL_PROG " --help'");
         return CTL_EXIT_USAGE;
     }
     if (cmd == NULL) {
-        ctl_errorf("'workflow' needs a subcommand; see '" CTL_PROG " workflow --help'");
+        char known[256];
+        command_names(group, known, sizeof(known));
+        ctl_errorf("'%s' needs a subcommand (known: %s); see '" CTL_PROG " %s --help'",
+                   group->name, known, group->name);
         return CTL_EXIT_USAGE;
     }
     a.command_name = where;

@@ -4,8 +4,8 @@
 #
 # Gives: $ctl, $fake, a scratch directory $work (removed on exit, with every
 # process started here stopped), fake_start (a fake ttaid, whose address
-# becomes TTAI_ADDRESS), and the helpers below. Each helper fails the test
-# with a message that shows what was seen.
+# becomes TTAI_ADDRESS), ttaid_start (the real one), and the helpers below.
+# Each helper fails the test with a message that shows what was seen.
 set -euo pipefail
 
 ctl=$1
@@ -47,6 +47,19 @@ fake_start() {
     [ -n "$port" ] || fail "the fake ttaid did not print its port"
     addr=127.0.0.1:$port
     export TTAI_ADDRESS=$addr
+}
+
+# ttaid_start NAME ARGS...: starts the real ttaid ($ttaid, which the script
+# sets) on $work/NAME; sets TTAI_ADDRESS from its first log line
+# ("listening on 127.0.0.1:PORT").
+ttaid_start() {
+    local name=$1
+    shift
+    "$ttaid" --data "$work/$name" --listen 127.0.0.1:0 "$@" 2>"$work/$name.log" &
+    pids+=("$!")
+    wait_for "$work/$name.log" 'listening on 127\.0\.0\.1:[0-9]+' 1
+    port=$(grep -oE 'listening on 127\.0\.0\.1:[0-9]+' "$work/$name.log" | head -n1 | sed 's/.*://')
+    export TTAI_ADDRESS=127.0.0.1:$port
 }
 
 # run_ctl STATUS ARGS...: runs ttaictl ARGS and fails unless it exits with

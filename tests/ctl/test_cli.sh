@@ -11,7 +11,7 @@ has out "  workflow "
 has out "--address HOST:PORT"
 has out "TTAI_ADDRESS"
 has out "Exit status"
-lacks out "schedule"
+has out "  schedule "
 run_ctl 0 -h
 has out "usage: ttaictl"
 run_ctl 0 workflow --help
@@ -75,8 +75,8 @@ run_ctl 2
 has err "no command given"
 run_ctl 2 frob
 has err "unknown command 'frob'"
-run_ctl 2 schedule list
-has err "unknown subcommand 'list' for 'schedule'"
+run_ctl 2 schedule frob
+has err "unknown subcommand 'frob' for 'schedule' (known: create, list, describe, update, pause, unpause, trigger, backfill, delete, preview)"
 run_ctl 2 workflow
 has err "'workflow' needs a subcommand"
 run_ctl 2 workflow frob

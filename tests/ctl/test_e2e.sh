@@ -7,18 +7,6 @@ source "$(dirname "$0")/common.sh"
 
 ttaid=$1
 
-# ttaid_start NAME ARGS...: starts ttaid on $work/NAME; sets TTAI_ADDRESS
-# from its first log line ("listening on 127.0.0.1:PORT").
-ttaid_start() {
-    local name=$1
-    shift
-    "$ttaid" --data "$work/$name" --listen 127.0.0.1:0 "$@" 2>"$work/$name.log" &
-    pids+=("$!")
-    wait_for "$work/$name.log" 'listening on 127\.0\.0\.1:[0-9]+' 1
-    port=$(grep -oE 'listening on 127\.0\.0\.1:[0-9]+' "$work/$name.log" | head -n1 | sed 's/.*://')
-    export TTAI_ADDRESS=127.0.0.1:$port
-}
-
 ttaid_start data
 
 # hello: execute, result, describe, show, list.

@@ -12,7 +12,8 @@ each operationId is the route's name, every {parameter} of a path is
 declared, every $ref resolves. Live checks (with BASE_URL): every
 operation, called with its examples, answers a documented 2xx status whose
 body matches the documented schema (no undocumented property either);
-operations on a workflow answer a documented 404 for an unknown one;
+operations on a workflow or a schedule answer a documented 404 for an
+unknown one;
 operations with a body answer a documented 400 for malformed JSON; every
 method a path does not document answers 405. Error bodies must match the
 Error schema.
@@ -405,13 +406,15 @@ def check_answer(spec, op, label, status, ctype, text, want_class):
         ok(f"{label}: {status} {media} as documented")
 
 
-def fill_path(spec, path, op, workflow_id):
+def fill_path(spec, path, op, workflow_id, schedule_id=None):
     params = spec.params(path, op)
 
     def repl(m):
         name = m.group(1)
         if name == "workflow_id":
             return workflow_id
+        if name == "schedule_id" and schedule_id is not None:
+            return schedule_id
         p = params[(name, "path")]
         if "example" not in p:
             raise KeyError(f"path parameter {name} has no example")
@@ -462,6 +465,14 @@ def check_live(spec, base):
                 fail(f"{label} on an unknown workflow: {st}, expected 404")
             else:
                 check_answer(spec, op, label + " (unknown workflow)", st, ctype, text, 4)
+        # An unknown schedule.
+        if "{schedule_id}" in path:
+            url = fill_path(spec, path, op, None, "openapi-nobody")
+            st, ctype, text = http(base, method.upper(), url, body_example(spec, op))
+            if st != 404:
+                fail(f"{label} on an unknown schedule: {st}, expected 404")
+            else:
+                check_answer(spec, op, label + " (unknown schedule)", st, ctype, text, 4)
         # Malformed JSON.
         if "requestBody" in op:
             url = fill_path(spec, path, op, fresh_counter() if wid else None)
@@ -470,14 +481,23 @@ def check_live(spec, base):
                 fail(f"{label} with malformed JSON: {st}, expected 400")
             else:
                 check_answer(spec, op, label + " (malformed JSON)", st, ctype, text, 4)
-    # The reads again, on closed runs: the example's hello (completed, with
-    # an activity in its history) and the terminated counter; the list now
-    # holds them all; the history streamed.
+    # The reads again. Workflows on closed runs: the example's hello
+    # (completed, with an activity in its history) and the terminated
+    # counter; the list now holds them all (the schedule's workflows too);
+    # the history streamed. The schedule routes ran in the file's order,
+    # delete last: the example's schedule is made again, so that the list
+    # has one.
     start_path, start_op = next((p, o) for p, m, o in spec.operations() if o["operationId"] == "start")
     hello = json.loads(body_example(spec, start_op))["id"]
     st, _, text = http(base, "GET", f"/api/v1/namespaces/{ns}/workflows/{hello}/result?wait=1&timeout_ms=10000")
     if st != 200:
         fail(f"the example's workflow did not complete: {st} {text}")
+    create_path, create_op = next((p, o) for p, m, o in spec.operations()
+                                  if o["operationId"] == "schedule_create")
+    st, _, text = http(base, "POST", fill_path(spec, create_path, create_op, None),
+                       body_example(spec, create_op))
+    if st != 201:
+        fail(f"the example's schedule cannot be made again: {st} {text}")
     for path, method, op in spec.operations():
         if method != "get" or not path.startswith("/api/"):
             continue
@@ -485,6 +505,12 @@ def check_live(spec, base):
             url = fill_path(spec, path, op, wid)
             st, ctype, text = http(base, "GET", url)
             check_answer(spec, op, f"GET {url}", st, ctype, text, 2)
+    # Gone again, so that the checker can run twice against one daemon.
+    describe_path, describe_op = next((p, o) for p, m, o in spec.operations()
+                                      if o["operationId"] == "schedule_describe")
+    st, _, text = http(base, "DELETE", fill_path(spec, describe_path, describe_op, None))
+    if st != 200:
+        fail(f"the example's schedule cannot be deleted: {st} {text}")
     history_path, history_op = next((p, o) for p, m, o in spec.operations() if o["operationId"] == "history")
     st, ctype, text = http(base, "GET", fill_path(spec, history_path, history_op, hello) + "?follow=1")
     check_answer(spec, history_op, "GET .../history?follow=1", st, ctype, text, 2)
