@@ -122,11 +122,11 @@ err_has "'schedule preview' needs --cron"
 run 2 schedule preview --cron '* * * * *' extra
 err_has "unexpected argument 'extra'"
 
-# Other subcommands are not there yet: named, with the known ones.
-run 2 schedule create --cron '* * * * *'
-err_has "unknown subcommand 'create' for 'schedule' (known: preview)"
+# An unknown subcommand, or none: named, with the known ones.
+run 2 schedule frob --cron '* * * * *'
+err_has "unknown subcommand 'frob' for 'schedule' (known: create, list, describe, update, pause, unpause, trigger, backfill, delete, preview)"
 run 2 schedule
-err_has "'schedule' needs a subcommand (known: preview)"
+err_has "'schedule' needs a subcommand (known: create, list, describe, update, pause, unpause, trigger, backfill, delete, preview)"
 
 # Help.
 run 0 schedule --help
