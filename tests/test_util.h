@@ -7,7 +7,7 @@
 #ifndef TTAI_TEST_UTIL_H
 #define TTAI_TEST_UTIL_H
 
-#include "test.h"
+#include "harness.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -1,86 +1,36 @@
-/* act_test.h: assertions and helpers for the activities tests.
+/* act_test.h: what the activities tests share; the alert tests (which use
+ * the SMTP server) and the monitor tests include it too.
  *
  * Each test is a function `void test_<name>(void)` listed in test_list.h;
- * CTest runs each one in its own process (`act_tests NAME`) with a
- * timeout. A failed assertion prints both sides and exits non-zero. */
+ * CTest runs each one in its own process as act_<name>. The runner,
+ * assertions and helpers are the harness's (tests/harness/harness.h). */
 #ifndef TTAI_ACT_TEST_H
 #define TTAI_ACT_TEST_H
 
-#include <inttypes.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "harness.h"
+
+#include <signal.h>
 
 #include "activities.h"
 
-void test__fail(const char *file, int line, const char *fmt, ...)
-    __attribute__((noreturn, format(printf, 3, 4)));
+/* The set-up and tear-down (struct test_hooks) of a test that runs
+ * activities as the daemon does: libcurl set up, SIGPIPE ignored. */
+static inline void act_test_setup(void)
+{
+    struct ttai_err err = {0};
+    signal(SIGPIPE, SIG_IGN);
+    ASSERT_OK(act_global_init(&err), &err);
+}
 
-#define ASSERT(cond)                                                            \
-    do {                                                                        \
-        if (!(cond))                                                            \
-            test__fail(__FILE__, __LINE__, "ASSERT(%s)", #cond);               \
-    } while (0)
+static inline void act_test_teardown(void)
+{
+    act_thread_release();
+    act_global_cleanup();
+}
 
-#define ASSERT_INT_OP(a, op, b)                                                 \
-    do {                                                                        \
-        long long test__a = (long long)(a), test__b = (long long)(b);           \
-        if (!(test__a op test__b))                                              \
-            test__fail(__FILE__, __LINE__, "%s %s %s: %lld vs %lld", #a, #op, #b, \
-                       test__a, test__b);                                       \
-    } while (0)
-
-#define ASSERT_EQ(a, b) ASSERT_INT_OP(a, ==, b)
-#define ASSERT_NE(a, b) ASSERT_INT_OP(a, !=, b)
-#define ASSERT_LT(a, b) ASSERT_INT_OP(a, <, b)
-#define ASSERT_LE(a, b) ASSERT_INT_OP(a, <=, b)
-#define ASSERT_GT(a, b) ASSERT_INT_OP(a, >, b)
-#define ASSERT_GE(a, b) ASSERT_INT_OP(a, >=, b)
-
-#define ASSERT_STR_EQ(a, b)                                                     \
-    do {                                                                        \
-        const char *test__a = (a), *test__b = (b);                              \
-        if (test__a == NULL || strcmp(test__a, test__b) != 0)                   \
-            test__fail(__FILE__, __LINE__, "%s == %s: \"%s\" vs \"%s\"", #a, #b, \
-                       test__a ? test__a : "(null)", test__b);                  \
-    } while (0)
-
-/* haystack contains needle. */
-#define ASSERT_CONTAINS(haystack, needle)                                       \
-    do {                                                                        \
-        const char *test__h = (haystack), *test__n = (needle);                  \
-        if (test__h == NULL || strstr(test__h, test__n) == NULL)                \
-            test__fail(__FILE__, __LINE__, "%s contains \"%s\": \"%s\"", #haystack, test__n, \
-                       test__h ? test__h : "(null)");                           \
-    } while (0)
-
-#define ASSERT_NOT_CONTAINS(haystack, needle)                                   \
-    do {                                                                        \
-        const char *test__h = (haystack), *test__n = (needle);                  \
-        if (test__h != NULL && strstr(test__h, test__n) != NULL)                \
-            test__fail(__FILE__, __LINE__, "%s lacks \"%s\": \"%s\"", #haystack, test__n, \
-                       test__h);                                                \
-    } while (0)
-
-/* A rc-returning call must succeed; prints the ttai_err message if not. */
-#define ASSERT_OK(call, errp)                                                   \
-    do {                                                                        \
-        int test__rc = (call);                                                  \
-        if (test__rc != 0)                                                      \
-            test__fail(__FILE__, __LINE__, "%s failed: rc %d (%s) %s", #call, test__rc, \
-                       ttai_rc_name(test__rc), (errp) != NULL ? (errp)->msg : ""); \
-    } while (0)
-
-/* A fresh directory, removed at exit unless TTAI_KEEP_TMP is set. */
-const char *test_tmpdir(void);
 /* Real milliseconds on the monotonic clock. */
 int64_t test_mono_ms(void);
 /* Sleeps ms of real time. */
 void test_nap_ms(long ms);
-/* Decodes base64 (skipping CR, LF and spaces) into a NUL-terminated heap
- * string (free()); the decoded length in *len if not NULL. */
-char *test_base64_decode(const char *s, size_t n, size_t *len);
-/* True when some file under dir contains needle (bytes). */
-int test_dir_contains(const char *dir, const char *needle);
 
 #endif

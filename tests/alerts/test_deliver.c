@@ -364,8 +364,8 @@ void test_deliver_400_final(void)
     ASSERT_NOT_CONTAINS(str_of(j, "error_message"), "/api/webhooks");
     json_decref(j);
     ttai_testenv_close(env);
-    ASSERT(test_dir_has(data_dir, "Daily P&L")); /* the journal holds the alerts */
-    ASSERT(!test_dir_has(data_dir, "SECRET"));   /* and no channel URL */
+    ASSERT(test_dir_contains(data_dir, "Daily P&L")); /* the journal holds the alerts */
+    ASSERT(!test_dir_contains(data_dir, "SECRET"));   /* and no channel URL */
     sink_stop(s);
 }
 
@@ -404,7 +404,7 @@ void test_deliver_webhook_headers_and_body(void)
     json_decref(want);
     json_decref(body);
     ttai_testenv_close(env);
-    ASSERT(!test_dir_has(data_dir, "hook-SECRET-4"));
+    ASSERT(!test_dir_contains(data_dir, "hook-SECRET-4"));
     sink_stop(s);
 }
 
@@ -489,7 +489,7 @@ void test_deliver_email(void)
     ASSERT_STR_EQ(user, "alerts");
     json_decref(j);
     ttai_testenv_close(env);
-    ASSERT(!test_dir_has(data_dir, password));
+    ASSERT(!test_dir_contains(data_dir, password));
     smtp_srv_stop(srv);
     struct ttai_err err;
     ASSERT_OK(act_smtp_configure(NULL, &err), &err);

@@ -202,7 +202,7 @@ static int answer_json(struct ttai_activity_ctx *ctx, json_t *j, struct ttai_buf
 static int answer_text(struct ttai_activity_ctx *ctx, char *const *slot, struct ttai_buf *out)
 {
     pthread_mutex_lock(&F.mu);
-    json_t *j = mt_json(*slot);
+    json_t *j = test_json(*slot);
     pthread_mutex_unlock(&F.mu);
     return answer_json(ctx, j, out);
 }
@@ -223,7 +223,7 @@ static int fake_fetch_quotes(struct ttai_activity_ctx *ctx, struct ttai_payload 
     if (begin("fetch_quotes", in))
         return ttai_activity_fail(ctx, "FakeDown", false, "fetch_quotes is down");
     char *text = ttai_payload_to_json(in);
-    json_t *req = mt_json(text), *list = json_is_object(req) ? json_object_get(req, "symbols") : req;
+    json_t *req = test_json(text), *list = json_is_object(req) ? json_object_get(req, "symbols") : req;
     ttai_free(text);
     json_t *answer = json_object();
     size_t i;
@@ -278,13 +278,13 @@ static int fake_fetch_portfolio(struct ttai_activity_ctx *ctx, struct ttai_paylo
     if (fn == NULL)
         return answer_text(ctx, &F.portfolio, out);
     char *text = ttai_payload_to_json(in);
-    json_t *req = mt_json(text);
+    json_t *req = test_json(text);
     ttai_free(text);
     const char *account = json_is_string(req) ? json_string_value(req)
                                               : json_string_value(json_object_get(req, "account_id"));
     char *answer = fn(json_string_value(json_object_get(req, "as_of")), account);
     json_decref(req);
-    json_t *j = mt_json(answer);
+    json_t *j = test_json(answer);
     free(answer);
     return answer_json(ctx, j, out);
 }

@@ -35,15 +35,6 @@ static void release_kept(void)
 
 /* ---- JSON ------------------------------------------------------------------------------ */
 
-json_t *mt_json(const char *text)
-{
-    json_error_t e;
-    json_t *j = json_loads(text, JSON_DECODE_ANY, &e);
-    if (j == NULL)
-        test__fail(__FILE__, __LINE__, "bad JSON (%s): %s", e.text, text);
-    return j;
-}
-
 static void to_payload(const char *json_text, struct ttai_buf *b)
 {
     struct ttai_err err = {0};

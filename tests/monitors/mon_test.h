@@ -1,5 +1,6 @@
-/* mon_test.h: assertions, the virtual-time harness and the fake data
- * activities of the TTAI monitor tests (tests/monitors/).
+/* mon_test.h: the virtual-time harness and the fake data activities of the
+ * TTAI monitor tests (tests/monitors/); the runner, assertions and general
+ * helpers are tests/harness/harness.h's.
  *
  * Each test is `void test_<name>(void)` listed in test_list.h; CTest runs
  * it as monitors_<name> in its own process. A test opens one engine on
@@ -10,54 +11,16 @@
 #ifndef TTAI_MON_TEST_H
 #define TTAI_MON_TEST_H
 
-#include <inttypes.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <jansson.h>
+#include "harness.h"
 
 #include "ttai.h"
 
-void test__fail(const char *file, int line, const char *fmt, ...)
-    __attribute__((noreturn, format(printf, 3, 4)));
-
-#define ASSERT(cond)                                                            \
-    do {                                                                        \
-        if (!(cond))                                                            \
-            test__fail(__FILE__, __LINE__, "ASSERT(%s)", #cond);               \
-    } while (0)
-
-#define ASSERT_INT_OP(a, op, b)                                                 \
-    do {                                                                        \
-        long long test__a = (long long)(a), test__b = (long long)(b);           \
-        if (!(test__a op test__b))                                              \
-            test__fail(__FILE__, __LINE__, "%s %s %s: %lld vs %lld", #a, #op, #b, \
-                       test__a, test__b);                                       \
-    } while (0)
-
-#define ASSERT_EQ(a, b) ASSERT_INT_OP(a, ==, b)
-#define ASSERT_NE(a, b) ASSERT_INT_OP(a, !=, b)
-#define ASSERT_GE(a, b) ASSERT_INT_OP(a, >=, b)
-#define ASSERT_LE(a, b) ASSERT_INT_OP(a, <=, b)
-
-#define ASSERT_STR_EQ(a, b)                                                     \
-    do {                                                                        \
-        const char *test__a = (a), *test__b = (b);                              \
-        if (test__a == NULL || strcmp(test__a, test__b) != 0)                   \
-            test__fail(__FILE__, __LINE__, "%s == %s:\n  got  %s\n  want %s", #a, #b, \
-                       test__a ? test__a : "(null)", test__b);                  \
-    } while (0)
-
 /* Two JSON texts are the same value, key order and number types included
- * (both are read through msgpack, as payloads are). */
+ * (both are read through msgpack, as payloads are). Stricter than the
+ * harness's ASSERT_JSON_EQ, which ignores key order. */
 #define ASSERT_JSON(actual, expected)                                           \
     mt_assert_json(__FILE__, __LINE__, (actual), (expected))
 void mt_assert_json(const char *file, int line, const char *actual, const char *expected);
-
-/* A fresh directory, removed at exit unless TTAI_KEEP_TMP is set. */
-const char *test_tmpdir(void);
 
 /* ---- Harness (harness.c) ---------------------------------------------------------- */
 
@@ -107,8 +70,6 @@ const char *mt_run_id(const char *ns, const char *id);
  * as the live run does. */
 void mt_check_replay(const char *ns, const char *id, const char *query);
 
-/* Parses JSON text (asserts). */
-json_t *mt_json(const char *text);
 /* The canonical JSON of a JSON text (through msgpack). */
 char *mt_canon(const char *json_text);
 /* A string owned by the harness until the test ends. */

@@ -173,7 +173,7 @@ void test_market_errors_and_config(void)
     msrv_url(srv, url, sizeof(url));
     snprintf(text, sizeof(text), "{\"base_url\": \"%s\", \"timeout_ms\": 5000, "
                                  "\"quote_ttl_seconds\": 0}", url);
-    json_t *cfg = mt_json(text);
+    json_t *cfg = test_json(text);
     ASSERT(market_configure_json(cfg, &err) == 0);
     json_decref(cfg);
     msrv_price(srv, "AAPL", 1.5);
@@ -184,7 +184,7 @@ void test_market_errors_and_config(void)
     const char *bad[] = {"{\"base_url\": \"ftp://x\"}", "{\"url\": \"http://x\"}",
                          "{\"base_url\": \"http://x\", \"timeout_ms\": -1}", "[]"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        cfg = mt_json(bad[i]);
+        cfg = test_json(bad[i]);
         ASSERT_EQ(market_configure_json(cfg, &err), TTAI_EINVAL);
         json_decref(cfg);
     }

@@ -19,7 +19,7 @@ struct sim {
 
 static void sim_start(struct sim *sim)
 {
-    const char *path = getenv("MONITORS_TEST_ARG");
+    const char *path = test_arg();
     if (path == NULL || access(path, X_OK) != 0) {
         printf("skip: no ttai-marketsim binary\n");
         exit(77);
@@ -85,7 +85,7 @@ static json_t *call(const char *type, const char *input_json)
     mt_start("call", id, input);
     mt_settle();
     ASSERT_EQ(mt_status("default", id), STORE_RUN_COMPLETED);
-    return mt_json(mt_result(id));
+    return test_json(mt_result(id));
 }
 
 static bool is_number(const json_t *o, const char *key)
@@ -164,7 +164,7 @@ void test_marketsim_workflows(void)
     mt_start("PriceAlert", "price-alerts", "{\"initial_alerts\": [{\"id\": \"a\", \"symbol\": "
                                            "\"AAPL\", \"condition\": \"below\", \"target_price\": 150}]}");
     mt_settle();
-    json_t *routed = mt_json(fake_input("route_alerts", 0));
+    json_t *routed = test_json(fake_input("route_alerts", 0));
     ASSERT_STR_EQ(json_string_value(json_object_get(
                       json_array_get(json_object_get(routed, "alerts"), 0), "message")),
                   "AAPL below $150.00 (current: $100.00)");
@@ -190,7 +190,7 @@ void test_marketsim_workflows(void)
     ASSERT(news && margin && screener);
     ASSERT(strstr(mt_result("daily-report"), "# Daily Portfolio Report - 2026-01-05") != NULL);
     /* ttai-marketsim has no portfolio history (it ignores "as_of"). */
-    json_t *weekly = mt_json(mt_result("weekly-summary"));
+    json_t *weekly = test_json(mt_result("weekly-summary"));
     ASSERT(json_is_false(json_object_get(weekly, "history")));
     json_decref(weekly);
     mt_check_replay("default", "news-watcher", "get_status");

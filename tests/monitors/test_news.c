@@ -141,7 +141,7 @@ void test_news_continue_as_new_seen(void)
     mt_check_replay("default", "nw", "get_status");
     /* Each answer held 300 new articles and the previous 300 again. */
     ASSERT_EQ(fake_calls("route_alerts"), 4);
-    json_t *fourth = mt_json(fake_input("route_alerts", 3));
+    json_t *fourth = test_json(fake_input("route_alerts", 3));
     ASSERT_EQ(json_array_size(json_object_get(fourth, "alerts")), 300);
     ASSERT_STR_EQ(json_string_value(json_object_get(
                       json_array_get(json_object_get(fourth, "alerts"), 0), "article_id")),
@@ -167,7 +167,7 @@ void test_news_continue_as_new_seen(void)
                 "{\"symbols\": [\"AAPL\"], \"seen_articles\": 800, \"shutting_down\": false}");
     /* The fifth answer repeated gen-901..1200 (carried: not routed) and
      * brought gen-1201..1500 (routed). */
-    json_t *routed = mt_json(fake_input("route_alerts", 4));
+    json_t *routed = test_json(fake_input("route_alerts", 4));
     json_t *alerts = json_object_get(routed, "alerts");
     ASSERT_EQ(json_array_size(alerts), 300);
     ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(alerts, 0), "article_id")),

@@ -107,7 +107,7 @@ void test_portfolio_assignment_concentration(void)
                                      "\"max_position_percent\": 19.5}");
     mt_advance(MT_MINUTE);
     ASSERT_EQ(fake_calls("route_alerts"), 2);
-    json_t *routed = mt_json(fake_input("route_alerts", 1));
+    json_t *routed = test_json(fake_input("route_alerts", 1));
     json_t *alerts = json_object_get(routed, "alerts");
     ASSERT_EQ(json_array_size(alerts), 2);
     ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(alerts, 0), "symbol")), "NVDA");

@@ -40,7 +40,7 @@ void test_price_above_below_one_time(void)
                 "\"condition\": \"above\", \"target_price\": 150.0, \"current_price\": 150.0, "
                 "\"message\": \"AAPL above $150.00 (current: $150.00)\", "
                 "\"channels\": [\"discord\"]}], \"alert_type\": \"price\"}");
-    json_t *alerts = mt_json(mt_query("price-alerts", "get_alerts"));
+    json_t *alerts = test_json(mt_query("price-alerts", "get_alerts"));
     ASSERT_EQ(json_array_size(alerts), 2);
     ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(alerts, 0), "id")), "a2");
     json_decref(alerts);
@@ -160,7 +160,7 @@ void test_price_signals_and_template(void)
     mt_signal("pa", "add_alert", "{\"id\": \"w\", \"symbol\": \"AAPL\", \"condition\": \"below\", "
                                  "\"target_price\": 200, \"message_template\": \"{volume}!\"}");
     mt_advance(10 * MT_SECOND);
-    json_t *routed = mt_json(fake_input("route_alerts", 1));
+    json_t *routed = test_json(fake_input("route_alerts", 1));
     ASSERT_STR_EQ(json_string_value(json_object_get(
                       json_array_get(json_object_get(routed, "alerts"), 0), "message")),
                   "AAPL below $200.00 (current: $139.25)");

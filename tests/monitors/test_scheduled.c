@@ -115,7 +115,7 @@ void test_daily_report_output(void)
                 "- **Total Value:** $1,234,567.50\\n- **Day P&L:** $1,000.00 (0.00%)\\n"
                 "- **Open Positions:** 0\\n- **Buying Power:** $0.00\\n\\n## Today's Activity\\n"
                 "- No analyses run today\\n\\n## Positions Requiring Attention\\n- None\"}");
-    json_t *routed = mt_json(fake_input("route_alerts", 1));
+    json_t *routed = test_json(fake_input("route_alerts", 1));
     json_t *channels = json_object_get(json_array_get(json_object_get(routed, "alerts"), 0), "channels");
     ASSERT_EQ(json_array_size(channels), 1);
     ASSERT_STR_EQ(json_string_value(json_array_get(channels, 0)), "email");
@@ -212,7 +212,7 @@ void test_weekly_report_output(void)
     fake_portfolio_fn(portfolio_now);
     mt_start("WeeklyReport", "weekly-2", "{}");
     mt_settle();
-    json_t *res = mt_json(mt_result("weekly-2"));
+    json_t *res = test_json(mt_result("weekly-2"));
     ASSERT(json_is_false(json_object_get(res, "history")));
     ASSERT_EQ(json_array_size(json_object_get(res, "days")), 1);
     ASSERT(json_is_null(json_object_get(res, "start_value")));

@@ -78,7 +78,7 @@ void test_user_rules(void)
     mt_advance(MT_MINUTE);
     ASSERT_JSON(fake_input("fetch_quotes", 2), "{\"symbols\": [\"AAPL\"], \"user_id\": \"alice\"}");
     ASSERT_EQ(fake_calls("route_alerts"), 2);
-    json_t *routed = mt_json(fake_input("route_alerts", 1));
+    json_t *routed = test_json(fake_input("route_alerts", 1));
     json_t *alert = json_array_get(json_object_get(routed, "alerts"), 0);
     ASSERT_EQ(json_array_size(json_object_get(routed, "alerts")), 1);
     ASSERT_STR_EQ(json_string_value(json_object_get(alert, "message")),
@@ -136,7 +136,7 @@ void test_user_namespaces(void)
     mt_advance(MT_MINUTE);
     ASSERT_EQ(mt_status("alice", "user-monitor"), STORE_RUN_COMPLETED);
     ASSERT_EQ(mt_status("bob", "user-monitor"), STORE_RUN_RUNNING);
-    json_t *bob_status = mt_json(mt_query_ns("bob", "user-monitor", "get_status"));
+    json_t *bob_status = test_json(mt_query_ns("bob", "user-monitor", "get_status"));
     ASSERT_EQ(json_integer_value(json_object_get(json_object_get(bob_status, "stats"),
                                                  "checks_performed")), 4);
     json_decref(bob_status);
@@ -165,7 +165,7 @@ void test_user_account_positions(void)
                 "{\"symbols\": [\"GOOGL\", \"NVDA\"], \"user_id\": \"carol\"}");
     /* Without a throttle the alert repeats at every check, as in seed 000. */
     ASSERT_EQ(fake_calls("route_alerts"), 2);
-    json_t *routed = mt_json(fake_input("route_alerts", 1));
+    json_t *routed = test_json(fake_input("route_alerts", 1));
     json_t *alert = json_array_get(json_object_get(routed, "alerts"), 0);
     ASSERT_STR_EQ(json_string_value(json_object_get(alert, "message")),
                   "GOOGL delta -0.62 breaches 0.50");
@@ -175,7 +175,7 @@ void test_user_account_positions(void)
     fake_fail("fetch_portfolio", true);
     mt_advance(MT_MINUTE);
     ASSERT_EQ(fake_calls("fetch_quotes"), 2);
-    json_t *status = mt_json(mt_query_ns("carol", "um", "get_status"));
+    json_t *status = test_json(mt_query_ns("carol", "um", "get_status"));
     ASSERT_EQ(json_integer_value(json_object_get(json_object_get(status, "stats"),
                                                  "checks_performed")), 2);
     json_decref(status);

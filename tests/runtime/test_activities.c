@@ -14,7 +14,7 @@
 #include "store.h"
 #include "workflows.h"
 
-#include "check.h"
+#include "../harness/harness.h"
 
 
 static struct ttai_err err;
@@ -59,7 +59,7 @@ static int hangs_once(struct ttai_activity_ctx *ctx, struct ttai_payload in, str
         ttai_buf_str(&d, "step-3");
         int rc = ttai_activity_heartbeat(ctx, ttai_buf_payload(&d));
         ttai_buf_release(&d);
-        CHECK_EQ(rc, 0);
+        ASSERT_EQ(rc, 0);
         while (!atomic_load(&release_hung))
             nap_ms(5);
         return ttai_activity_fail(ctx, "Late", true, "released");
@@ -91,7 +91,7 @@ static int records_attempts(struct ttai_activity_ctx *ctx, struct ttai_payload i
 {
     (void)in;
     FILE *f = fopen(marker_path, "a");
-    CHECK(f != NULL);
+    ASSERT(f != NULL);
     fprintf(f, "attempt %u %s\n", ttai_activity_attempt(ctx), ttai_activity_idempotency_key(ctx));
     fclose(f);
     if (getenv("TTAI_TEST_CHILD") != NULL)
@@ -189,9 +189,9 @@ static void start(struct ttai_testenv *env, const char *id, const char *json)
 {
     struct ttai_buf in;
     ttai_buf_init(&in);
-    CHECK_OK(ttai_payload_from_json(json, strlen(json), &in, &err));
-    CHECK_OK(ttai_engine_start(ttai_testenv_engine(env), "default", "runner", id,
-                               ttai_buf_payload(&in), NULL, NULL, &err));
+    ASSERT_OK(ttai_payload_from_json(json, strlen(json), &in, &err), &err);
+    ASSERT_OK(ttai_engine_start(ttai_testenv_engine(env), "default", "runner", id,
+                                ttai_buf_payload(&in), NULL, NULL, &err), &err);
     ttai_buf_release(&in);
 }
 
@@ -203,7 +203,7 @@ static char *result(struct ttai_testenv *env, const char *id)
     int rc = ttai_engine_result(ttai_testenv_engine(env), "default", id, &out, &err);
     char *json = rc == 0 ? ttai_payload_to_json(ttai_buf_payload(&out)) : NULL;
     ttai_buf_release(&out);
-    CHECK(rc == 0 || rc == TTAI_EBUSY);
+    ASSERT(rc == 0 || rc == TTAI_EBUSY);
     return json;
 }
 
@@ -233,9 +233,9 @@ static struct ttai_pending_activity *pending_one(struct ttai_testenv *env, const
 {
     struct ttai_pending_activity *list;
     size_t n;
-    CHECK_OK(ttai_engine_pending_activities(ttai_testenv_engine(env), "default", id, &list, &n,
-                                            &err));
-    CHECK_EQ(n, 1);
+    ASSERT_OK(ttai_engine_pending_activities(ttai_testenv_engine(env), "default", id, &list, &n,
+                                             &err), &err);
+    ASSERT_EQ(n, 1);
     return list;
 }
 
@@ -244,25 +244,25 @@ static void test_retry_policy(struct ttai_testenv *env)
     /* Attempts at 0 s, 1 s (initial interval) and 3 s (x2 backoff). */
     int64_t t0 = ttai_testenv_now(env);
     start(env, "flaky", "{\"activity\": \"flaky\"}");
-    CHECK_OK(ttai_testenv_settle(env));
+    ASSERT_OK(ttai_testenv_settle(env), &err);
     /* Backing off after attempt 1: describe shows attempt 2, the failure
      * and when it runs. */
     struct ttai_pending_activity *p = pending_one(env, "flaky");
-    CHECK(strcmp(p->state, "backing_off") == 0);
-    CHECK(strcmp(p->type, "flaky") == 0);
-    CHECK_EQ(p->attempt, 2);
-    CHECK_EQ(p->next_attempt_ms, t0 + 1000);
-    CHECK(strcmp(p->last_failure_type, "Flaky") == 0);
-    CHECK(strcmp(p->last_failure_message, "attempt 1") == 0);
+    ASSERT(strcmp(p->state, "backing_off") == 0);
+    ASSERT(strcmp(p->type, "flaky") == 0);
+    ASSERT_EQ(p->attempt, 2);
+    ASSERT_EQ(p->next_attempt_ms, t0 + 1000);
+    ASSERT(strcmp(p->last_failure_type, "Flaky") == 0);
+    ASSERT(strcmp(p->last_failure_message, "attempt 1") == 0);
     ttai_pending_activities_free(p, 1);
-    CHECK_OK(ttai_testenv_advance(env, 2500));
+    ASSERT_OK(ttai_testenv_advance(env, 2500), &err);
     expect_running(env, "flaky");
     p = pending_one(env, "flaky");
-    CHECK_EQ(p->attempt, 3);
-    CHECK_EQ(p->next_attempt_ms, t0 + 3000);
-    CHECK(strcmp(p->last_failure_message, "attempt 2") == 0);
+    ASSERT_EQ(p->attempt, 3);
+    ASSERT_EQ(p->next_attempt_ms, t0 + 3000);
+    ASSERT(strcmp(p->last_failure_message, "attempt 2") == 0);
     ttai_pending_activities_free(p, 1);
-    CHECK_OK(ttai_testenv_advance(env, 1000));
+    ASSERT_OK(ttai_testenv_advance(env, 1000), &err);
     expect_result(env, "flaky", "\"attempts\":3");
     expect_result(env, "flaky", "\"value\":3");
 }
@@ -270,11 +270,11 @@ static void test_retry_policy(struct ttai_testenv *env)
 static void test_non_retryable(struct ttai_testenv *env)
 {
     start(env, "bad", "{\"activity\": \"bad_request\"}");
-    CHECK_OK(ttai_testenv_settle(env));
+    ASSERT_OK(ttai_testenv_settle(env), &err);
     expect_result(env, "bad", "\"attempts\":1");
     expect_result(env, "bad", "\"error_type\":\"BadRequest\"");
     start(env, "limited", "{\"activity\": \"flaky\", \"max_attempts\": 2}");
-    CHECK_OK(ttai_testenv_advance(env, 5000));
+    ASSERT_OK(ttai_testenv_advance(env, 5000), &err);
     expect_result(env, "limited", "\"attempts\":2");
     expect_result(env, "limited", "\"rc\":\"EIO\"");
 }
@@ -283,22 +283,22 @@ static void test_heartbeat_timeout(struct ttai_testenv *env)
 {
     int64_t t0 = ttai_testenv_now(env);
     start(env, "hb", "{\"activity\": \"hangs_once\", \"heartbeat_ms\": 5000}");
-    CHECK_OK(ttai_testenv_settle(env));
-    CHECK_OK(ttai_testenv_advance(env, 4000));
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    ASSERT_OK(ttai_testenv_advance(env, 4000), &err);
     expect_running(env, "hb");
     /* Running attempt 1: its heartbeat time and details. */
     struct ttai_pending_activity *p = pending_one(env, "hb");
-    CHECK(strcmp(p->state, "started") == 0);
-    CHECK_EQ(p->attempt, 1);
-    CHECK_EQ(p->last_heartbeat_ms, t0);
+    ASSERT(strcmp(p->state, "started") == 0);
+    ASSERT_EQ(p->attempt, 1);
+    ASSERT_EQ(p->last_heartbeat_ms, t0);
     char *details = ttai_payload_to_json((struct ttai_payload){p->heartbeat_details,
                                                                p->heartbeat_details_len});
-    CHECK(details != NULL && strcmp(details, "\"step-3\"") == 0);
+    ASSERT(details != NULL && strcmp(details, "\"step-3\"") == 0);
     ttai_free(details);
     ttai_pending_activities_free(p, 1);
     /* The heartbeat timeout passes: attempt 1 is given up, attempt 2 runs
      * a second later with the details attempt 1 sent. */
-    CHECK_OK(ttai_testenv_advance(env, 3000));
+    ASSERT_OK(ttai_testenv_advance(env, 3000), &err);
     expect_result(env, "hb", "\"attempts\":2");
     expect_result(env, "hb", "\"value\":\"step-3\"");
     atomic_store(&release_hung, true);
@@ -309,8 +309,8 @@ static void test_start_to_close(struct ttai_testenv *env)
     atomic_store(&release_hung, false);
     start(env, "s2c", "{\"activity\": \"hangs_once\", \"start_to_close_ms\": 10000, "
                       "\"max_attempts\": 1}");
-    CHECK_OK(ttai_testenv_settle(env));
-    CHECK_OK(ttai_testenv_advance(env, 11000));
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    ASSERT_OK(ttai_testenv_advance(env, 11000), &err);
     expect_result(env, "s2c", "\"rc\":\"ETIMEDOUT\"");
     expect_result(env, "s2c", "\"error_type\":\"StartToClose\"");
     atomic_store(&release_hung, true);
@@ -319,16 +319,16 @@ static void test_start_to_close(struct ttai_testenv *env)
 static void test_cancel_heartbeating(struct ttai_testenv *env)
 {
     start(env, "spin", "{\"activity\": \"spins\", \"heartbeat_ms\": 60000}");
-    CHECK_OK(ttai_testenv_settle(env));
+    ASSERT_OK(ttai_testenv_settle(env), &err);
     expect_running(env, "spin");
-    CHECK_OK(ttai_engine_signal(ttai_testenv_engine(env), "default", "spin", NULL, "cancel",
-                                (struct ttai_payload){0}, &err));
-    CHECK_OK(ttai_testenv_advance(env, 200));
+    ASSERT_OK(ttai_engine_signal(ttai_testenv_engine(env), "default", "spin", NULL, "cancel",
+                                 (struct ttai_payload){0}, &err), &err);
+    ASSERT_OK(ttai_testenv_advance(env, 200), &err);
     char *done = NULL;
     for (int i = 0; i < 200 && (done = result(env, "spin")) == NULL; i++)
-        CHECK_OK(ttai_testenv_advance(env, 100));
+        ASSERT_OK(ttai_testenv_advance(env, 100), &err);
     ttai_free(done);
-    CHECK(atomic_load(&spinner_saw_cancel));
+    ASSERT(atomic_load(&spinner_saw_cancel));
     expect_result(env, "spin", "\"rc\":\"ECANCELED\"");
 }
 
@@ -340,7 +340,7 @@ static void test_crash_during_attempt(void)
     snprintf(crash_dir, sizeof(crash_dir), "%s/crash", dir);
     snprintf(marker_path, sizeof(marker_path), "%s/attempts.txt", dir);
     pid_t pid = fork();
-    CHECK(pid >= 0);
+    ASSERT(pid >= 0);
     if (pid == 0) {
         setenv("TTAI_TEST_CHILD", "1", 1);
         struct ttai_testenv *env;
@@ -364,36 +364,36 @@ static void test_crash_during_attempt(void)
     kill(pid, SIGKILL);
     int status;
     waitpid(pid, &status, 0);
-    CHECK(WIFSIGNALED(status));
+    ASSERT(WIFSIGNALED(status));
     struct ttai_testenv *env;
-    CHECK_OK(ttai_testenv_open(&env, crash_dir, &registry, 1763900000000LL, &err));
-    CHECK_OK(ttai_testenv_settle(env));
+    ASSERT_OK(ttai_testenv_open(&env, crash_dir, &registry, 1763900000000LL, &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
     expect_result(env, "crash", "\"value\":2");
     ttai_testenv_close(env);
     FILE *f = fopen(marker_path, "r");
-    CHECK(f != NULL);
+    ASSERT(f != NULL);
     char line[2][256];
     int lines = 0;
     while (lines < 2 && fgets(line[lines], sizeof(line[0]), f) != NULL)
         lines++;
     char extra[256];
-    CHECK(fgets(extra, sizeof(extra), f) == NULL); /* no third attempt */
+    ASSERT(fgets(extra, sizeof(extra), f) == NULL); /* no third attempt */
     fclose(f);
-    CHECK_EQ(lines, 2);
-    CHECK(strncmp(line[0], "attempt 1 crash/", 16) == 0);
-    CHECK(strncmp(line[1], "attempt 2 crash/", 16) == 0);
-    CHECK(strcmp(line[0] + 10, line[1] + 10) == 0); /* the same idempotency key */
+    ASSERT_EQ(lines, 2);
+    ASSERT(strncmp(line[0], "attempt 1 crash/", 16) == 0);
+    ASSERT(strncmp(line[1], "attempt 2 crash/", 16) == 0);
+    ASSERT(strcmp(line[0] + 10, line[1] + 10) == 0); /* the same idempotency key */
 }
 
 int main(void)
 {
     const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     snprintf(dir, sizeof(dir), "%s/ttai-activities-XXXXXX", base);
-    CHECK(mkdtemp(dir) != NULL);
+    ASSERT(mkdtemp(dir) != NULL);
     char data[600];
     snprintf(data, sizeof(data), "%s/data", dir);
     struct ttai_testenv *env;
-    CHECK_OK(ttai_testenv_open(&env, data, &registry, 1763900000000LL, &err));
+    ASSERT_OK(ttai_testenv_open(&env, data, &registry, 1763900000000LL, &err), &err);
     test_retry_policy(env);
     test_non_retryable(env);
     test_heartbeat_timeout(env);
@@ -403,7 +403,7 @@ int main(void)
     test_crash_during_attempt();
     char cmd[700];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    CHECK(system(cmd) == 0);
+    ASSERT(system(cmd) == 0);
     printf("ok activities\n");
     return 0;
 }

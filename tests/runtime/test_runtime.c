@@ -11,7 +11,7 @@
 #include "store.h"
 #include "workflows.h"
 
-#include "check.h"
+#include "../harness/harness.h"
 
 
 static char dir[512];
@@ -200,7 +200,7 @@ static const struct ttai_registry registry = {all_workflows, all_activities};
 static struct ttai_payload json(struct ttai_buf *buf, const char *text)
 {
     ttai_buf_reset(buf);
-    CHECK_OK(ttai_payload_from_json(text, strlen(text), buf, &err));
+    ASSERT_OK(ttai_payload_from_json(text, strlen(text), buf, &err), &err);
     return ttai_buf_payload(buf);
 }
 
@@ -208,13 +208,14 @@ static int64_t query_int(struct ttai_engine *eng, const char *wf, const char *na
 {
     struct ttai_buf ans;
     ttai_buf_init(&ans);
-    CHECK_OK(ttai_engine_query(eng, "default", wf, NULL, name, (struct ttai_payload){0}, &ans, &err));
+    ASSERT_OK(ttai_engine_query(eng, "default", wf, NULL, name, (struct ttai_payload){0}, &ans,
+                                &err), &err);
     struct ttai_reader r;
     ttai_reader_init(&r);
     msgpack_object o;
     int64_t v = -1;
-    CHECK(ttai_payload_unpack(&r, ttai_buf_payload(&ans), &o) == 0);
-    CHECK(ttai_obj_int(&o, &v));
+    ASSERT(ttai_payload_unpack(&r, ttai_buf_payload(&ans), &o) == 0);
+    ASSERT(ttai_obj_int(&o, &v));
     ttai_reader_release(&r);
     ttai_buf_release(&ans);
     return v;
@@ -224,7 +225,7 @@ static char *result_json(struct ttai_engine *eng, const char *wf)
 {
     struct ttai_buf out;
     ttai_buf_init(&out);
-    CHECK_OK(ttai_engine_result(eng, "default", wf, &out, &err));
+    ASSERT_OK(ttai_engine_result(eng, "default", wf, &out, &err), &err);
     char *s = ttai_payload_to_json(ttai_buf_payload(&out));
     ttai_buf_release(&out);
     return s;
@@ -235,7 +236,7 @@ static void signal_int(struct ttai_engine *eng, const char *wf, const char *name
     struct ttai_buf b;
     ttai_buf_init(&b);
     ttai_buf_int(&b, v);
-    CHECK_OK(ttai_engine_signal(eng, "default", wf, NULL, name, ttai_buf_payload(&b), &err));
+    ASSERT_OK(ttai_engine_signal(eng, "default", wf, NULL, name, ttai_buf_payload(&b), &err), &err);
     ttai_buf_release(&b);
 }
 
@@ -244,14 +245,14 @@ static void check_replay_query(const char *wf, const char *query, int64_t want)
 {
     struct ttai_buf ans;
     ttai_buf_init(&ans);
-    CHECK_OK(ttai_replay(dir, &registry, "default", wf, NULL, 0, query, (struct ttai_payload){0},
-                         &ans, &err));
+    ASSERT_OK(ttai_replay(dir, &registry, "default", wf, NULL, 0, query, (struct ttai_payload){0},
+                          &ans, &err), &err);
     struct ttai_reader r;
     ttai_reader_init(&r);
     msgpack_object o;
     int64_t v = -1;
-    CHECK(ttai_payload_unpack(&r, ttai_buf_payload(&ans), &o) == 0 && ttai_obj_int(&o, &v));
-    CHECK_EQ(v, want);
+    ASSERT(ttai_payload_unpack(&r, ttai_buf_payload(&ans), &o) == 0 && ttai_obj_int(&o, &v));
+    ASSERT_EQ(v, want);
     ttai_reader_release(&r);
     ttai_buf_release(&ans);
 }
@@ -263,21 +264,21 @@ static void test_hello(struct ttai_testenv *env)
     struct ttai_engine *eng = ttai_testenv_engine(env);
     struct ttai_buf in;
     ttai_buf_init(&in);
-    CHECK_OK(ttai_engine_start(eng, "default", "hello", "hello-1", json(&in, "\"ttai\""), NULL,
-                               NULL, &err));
-    CHECK_OK(ttai_testenv_settle(env));
+    ASSERT_OK(ttai_engine_start(eng, "default", "hello", "hello-1", json(&in, "\"ttai\""), NULL,
+                                NULL, &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
     char *res = result_json(eng, "hello-1");
-    CHECK(strcmp(res, "\"Hello, ttai!\"") == 0);
+    ASSERT(strcmp(res, "\"Hello, ttai!\"") == 0);
     ttai_free(res);
     /* Offline replay reproduces the commands. */
-    CHECK_OK(ttai_replay(dir, &registry, "default", "hello-1", NULL, 0, NULL,
-                         (struct ttai_payload){0}, NULL, &err));
+    ASSERT_OK(ttai_replay(dir, &registry, "default", "hello-1", NULL, 0, NULL,
+                          (struct ttai_payload){0}, NULL, &err), &err);
     /* A conflicting start fails; use-existing returns the run. */
-    CHECK_EQ(ttai_engine_start(eng, "default", "hello", "hello-1", json(&in, "\"x\""),
-                               &(struct ttai_start_opts){.id_reuse = TTAI_REUSE_REJECT}, NULL,
-                               &err), TTAI_EEXIST);
-    CHECK_EQ(ttai_engine_start(eng, "default", "nope", "x", json(&in, "1"), NULL, NULL, &err),
-             TTAI_ENOTFOUND);
+    ASSERT_EQ(ttai_engine_start(eng, "default", "hello", "hello-1", json(&in, "\"x\""),
+                                &(struct ttai_start_opts){.id_reuse = TTAI_REUSE_REJECT}, NULL,
+                                &err), TTAI_EEXIST);
+    ASSERT_EQ(ttai_engine_start(eng, "default", "nope", "x", json(&in, "1"), NULL, NULL, &err),
+              TTAI_ENOTFOUND);
     ttai_buf_release(&in);
 }
 
@@ -287,40 +288,41 @@ static void test_counter(struct ttai_testenv *env)
     struct ttai_buf in;
     ttai_buf_init(&in);
     struct ttai_run_id first;
-    CHECK_OK(ttai_engine_start(eng, "default", "counter", "c1", json(&in, "{\"every\": 3}"),
-                               NULL, &first, &err));
-    CHECK_EQ(ttai_engine_start(eng, "default", "counter", "c1", json(&in, "{}"), NULL, NULL,
-                               &err), TTAI_EEXIST);
-    CHECK_OK(ttai_testenv_settle(env));
+    ASSERT_OK(ttai_engine_start(eng, "default", "counter", "c1", json(&in, "{\"every\": 3}"),
+                                NULL, &first, &err), &err);
+    ASSERT_EQ(ttai_engine_start(eng, "default", "counter", "c1", json(&in, "{}"), NULL, NULL,
+                                &err), TTAI_EEXIST);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
     for (int i = 1; i <= 7; i++) {
         signal_int(eng, "c1", "add", i);
         /* Some signals land while a continue-as-new is pending. */
         if (i % 2 == 0)
-            CHECK_OK(ttai_testenv_settle(env));
+            ASSERT_OK(ttai_testenv_settle(env), &err);
     }
-    CHECK_OK(ttai_testenv_settle(env));
-    CHECK_EQ(query_int(eng, "c1", "value"), 28);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    ASSERT_EQ(query_int(eng, "c1", "value"), 28);
     check_replay_query("c1", "value", 28);
     struct ttai_run_info info;
-    CHECK_OK(ttai_engine_describe(eng, "default", "c1", NULL, &info, &err));
-    CHECK(!ttai_run_id_eq(&info.run_id, &first)); /* continued as new */
-    CHECK_EQ(info.status, STORE_RUN_RUNNING);
+    ASSERT_OK(ttai_engine_describe(eng, "default", "c1", NULL, &info, &err), &err);
+    ASSERT(!ttai_run_id_eq(&info.run_id, &first)); /* continued as new */
+    ASSERT_EQ(info.status, STORE_RUN_RUNNING);
     /* Unknown signal or query: refused, nothing recorded. */
     struct ttai_buf b;
     ttai_buf_init(&b);
-    CHECK_EQ(ttai_engine_signal(eng, "default", "c1", NULL, "nope", (struct ttai_payload){0}, &err),
-             TTAI_ENOTFOUND);
-    CHECK_EQ(ttai_engine_query(eng, "default", "c1", NULL, "nope", (struct ttai_payload){0}, &b,
-                               &err), TTAI_ENOTFOUND);
-    struct ttai_run_info after;
-    CHECK_OK(ttai_engine_describe(eng, "default", "c1", NULL, &after, &err));
-    CHECK_EQ(after.history_length, info.history_length);
-    CHECK_EQ(ttai_engine_signal(eng, "default", "missing", NULL, "add", (struct ttai_payload){0},
+    ASSERT_EQ(ttai_engine_signal(eng, "default", "c1", NULL, "nope", (struct ttai_payload){0},
+                                 &err),
+              TTAI_ENOTFOUND);
+    ASSERT_EQ(ttai_engine_query(eng, "default", "c1", NULL, "nope", (struct ttai_payload){0}, &b,
                                 &err), TTAI_ENOTFOUND);
+    struct ttai_run_info after;
+    ASSERT_OK(ttai_engine_describe(eng, "default", "c1", NULL, &after, &err), &err);
+    ASSERT_EQ(after.history_length, info.history_length);
+    ASSERT_EQ(ttai_engine_signal(eng, "default", "missing", NULL, "add", (struct ttai_payload){0},
+                                 &err), TTAI_ENOTFOUND);
     signal_int(eng, "c1", "stop", 0);
-    CHECK_OK(ttai_testenv_settle(env));
+    ASSERT_OK(ttai_testenv_settle(env), &err);
     char *res = result_json(eng, "c1");
-    CHECK(strcmp(res, "28") == 0);
+    ASSERT(strcmp(res, "28") == 0);
     ttai_free(res);
     ttai_buf_release(&b);
     ttai_buf_release(&in);
@@ -331,27 +333,29 @@ static void test_timers_and_restart(struct ttai_testenv *env)
     struct ttai_engine *eng = ttai_testenv_engine(env);
     struct ttai_buf in;
     ttai_buf_init(&in);
-    CHECK_OK(ttai_engine_start(eng, "default", "ticker", "t1", json(&in, "0"), NULL, NULL, &err));
-    CHECK_OK(ttai_testenv_settle(env));
+    ASSERT_OK(ttai_engine_start(eng, "default", "ticker", "t1", json(&in, "0"), NULL, NULL, &err),
+              &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
     /* One virtual hour: 360 ticks across a continue-as-new at 300. */
-    CHECK_OK(ttai_testenv_advance(env, 3600 * 1000));
-    CHECK_EQ(query_int(ttai_testenv_engine(env), "t1", "ticks"), 360);
+    ASSERT_OK(ttai_testenv_advance(env, 3600 * 1000), &err);
+    ASSERT_EQ(query_int(ttai_testenv_engine(env), "t1", "ticks"), 360);
     check_replay_query("t1", "ticks", 360);
     /* A query may not issue commands. */
     struct ttai_buf b;
     ttai_buf_init(&b);
-    CHECK_EQ(ttai_engine_query(eng, "default", "t1", NULL, "bad", (struct ttai_payload){0}, &b,
-                               &err), TTAI_EPERM);
+    ASSERT_EQ(ttai_engine_query(eng, "default", "t1", NULL, "bad", (struct ttai_payload){0}, &b,
+                                &err), TTAI_EPERM);
     /* Restart: the run is rebuilt by replay and its timer re-armed. */
-    CHECK_OK(ttai_testenv_restart(env, &err));
+    ASSERT_OK(ttai_testenv_restart(env, &err), &err);
     eng = ttai_testenv_engine(env);
-    CHECK_EQ(query_int(eng, "t1", "ticks"), 360);
-    CHECK_OK(ttai_testenv_advance(env, 600 * 1000));
-    CHECK_EQ(query_int(eng, "t1", "ticks"), 420);
-    CHECK_OK(ttai_engine_signal(eng, "default", "t1", NULL, "stop", (struct ttai_payload){0}, &err));
-    CHECK_OK(ttai_testenv_settle(env));
+    ASSERT_EQ(query_int(eng, "t1", "ticks"), 360);
+    ASSERT_OK(ttai_testenv_advance(env, 600 * 1000), &err);
+    ASSERT_EQ(query_int(eng, "t1", "ticks"), 420);
+    ASSERT_OK(ttai_engine_signal(eng, "default", "t1", NULL, "stop", (struct ttai_payload){0},
+                                 &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
     char *res = result_json(eng, "t1");
-    CHECK(strcmp(res, "420") == 0);
+    ASSERT(strcmp(res, "420") == 0);
     ttai_free(res);
     ttai_buf_release(&b);
     ttai_buf_release(&in);
@@ -365,19 +369,19 @@ static void test_week_of_ticks(struct ttai_testenv *env)
     struct ttai_engine *eng = ttai_testenv_engine(env);
     struct ttai_buf in;
     ttai_buf_init(&in);
-    CHECK_OK(ttai_engine_start(eng, "default", "ticker", "week", json(&in, "0"), NULL, NULL,
-                               &err));
-    CHECK_OK(ttai_testenv_settle(env));
+    ASSERT_OK(ttai_engine_start(eng, "default", "ticker", "week", json(&in, "0"), NULL, NULL,
+                                &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
     int64_t t0 = ttai_mono_ns();
-    CHECK_OK(ttai_testenv_advance(env, 7LL * 24 * 3600 * 1000));
+    ASSERT_OK(ttai_testenv_advance(env, 7LL * 24 * 3600 * 1000), &err);
     double secs = (double)(ttai_mono_ns() - t0) / 1e9;
-    CHECK_EQ(query_int(eng, "week", "ticks"), 7 * 24 * 360);
+    ASSERT_EQ(query_int(eng, "week", "ticks"), 7 * 24 * 360);
     check_replay_query("week", "ticks", 7 * 24 * 360);
-    CHECK_OK(ttai_engine_signal(eng, "default", "week", NULL, "stop", (struct ttai_payload){0},
-                                &err));
-    CHECK_OK(ttai_testenv_settle(env));
+    ASSERT_OK(ttai_engine_signal(eng, "default", "week", NULL, "stop", (struct ttai_payload){0},
+                                 &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
     char *res = result_json(eng, "week");
-    CHECK(strcmp(res, "60480") == 0);
+    ASSERT(strcmp(res, "60480") == 0);
     ttai_free(res);
     fprintf(stderr, "a week of 10 s ticks: %.2f s real time\n", secs);
     ttai_buf_release(&in);
@@ -388,26 +392,29 @@ static void test_retry_and_cancel(struct ttai_testenv *env)
     struct ttai_engine *eng = ttai_testenv_engine(env);
     struct ttai_buf in;
     ttai_buf_init(&in);
-    CHECK_OK(ttai_engine_start(eng, "default", "retrier", "r1", json(&in, "null"), NULL, NULL, &err));
+    ASSERT_OK(ttai_engine_start(eng, "default", "retrier", "r1", json(&in, "null"), NULL, NULL,
+                                &err), &err);
     /* Attempt 1 fails now, attempt 2 after 1 s, attempt 3 after 2 s more. */
-    CHECK_OK(ttai_testenv_advance(env, 5000));
+    ASSERT_OK(ttai_testenv_advance(env, 5000), &err);
     char *res = result_json(eng, "r1");
-    CHECK(strcmp(res, "3") == 0);
+    ASSERT(strcmp(res, "3") == 0);
     ttai_free(res);
-    CHECK_OK(ttai_engine_start(eng, "default", "sleeper", "s1", json(&in, "null"), NULL, NULL, &err));
-    CHECK_OK(ttai_testenv_settle(env));
-    CHECK_OK(ttai_engine_cancel(eng, "default", "s1", "test", &err));
-    CHECK_OK(ttai_testenv_settle(env));
+    ASSERT_OK(ttai_engine_start(eng, "default", "sleeper", "s1", json(&in, "null"), NULL, NULL,
+                                &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    ASSERT_OK(ttai_engine_cancel(eng, "default", "s1", "test", &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
     struct ttai_run_info info;
-    CHECK_OK(ttai_engine_describe(eng, "default", "s1", NULL, &info, &err));
-    CHECK_EQ(info.status, STORE_RUN_CANCELED);
-    CHECK_EQ(info.pending_timers, 0);
-    CHECK_OK(ttai_engine_start(eng, "default", "sleeper", "s2", json(&in, "null"), NULL, NULL, &err));
-    CHECK_OK(ttai_testenv_settle(env));
-    CHECK_OK(ttai_engine_terminate(eng, "default", "s2", "by test", &err));
-    CHECK_OK(ttai_engine_describe(eng, "default", "s2", NULL, &info, &err));
-    CHECK_EQ(info.status, STORE_RUN_TERMINATED);
-    CHECK_EQ(info.pending_timers, 0);
+    ASSERT_OK(ttai_engine_describe(eng, "default", "s1", NULL, &info, &err), &err);
+    ASSERT_EQ(info.status, STORE_RUN_CANCELED);
+    ASSERT_EQ(info.pending_timers, 0);
+    ASSERT_OK(ttai_engine_start(eng, "default", "sleeper", "s2", json(&in, "null"), NULL, NULL,
+                                &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    ASSERT_OK(ttai_engine_terminate(eng, "default", "s2", "by test", &err), &err);
+    ASSERT_OK(ttai_engine_describe(eng, "default", "s2", NULL, &info, &err), &err);
+    ASSERT_EQ(info.status, STORE_RUN_TERMINATED);
+    ASSERT_EQ(info.pending_timers, 0);
     ttai_buf_release(&in);
 }
 
@@ -430,59 +437,59 @@ static void test_live_nondeterminism_and_eviction(struct ttai_testenv *env)
     struct ttai_engine *eng = ttai_testenv_engine(env);
     struct ttai_buf in;
     ttai_buf_init(&in);
-    CHECK_OK(ttai_engine_start(eng, "default", "counter", "c-nd", json(&in, "{\"every\": 100}"),
-                               NULL, NULL, &err));
-    CHECK_OK(ttai_testenv_settle(env));
+    ASSERT_OK(ttai_engine_start(eng, "default", "counter", "c-nd", json(&in, "{\"every\": 100}"),
+                                NULL, NULL, &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
     signal_int(eng, "c-nd", "add", 5);
-    CHECK_OK(ttai_testenv_settle(env));
+    ASSERT_OK(ttai_testenv_settle(env), &err);
     /* Deploy changed code: the run cannot be replayed. */
     static struct ttai_workflow_def changed;
     changed = wf_counter;
     changed.run = counter_changed_run;
     static const struct ttai_workflow_def *changed_wfs[] = {&changed, NULL};
     static const struct ttai_registry changed_reg = {changed_wfs, NULL};
-    CHECK_OK(ttai_testenv_redeploy(env, &changed_reg, 0, &err));
+    ASSERT_OK(ttai_testenv_redeploy(env, &changed_reg, 0, &err), &err);
     eng = ttai_testenv_engine(env);
     signal_int(eng, "c-nd", "add", 6); /* accepted and durable, not yet processed */
-    CHECK_OK(ttai_testenv_settle(env));
+    ASSERT_OK(ttai_testenv_settle(env), &err);
     struct ttai_run_info info;
-    CHECK_OK(ttai_engine_describe(eng, "default", "c-nd", NULL, &info, &err));
-    CHECK(info.blocked);
-    CHECK_EQ(info.status, STORE_RUN_RUNNING);
-    CHECK(strstr(info.blocked_reason, "TimerStarted") != NULL);
-    CHECK(info.blocked_event_id > 0);
+    ASSERT_OK(ttai_engine_describe(eng, "default", "c-nd", NULL, &info, &err), &err);
+    ASSERT(info.blocked);
+    ASSERT_EQ(info.status, STORE_RUN_RUNNING);
+    ASSERT(strstr(info.blocked_reason, "TimerStarted") != NULL);
+    ASSERT(info.blocked_event_id > 0);
     struct ttai_buf ans;
     ttai_buf_init(&ans);
-    CHECK_EQ(ttai_engine_query(eng, "default", "c-nd", NULL, "value", (struct ttai_payload){0},
-                               &ans, &err), TTAI_ENONDET);
-    CHECK_EQ(changed_counter_answer(), 0);
+    ASSERT_EQ(ttai_engine_query(eng, "default", "c-nd", NULL, "value", (struct ttai_payload){0},
+                                &ans, &err), TTAI_ENONDET);
+    ASSERT_EQ(changed_counter_answer(), 0);
     /* The fixed (original) code is deployed again, with a cache of 2 runs:
      * the run resumes, sees both signals, and evictions rebuild by replay. */
-    CHECK_OK(ttai_testenv_redeploy(env, &registry, 2, &err));
+    ASSERT_OK(ttai_testenv_redeploy(env, &registry, 2, &err), &err);
     eng = ttai_testenv_engine(env);
-    CHECK_OK(ttai_testenv_settle(env));
-    CHECK_OK(ttai_engine_describe(eng, "default", "c-nd", NULL, &info, &err));
-    CHECK(!info.blocked);
-    CHECK_EQ(query_int(eng, "c-nd", "value"), 11);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    ASSERT_OK(ttai_engine_describe(eng, "default", "c-nd", NULL, &info, &err), &err);
+    ASSERT(!info.blocked);
+    ASSERT_EQ(query_int(eng, "c-nd", "value"), 11);
     for (int i = 0; i < 4; i++) {
         char id[32];
         snprintf(id, sizeof(id), "c-ev-%d", i);
-        CHECK_OK(ttai_engine_start(eng, "default", "counter", id, json(&in, "{\"every\": 100}"),
-                                   NULL, NULL, &err));
-        CHECK_OK(ttai_testenv_settle(env));
+        ASSERT_OK(ttai_engine_start(eng, "default", "counter", id, json(&in, "{\"every\": 100}"),
+                                    NULL, NULL, &err), &err);
+        ASSERT_OK(ttai_testenv_settle(env), &err);
         signal_int(eng, id, "add", i);
     }
-    CHECK_OK(ttai_testenv_settle(env));
+    ASSERT_OK(ttai_testenv_settle(env), &err);
     for (int i = 0; i < 4; i++) {
         char id[32];
         snprintf(id, sizeof(id), "c-ev-%d", i);
-        CHECK_EQ(query_int(eng, id, "value"), i);
+        ASSERT_EQ(query_int(eng, id, "value"), i);
     }
-    CHECK_EQ(query_int(eng, "c-nd", "value"), 11);
+    ASSERT_EQ(query_int(eng, "c-nd", "value"), 11);
     struct ttai_engine_stats st;
     ttai_engine_stats_get(eng, &st);
-    CHECK(st.evictions > 0);
-    CHECK(st.cached <= 2);
+    ASSERT(st.evictions > 0);
+    ASSERT(st.cached <= 2);
     ttai_buf_release(&ans);
     ttai_buf_release(&in);
 }
@@ -493,30 +500,31 @@ static void test_timeouts_and_history_limit(struct ttai_testenv *env)
     struct ttai_buf in;
     ttai_buf_init(&in);
     struct ttai_start_opts opts = {.run_timeout_ms = 30000};
-    CHECK_OK(ttai_engine_start(eng, "default", "sleeper", "timeout-1", json(&in, "null"), &opts,
-                               NULL, &err));
-    CHECK_OK(ttai_testenv_advance(env, 29000));
+    ASSERT_OK(ttai_engine_start(eng, "default", "sleeper", "timeout-1", json(&in, "null"), &opts,
+                                NULL, &err), &err);
+    ASSERT_OK(ttai_testenv_advance(env, 29000), &err);
     struct ttai_run_info info;
-    CHECK_OK(ttai_engine_describe(eng, "default", "timeout-1", NULL, &info, &err));
-    CHECK_EQ(info.status, STORE_RUN_RUNNING);
-    CHECK_OK(ttai_testenv_advance(env, 2000));
-    CHECK_OK(ttai_engine_describe(eng, "default", "timeout-1", NULL, &info, &err));
-    CHECK_EQ(info.status, STORE_RUN_TIMED_OUT);
-    CHECK_EQ(info.pending_timers, 0);
+    ASSERT_OK(ttai_engine_describe(eng, "default", "timeout-1", NULL, &info, &err), &err);
+    ASSERT_EQ(info.status, STORE_RUN_RUNNING);
+    ASSERT_OK(ttai_testenv_advance(env, 2000), &err);
+    ASSERT_OK(ttai_engine_describe(eng, "default", "timeout-1", NULL, &info, &err), &err);
+    ASSERT_EQ(info.status, STORE_RUN_TIMED_OUT);
+    ASSERT_EQ(info.pending_timers, 0);
     /* An execution timeout spans continue-as-new. */
     struct ttai_start_opts exec = {.execution_timeout_ms = 45 * 60 * 1000};
-    CHECK_OK(ttai_engine_start(eng, "default", "ticker", "timeout-2", json(&in, "0"), &exec, NULL,
-                               &err));
-    CHECK_OK(ttai_testenv_advance(env, 3600 * 1000));
-    CHECK_OK(ttai_engine_describe(eng, "default", "timeout-2", NULL, &info, &err));
-    CHECK_EQ(info.status, STORE_RUN_TIMED_OUT);
-    CHECK(info.history_length < 2000); /* a continued run timed out */
+    ASSERT_OK(ttai_engine_start(eng, "default", "ticker", "timeout-2", json(&in, "0"), &exec, NULL,
+                                &err), &err);
+    ASSERT_OK(ttai_testenv_advance(env, 3600 * 1000), &err);
+    ASSERT_OK(ttai_engine_describe(eng, "default", "timeout-2", NULL, &info, &err), &err);
+    ASSERT_EQ(info.status, STORE_RUN_TIMED_OUT);
+    ASSERT(info.history_length < 2000); /* a continued run timed out */
     /* The history limit. */
-    CHECK_OK(ttai_engine_start(eng, "default", "spinner", "spin", json(&in, "null"), NULL, NULL, &err));
-    CHECK_OK(ttai_testenv_advance(env, 100));
-    CHECK_OK(ttai_engine_describe(eng, "default", "spin", NULL, &info, &err));
-    CHECK_EQ(info.status, STORE_RUN_TERMINATED);
-    CHECK(info.history_length >= TTAI_HISTORY_LIMIT);
+    ASSERT_OK(ttai_engine_start(eng, "default", "spinner", "spin", json(&in, "null"), NULL, NULL,
+                                &err), &err);
+    ASSERT_OK(ttai_testenv_advance(env, 100), &err);
+    ASSERT_OK(ttai_engine_describe(eng, "default", "spin", NULL, &info, &err), &err);
+    ASSERT_EQ(info.status, STORE_RUN_TERMINATED);
+    ASSERT(info.history_length >= TTAI_HISTORY_LIMIT);
     ttai_buf_release(&in);
 }
 
@@ -527,16 +535,16 @@ static void test_nondeterminism(void)
     static const struct ttai_registry changed_reg = {changed, NULL};
     int rc = ttai_replay(dir, &changed_reg, "default", "hello-1", NULL, 0, NULL,
                          (struct ttai_payload){0}, NULL, &err);
-    CHECK_EQ(rc, TTAI_ENONDET);
-    CHECK(strstr(err.msg, "ActivityScheduled") != NULL);
-    CHECK(strstr(err.msg, "TimerStarted") != NULL);
-    CHECK(strstr(err.msg, "event 3") != NULL);
+    ASSERT_EQ(rc, TTAI_ENONDET);
+    ASSERT(strstr(err.msg, "ActivityScheduled") != NULL);
+    ASSERT(strstr(err.msg, "TimerStarted") != NULL);
+    ASSERT(strstr(err.msg, "event 3") != NULL);
     /* The patched code replays the old history on its old path. */
     static const struct ttai_workflow_def *const patched[] = {&wf_hello_patched, NULL};
     static const struct ttai_activity_def *const acts[] = {&act_greet, NULL};
     static const struct ttai_registry patched_reg = {patched, acts};
-    CHECK_OK(ttai_replay(dir, &patched_reg, "default", "hello-1", NULL, 0, NULL,
-                         (struct ttai_payload){0}, NULL, &err));
+    ASSERT_OK(ttai_replay(dir, &patched_reg, "default", "hello-1", NULL, 0, NULL,
+                          (struct ttai_payload){0}, NULL, &err), &err);
 }
 
 /* Every stored run replays with the code that wrote it (replay --all). */
@@ -544,11 +552,11 @@ static void test_replay_all(void)
 {
     struct store *store;
     struct store_opts so = {.dir = dir, .read_only = true};
-    CHECK_OK(store_open(&store, &so, &err));
+    ASSERT_OK(store_open(&store, &so, &err), &err);
     struct store_read *rd;
-    CHECK_OK(store_read_begin(store, &rd, &err));
+    ASSERT_OK(store_read_begin(store, &rd, &err), &err);
     struct store_iter it;
-    CHECK_OK(store_run_iter_init(&it, rd, &err));
+    ASSERT_OK(store_run_iter_init(&it, rd, &err), &err);
     struct store_run run;
     int runs = 0;
     while (store_run_iter_next(&it, &run, &err) == 1) {
@@ -564,16 +572,16 @@ static void test_replay_all(void)
     store_read_end(rd);
     store_close(store);
     fprintf(stderr, "replayed %d runs\n", runs);
-    CHECK(runs > 15); /* every test above left runs: the walk saw them */
+    ASSERT(runs > 15); /* every test above left runs: the walk saw them */
 }
 
 int main(void)
 {
     const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     snprintf(dir, sizeof(dir), "%s/ttai-runtime-XXXXXX", base);
-    CHECK(mkdtemp(dir) != NULL);
+    ASSERT(mkdtemp(dir) != NULL);
     struct ttai_testenv *env;
-    CHECK_OK(ttai_testenv_open(&env, dir, &registry, T0, &err));
+    ASSERT_OK(ttai_testenv_open(&env, dir, &registry, T0, &err), &err);
     test_hello(env);
     test_counter(env);
     test_timers_and_restart(env);
@@ -586,7 +594,7 @@ int main(void)
     test_nondeterminism();
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    CHECK(system(cmd) == 0);
+    ASSERT(system(cmd) == 0);
     printf("ok runtime\n");
     return 0;
 }

@@ -13,7 +13,7 @@
 #include "schedules.h"
 #include "store.h"
 
-#include "check.h"
+#include "../harness/harness.h"
 
 static struct ttai_err err;
 static const char *NS = "default";
@@ -64,14 +64,14 @@ static json_t *parse(const char *text)
 static void create(struct ttai_engine *eng, const char *id, const char *def)
 {
     json_t *j = parse(def);
-    CHECK_OK(ttai_schedule_create(eng, NS, id, j, &err));
+    ASSERT_OK(ttai_schedule_create(eng, NS, id, j, &err), &err);
     json_decref(j);
 }
 
 static json_t *describe(struct ttai_engine *eng, const char *id)
 {
     json_t *d = NULL;
-    CHECK_OK(ttai_schedule_describe(eng, NS, id, &d, &err));
+    ASSERT_OK(ttai_schedule_describe(eng, NS, id, &d, &err), &err);
     return d;
 }
 
@@ -102,7 +102,7 @@ static int run_status(struct ttai_engine *eng, const char *sched, int64_t nomina
 static struct ttai_testenv *env_open(const char *dir, int64_t t0)
 {
     struct ttai_testenv *env;
-    CHECK_OK(ttai_testenv_open(&env, dir, &registry, t0, &err));
+    ASSERT_OK(ttai_testenv_open(&env, dir, &registry, t0, &err), &err);
     return env;
 }
 
@@ -126,7 +126,7 @@ static void test_seed_schedules(const char *dir)
                  "\"America/New_York\"}, \"action\": {\"workflow_type\": \"job\"}}", s[i].cron);
         create(eng, s[i].id, def);
     }
-    CHECK_OK(ttai_testenv_advance(env, 28LL * 86400 * 1000));
+    ASSERT_OK(ttai_testenv_advance(env, 28LL * 86400 * 1000), &err);
     for (size_t i = 0; i < 4; i++) {
         int expected = 0;
         for (int d = 0; d < 28; d++) {
@@ -140,14 +140,14 @@ static void test_seed_schedules(const char *dir)
             }
             int offset_h = (month == 3 && day < 8) ? 5 : 4; /* EST, then EDT */
             int64_t at = utc(2026, month, day, s[i].hour + offset_h, s[i].minute);
-            CHECK_EQ(run_status(eng, s[i].id, at), STORE_RUN_COMPLETED);
+            ASSERT_EQ(run_status(eng, s[i].id, at), STORE_RUN_COMPLETED);
             expected++;
         }
-        CHECK_EQ(state_int(eng, s[i].id, "actions"), expected);
-        CHECK_EQ(expected, s[i].fridays_only ? 4 : 20);
+        ASSERT_EQ(state_int(eng, s[i].id, "actions"), expected);
+        ASSERT_EQ(expected, s[i].fridays_only ? 4 : 20);
     }
     /* The first fire after the change is at 13:35Z, no longer 14:35Z. */
-    CHECK_EQ(run_status(eng, "morning-csp-scan", utc(2026, 3, 9, 14, 35)), -1);
+    ASSERT_EQ(run_status(eng, "morning-csp-scan", utc(2026, 3, 9, 14, 35)), -1);
     ttai_testenv_close(env);
 }
 
@@ -165,39 +165,39 @@ static void test_overlap(const char *dir)
                  policies[i]);
         create(eng, policies[i], def);
     }
-    CHECK_OK(ttai_testenv_advance(env, 10 * 60 * 1000 - 1));
+    ASSERT_OK(ttai_testenv_advance(env, 10 * 60 * 1000 - 1), &err);
     /* Fires at 12:01 .. 12:09 (nine of them, 12:10 not yet). */
     /* skip: 12:01 runs to 12:02:30; 12:02 skipped; 12:03 runs; ... */
-    CHECK_EQ(state_int(eng, "skip", "actions"), 5);
-    CHECK_EQ(state_int(eng, "skip", "skipped_overlap"), 4);
-    CHECK_EQ(run_status(eng, "skip", utc(2026, 5, 4, 12, 2)), -1);
-    CHECK_EQ(run_status(eng, "skip", utc(2026, 5, 4, 12, 3)), STORE_RUN_COMPLETED);
+    ASSERT_EQ(state_int(eng, "skip", "actions"), 5);
+    ASSERT_EQ(state_int(eng, "skip", "skipped_overlap"), 4);
+    ASSERT_EQ(run_status(eng, "skip", utc(2026, 5, 4, 12, 2)), -1);
+    ASSERT_EQ(run_status(eng, "skip", utc(2026, 5, 4, 12, 3)), STORE_RUN_COMPLETED);
     /* allow_all: every fire starts; they overlap (12:08 ran to 12:09:30). */
-    CHECK_EQ(state_int(eng, "allow_all", "actions"), 9);
-    CHECK_EQ(state_int(eng, "allow_all", "skipped_overlap"), 0);
-    CHECK_EQ(run_status(eng, "allow_all", utc(2026, 5, 4, 12, 9)), STORE_RUN_RUNNING);
-    CHECK_EQ(run_status(eng, "allow_all", utc(2026, 5, 4, 12, 8)), STORE_RUN_COMPLETED);
+    ASSERT_EQ(state_int(eng, "allow_all", "actions"), 9);
+    ASSERT_EQ(state_int(eng, "allow_all", "skipped_overlap"), 0);
+    ASSERT_EQ(run_status(eng, "allow_all", utc(2026, 5, 4, 12, 9)), STORE_RUN_RUNNING);
+    ASSERT_EQ(run_status(eng, "allow_all", utc(2026, 5, 4, 12, 8)), STORE_RUN_COMPLETED);
     /* terminate_other: each fire terminates the one before. */
-    CHECK_EQ(state_int(eng, "terminate_other", "actions"), 9);
+    ASSERT_EQ(state_int(eng, "terminate_other", "actions"), 9);
     for (int m = 1; m <= 8; m++)
-        CHECK_EQ(run_status(eng, "terminate_other", utc(2026, 5, 4, 12, m)), STORE_RUN_TERMINATED);
-    CHECK_EQ(run_status(eng, "terminate_other", utc(2026, 5, 4, 12, 9)), STORE_RUN_RUNNING);
+        ASSERT_EQ(run_status(eng, "terminate_other", utc(2026, 5, 4, 12, m)), STORE_RUN_TERMINATED);
+    ASSERT_EQ(run_status(eng, "terminate_other", utc(2026, 5, 4, 12, 9)), STORE_RUN_RUNNING);
     /* cancel_other: the running one is canceled, the new one starts once it closed. */
-    CHECK_EQ(state_int(eng, "cancel_other", "actions"), 9);
-    CHECK_EQ(run_status(eng, "cancel_other", utc(2026, 5, 4, 12, 1)), STORE_RUN_CANCELED);
-    CHECK_EQ(run_status(eng, "cancel_other", utc(2026, 5, 4, 12, 9)), STORE_RUN_RUNNING);
+    ASSERT_EQ(state_int(eng, "cancel_other", "actions"), 9);
+    ASSERT_EQ(run_status(eng, "cancel_other", utc(2026, 5, 4, 12, 1)), STORE_RUN_CANCELED);
+    ASSERT_EQ(run_status(eng, "cancel_other", utc(2026, 5, 4, 12, 9)), STORE_RUN_RUNNING);
     /* buffer_all: one at a time, none lost: 90 s each from 12:01 -> six
      * started by 12:09:59 (12:01, 12:02:30, 12:04, 12:05:30, 12:07, 12:08:30). */
-    CHECK_EQ(state_int(eng, "buffer_all", "actions"), 6);
+    ASSERT_EQ(state_int(eng, "buffer_all", "actions"), 6);
     json_t *d = describe(eng, "buffer_all");
-    CHECK_EQ(json_array_size(json_object_get(json_object_get(d, "state"), "buffered")), 3);
-    CHECK_EQ(json_array_size(json_object_get(json_object_get(d, "state"), "running")), 1);
+    ASSERT_EQ(json_array_size(json_object_get(json_object_get(d, "state"), "buffered")), 3);
+    ASSERT_EQ(json_array_size(json_object_get(json_object_get(d, "state"), "running")), 1);
     json_decref(d);
     /* buffer_one: at most one waits; the others are skipped. */
     long long started = state_int(eng, "buffer_one", "actions");
     long long skipped = state_int(eng, "buffer_one", "skipped_overlap");
-    CHECK_EQ(started, 6);
-    CHECK_EQ(started + skipped + 1, 9); /* one is buffered */
+    ASSERT_EQ(started, 6);
+    ASSERT_EQ(started + skipped + 1, 9); /* one is buffered */
     ttai_testenv_close(env);
 }
 
@@ -211,23 +211,23 @@ static void test_catchup_and_restart(const char *dir)
            "\"policies\": {\"catchup_window_s\": 600, \"overlap\": \"allow_all\"}}");
     /* (Under the default overlap policy, skip, the caught-up fires would
      * find the first of them still running and be skipped.) */
-    CHECK_OK(ttai_testenv_advance(env, 30 * 60 * 1000)); /* 08:05 .. 08:30: 6 fires */
-    CHECK_EQ(state_int(eng, "tick", "actions"), 6);
+    ASSERT_OK(ttai_testenv_advance(env, 30 * 60 * 1000), &err); /* 08:05 .. 08:30: 6 fires */
+    ASSERT_EQ(state_int(eng, "tick", "actions"), 6);
     /* An hour down: 08:35 .. 09:30 are 12 fires; the window (10 min) keeps
      * 09:20, 09:25 and 09:30. */
-    CHECK_OK(ttai_testenv_outage(env, 60 * 60 * 1000, &err));
+    ASSERT_OK(ttai_testenv_outage(env, 60 * 60 * 1000, &err), &err);
     eng = ttai_testenv_engine(env);
-    CHECK_OK(ttai_testenv_settle(env));
-    CHECK_EQ(state_int(eng, "tick", "actions"), 9);
-    CHECK_EQ(state_int(eng, "tick", "missed_catchup"), 9);
-    CHECK_EQ(run_status(eng, "tick", utc(2026, 6, 1, 9, 15)), -1);
-    CHECK_EQ(run_status(eng, "tick", utc(2026, 6, 1, 9, 20)), STORE_RUN_COMPLETED);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    ASSERT_EQ(state_int(eng, "tick", "actions"), 9);
+    ASSERT_EQ(state_int(eng, "tick", "missed_catchup"), 9);
+    ASSERT_EQ(run_status(eng, "tick", utc(2026, 6, 1, 9, 15)), -1);
+    ASSERT_EQ(run_status(eng, "tick", utc(2026, 6, 1, 9, 20)), STORE_RUN_COMPLETED);
     /* A restart neither repeats nor loses a fire. */
-    CHECK_OK(ttai_testenv_restart(env, &err));
+    ASSERT_OK(ttai_testenv_restart(env, &err), &err);
     eng = ttai_testenv_engine(env);
-    CHECK_OK(ttai_testenv_advance(env, 10 * 60 * 1000));
-    CHECK_EQ(state_int(eng, "tick", "actions"), 11);
-    CHECK_EQ(state_int(eng, "tick", "missed_catchup"), 9);
+    ASSERT_OK(ttai_testenv_advance(env, 10 * 60 * 1000), &err);
+    ASSERT_EQ(state_int(eng, "tick", "actions"), 11);
+    ASSERT_EQ(state_int(eng, "tick", "missed_catchup"), 9);
     ttai_testenv_close(env);
 }
 
@@ -239,49 +239,49 @@ static void test_controls(const char *dir)
            "{\"workflow_type\": \"job\"}, \"max_actions\": 5}");
     json_t *d = describe(eng, "hourly");
     json_t *next = json_object_get(d, "next_fires");
-    CHECK_EQ(json_array_size(next), 10);
-    CHECK(strcmp(json_string_value(json_array_get(next, 0)), "2026-07-06T01:00:00Z") == 0);
+    ASSERT_EQ(json_array_size(next), 10);
+    ASSERT(strcmp(json_string_value(json_array_get(next, 0)), "2026-07-06T01:00:00Z") == 0);
     json_decref(d);
     /* Paused: nothing fires, and nothing is caught up on unpause. */
-    CHECK_OK(ttai_schedule_pause(eng, NS, "hourly", true, "maintenance", &err));
-    CHECK_OK(ttai_testenv_advance(env, 3 * 3600 * 1000));
-    CHECK_EQ(state_int(eng, "hourly", "actions"), 0);
+    ASSERT_OK(ttai_schedule_pause(eng, NS, "hourly", true, "maintenance", &err), &err);
+    ASSERT_OK(ttai_testenv_advance(env, 3 * 3600 * 1000), &err);
+    ASSERT_EQ(state_int(eng, "hourly", "actions"), 0);
     d = describe(eng, "hourly");
-    CHECK(strcmp(json_string_value(json_object_get(json_object_get(d, "state"), "note")),
-                 "maintenance") == 0);
+    ASSERT(strcmp(json_string_value(json_object_get(json_object_get(d, "state"), "note")),
+                  "maintenance") == 0);
     json_decref(d);
-    CHECK_OK(ttai_schedule_pause(eng, NS, "hourly", false, NULL, &err));
-    CHECK_OK(ttai_testenv_settle(env));
-    CHECK_EQ(state_int(eng, "hourly", "actions"), 0);
+    ASSERT_OK(ttai_schedule_pause(eng, NS, "hourly", false, NULL, &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    ASSERT_EQ(state_int(eng, "hourly", "actions"), 0);
     /* Trigger now, then backfill two past hours. */
-    CHECK_OK(ttai_schedule_trigger(eng, NS, "hourly", &err));
-    CHECK_OK(ttai_testenv_settle(env));
-    CHECK_EQ(run_status(eng, "hourly", utc(2026, 7, 6, 3, 0)), STORE_RUN_COMPLETED);
+    ASSERT_OK(ttai_schedule_trigger(eng, NS, "hourly", &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    ASSERT_EQ(run_status(eng, "hourly", utc(2026, 7, 6, 3, 0)), STORE_RUN_COMPLETED);
     size_t n = 0;
-    CHECK_OK(ttai_schedule_backfill(eng, NS, "hourly", utc(2026, 7, 6, 1, 0) / 1000,
-                                    utc(2026, 7, 6, 2, 0) / 1000, "allow_all", &n, &err));
-    CHECK_EQ(n, 2);
-    CHECK_OK(ttai_testenv_settle(env));
-    CHECK_EQ(run_status(eng, "hourly", utc(2026, 7, 6, 1, 0)), STORE_RUN_COMPLETED);
-    CHECK_EQ(state_int(eng, "hourly", "actions"), 3);
+    ASSERT_OK(ttai_schedule_backfill(eng, NS, "hourly", utc(2026, 7, 6, 1, 0) / 1000,
+                                     utc(2026, 7, 6, 2, 0) / 1000, "allow_all", &n, &err), &err);
+    ASSERT_EQ(n, 2);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    ASSERT_EQ(run_status(eng, "hourly", utc(2026, 7, 6, 1, 0)), STORE_RUN_COMPLETED);
+    ASSERT_EQ(state_int(eng, "hourly", "actions"), 3);
     /* max_actions 5: two more fires, then none. */
-    CHECK_OK(ttai_testenv_advance(env, 5 * 3600 * 1000));
-    CHECK_EQ(state_int(eng, "hourly", "actions"), 5);
+    ASSERT_OK(ttai_testenv_advance(env, 5 * 3600 * 1000), &err);
+    ASSERT_EQ(state_int(eng, "hourly", "actions"), 5);
     /* Update: a new spec keeps the counters; delete removes it. */
     json_t *up = parse("{\"spec\": {\"cron\": \"0 12 * * *\"}, \"max_actions\": 7}");
-    CHECK_OK(ttai_schedule_update(eng, NS, "hourly", up, &err));
+    ASSERT_OK(ttai_schedule_update(eng, NS, "hourly", up, &err), &err);
     json_decref(up);
-    CHECK_OK(ttai_testenv_advance(env, 24 * 3600 * 1000));
-    CHECK_EQ(state_int(eng, "hourly", "actions"), 6);
+    ASSERT_OK(ttai_testenv_advance(env, 24 * 3600 * 1000), &err);
+    ASSERT_EQ(state_int(eng, "hourly", "actions"), 6);
     json_t *list;
-    CHECK_OK(ttai_schedule_list(eng, NS, &list, &err));
-    CHECK_EQ(json_array_size(list), 1);
+    ASSERT_OK(ttai_schedule_list(eng, NS, &list, &err), &err);
+    ASSERT_EQ(json_array_size(list), 1);
     json_decref(list);
-    CHECK_OK(ttai_schedule_delete(eng, NS, "hourly", &err));
-    CHECK_EQ(ttai_schedule_describe(eng, NS, "hourly", &d, &err), TTAI_ENOTFOUND);
-    CHECK_OK(ttai_testenv_restart(env, &err));
+    ASSERT_OK(ttai_schedule_delete(eng, NS, "hourly", &err), &err);
+    ASSERT_EQ(ttai_schedule_describe(eng, NS, "hourly", &d, &err), TTAI_ENOTFOUND);
+    ASSERT_OK(ttai_testenv_restart(env, &err), &err);
     eng = ttai_testenv_engine(env);
-    CHECK_EQ(ttai_schedule_delete(eng, NS, "hourly", &err), TTAI_ENOTFOUND);
+    ASSERT_EQ(ttai_schedule_delete(eng, NS, "hourly", &err), TTAI_ENOTFOUND);
     ttai_testenv_close(env);
 }
 
@@ -289,7 +289,7 @@ static void refused(struct ttai_engine *eng, const char *def, int rc, const char
 {
     json_t *j = parse(def);
     struct ttai_err e = {0};
-    CHECK_EQ(ttai_schedule_create(eng, NS, "bad", j, &e), rc);
+    ASSERT_EQ(ttai_schedule_create(eng, NS, "bad", j, &e), rc);
     if (strstr(e.msg, needle) == NULL) {
         fprintf(stderr, "FAIL: '%s' does not say '%s'\n", e.msg, needle);
         exit(1);
@@ -314,11 +314,11 @@ static void test_refused(const char *dir)
            "\"job\"}}");
     json_t *j = parse("{\"spec\": {\"cron\": \"0 1 * * *\"}, \"action\": {\"workflow_type\": "
                       "\"job\"}}");
-    CHECK_EQ(ttai_schedule_create(eng, NS, "dup", j, &err), TTAI_EEXIST);
+    ASSERT_EQ(ttai_schedule_create(eng, NS, "dup", j, &err), TTAI_EEXIST);
     json_decref(j);
     json_t *list;
-    CHECK_OK(ttai_schedule_list(eng, NS, &list, &err));
-    CHECK_EQ(json_array_size(list), 1); /* nothing of the refused ones */
+    ASSERT_OK(ttai_schedule_list(eng, NS, &list, &err), &err);
+    ASSERT_EQ(json_array_size(list), 1); /* nothing of the refused ones */
     json_decref(list);
     ttai_testenv_close(env);
 }
@@ -328,7 +328,7 @@ int main(void)
     const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     char root[512], dir[600];
     snprintf(root, sizeof(root), "%s/ttai-schedules-XXXXXX", base);
-    CHECK(mkdtemp(root) != NULL);
+    ASSERT(mkdtemp(root) != NULL);
     void (*tests[])(const char *) = {test_seed_schedules, test_overlap, test_catchup_and_restart,
                                      test_controls, test_refused};
     for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
@@ -337,7 +337,7 @@ int main(void)
     }
     char cmd[700];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-    CHECK(system(cmd) == 0);
+    ASSERT(system(cmd) == 0);
     printf("ok schedules\n");
     return 0;
 }

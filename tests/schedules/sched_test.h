@@ -1,22 +1,19 @@
 /* sched_test.h: helpers of the schedule tests (tests/schedules).
  *
  * Each test is a function `void test_<name>(void)` listed in test_list.h;
- * CTest runs each one in its own process as sched_<name>. The assertions
- * are tests/test.h's; the helpers below read and print instants as RFC 3339
- * so that a failure shows times a person can check. */
+ * CTest runs each one in its own process as sched_<name>. The runner and
+ * assertions are the harness's (tests/harness/harness.h); the helpers below
+ * read and print instants as RFC 3339 so that a failure shows times a
+ * person can check. */
 #ifndef TTAI_SCHED_TEST_H
 #define TTAI_SCHED_TEST_H
 
-#include "test.h"
+#include "harness.h"
 
 #include "calendar.h"
 #include "cron.h"
 #include "schedule_spec.h"
 #include "tz.h"
-
-/* A fresh empty directory, removed at exit unless TTAI_KEEP_TMP is set.
- * Returns a static path. */
-const char *sched_tmpdir(void);
 
 /* An instant from "YYYY-MM-DDTHH:MM:SSZ" (or with an offset); fails the
  * test when the text is malformed. */

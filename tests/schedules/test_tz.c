@@ -196,7 +196,7 @@ static void tzif_write(const char *name, const int64_t *times, const uint8_t *in
                        uint32_t leap_count)
 {
     char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", sched_tmpdir(), name);
+    snprintf(path, sizeof(path), "%s/%s", test_tmpdir(), name);
     char *slash = strrchr(path, '/');
     *slash = '\0';
     mkdir(path, 0755);
@@ -214,7 +214,7 @@ static void tzif_write(const char *name, const int64_t *times, const uint8_t *in
 static void write_file(const char *name, const char *content, size_t len)
 {
     char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", sched_tmpdir(), name);
+    snprintf(path, sizeof(path), "%s/%s", test_tmpdir(), name);
     FILE *f = fopen(path, "wb");
     ASSERT(f != NULL);
     fwrite(content, 1, len, f);
@@ -223,7 +223,7 @@ static void write_file(const char *name, const char *content, size_t len)
 
 void test_tz_files_of_own(void)
 {
-    ASSERT_EQ(setenv("TZDIR", sched_tmpdir(), 1), 0);
+    ASSERT_EQ(setenv("TZDIR", test_tmpdir(), 1), 0);
     /* Version 1, one transition at 2001-09-09T01:46:40Z; no footer, so the
      * last type holds for ever. */
     const struct tzif_type v1_types[] = {{3600, false, "AAA"}, {7200, true, "BBB"}};
@@ -295,7 +295,7 @@ void test_tz_files_of_own(void)
     ASSERT_EQ(eng_tz_open(&tz, "America/New_York", &err), TTAI_ENOTFOUND);
     char want[600];
     snprintf(want, sizeof(want), "unknown time zone 'America/New_York' (not found in %s)",
-             sched_tmpdir());
+             test_tmpdir());
     ASSERT_STR_EQ(err.msg, want);
     tz = tz_open("UTC");
     check_local(tz, "2026-03-08T07:00:00Z", "2026-03-08 07:00:00 UTC 0");

@@ -3,8 +3,10 @@
 #ifndef TTAI_RULES_TEST_H
 #define TTAI_RULES_TEST_H
 
+#include "harness.h"
+
+#include "ttai.h"
 #include "ttai/rules.h"
-#include "ttai_test.h"
 
 #define T0_MS 1767225600000LL   /* 2026-01-01T00:00:00Z: the first bar */
 #define BAR_MS 60000LL          /* bars are one minute apart */

@@ -1,77 +1,8 @@
-/* runner.c: runs one TTAI workflow test by name (CTest calls
- * `ttai_wf_tests NAME`), or lists them (`ttai_wf_tests --list`). */
-#include "ttai_test.h"
-
-#include <stdarg.h>
-#include <unistd.h>
-
-#define TEST(name) void test_##name(void);
-#include "test_list.h"
-#undef TEST
-
-static const struct {
-    const char *name;
-    void (*fn)(void);
-} tests[] = {
-#define TEST(name) {#name, test_##name},
-#include "test_list.h"
-#undef TEST
-};
-
-static char tmpdir[512];
-
-void test__fail(const char *file, int line, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "FAIL %s:%d: ", file, line);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    exit(1);
-}
-
-static void remove_tmpdir(void)
-{
-    if (tmpdir[0] == '\0' || getenv("TTAI_KEEP_TMP") != NULL)
-        return;
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "warning: could not remove %s\n", tmpdir);
-}
-
-const char *test_tmpdir(void)
-{
-    if (tmpdir[0] != '\0')
-        return tmpdir;
-    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(tmpdir, sizeof(tmpdir), "%s/ttai-wf-XXXXXX", base);
-    if (mkdtemp(tmpdir) == NULL)
-        test__fail(__FILE__, __LINE__, "mkdtemp failed");
-    atexit(remove_tmpdir);
-    return tmpdir;
-}
+/* runner.c: the TTAI workflow tests' program, `ttai_wf_tests [NAME | --list]`
+ * (tests/harness/harness.h); the tests are listed in test_list.h. */
+#include "harness.h"
 
 int main(int argc, char **argv)
 {
-    size_t count = sizeof(tests) / sizeof(tests[0]);
-    if (argc == 2 && strcmp(argv[1], "--list") == 0) {
-        for (size_t i = 0; i < count; i++)
-            printf("%s\n", tests[i].name);
-        return 0;
-    }
-    if (argc != 2) {
-        fprintf(stderr, "usage: ttai_wf_tests NAME | --list\n");
-        return 2;
-    }
-    for (size_t i = 0; i < count; i++) {
-        if (strcmp(argv[1], tests[i].name) == 0) {
-            tests[i].fn();
-            printf("ok %s\n", tests[i].name);
-            return 0;
-        }
-    }
-    fprintf(stderr, "no test named '%s'\n", argv[1]);
-    return 2;
+    return test_main(argc, argv, NULL);
 }
