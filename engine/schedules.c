@@ -294,14 +294,35 @@ static void running_refresh(struct eng_scheds *ss, struct sched *s)
     }
 }
 
-/* Starts the action for nominal_s. An existing workflow of that id means
- * this fire started before (a crash came before the record was saved). */
-static void start_action(struct eng_scheds *ss, struct sched *s, int64_t nominal_s, int64_t now_ms)
+/* Whether wid is a run this schedule knows it started: running or recent. */
+static bool wid_known(const struct sched *s, const char *wid)
+{
+    json_t *state = state_of(s), *a;
+    size_t i;
+    json_array_foreach(obj(state, "running"), i, a)
+        if (strcmp(json_string_value(a), wid) == 0)
+            return true;
+    json_array_foreach(obj(state, "recent"), i, a)
+        if (strcmp(get_str(a, "workflow_id", ""), wid) == 0)
+            return true;
+    return false;
+}
+
+enum action_result { ACTION_STARTED, ACTION_DUPLICATE, ACTION_FAILED, ACTION_EXHAUSTED };
+
+/* Starts the action for nominal_s. An existing workflow of that id is
+ * either this same fire started before a crash lost the record's update
+ * (recovering: the fire is re-processed from the saved state, so it counts
+ * once, now) or a second start of a fire time that already ran (a trigger
+ * in the same second, a backfill over past fires): that one counts nothing
+ * and starts nothing. */
+static enum action_result start_action(struct eng_scheds *ss, struct sched *s, int64_t nominal_s,
+                                       int64_t now_ms, bool recovering)
 {
     json_t *state = state_of(s), *action = obj(def_of(s), "action");
     json_t *remaining = obj(state, "remaining");
     if (json_is_integer(remaining) && json_integer_value(remaining) <= 0)
-        return;
+        return ACTION_EXHAUSTED;
     char wid[STORE_WORKFLOW_ID_MAX + 1];
     workflow_id_of(s, nominal_s, wid, sizeof(wid));
     json_t *input = obj(action, "input");
@@ -316,22 +337,26 @@ static void start_action(struct eng_scheds *ss, struct sched *s, int64_t nominal
         rc = ttai_engine_start(ss->eng, s->ns, get_str(action, "workflow_type", ""), wid,
                                ttai_buf_payload(&buf), &opts, NULL, &err);
     ttai_buf_release(&buf);
+    if (rc == TTAI_EEXIST && (!recovering || wid_known(s, wid)))
+        return ACTION_DUPLICATE;
     if (rc == 0 || rc == TTAI_EEXIST) {
         bump(state, "actions");
         if (json_is_integer(remaining))
             set_i64(state, "remaining", json_integer_value(remaining) - 1);
         json_array_append_new(obj(state, "running"), json_string(wid));
-        recent_push(s, nominal_s, now_ms, wid, "running");
-    } else {
-        char outcome[TTAI_ERR_MSG_MAX + 16];
-        snprintf(outcome, sizeof(outcome), "start failed: %s", err.msg);
-        recent_push(s, nominal_s, now_ms, wid, outcome);
+        recent_push(s, nominal_s, now_ms, wid, store_run_status_name(STORE_RUN_RUNNING));
+        return ACTION_STARTED;
     }
+    char outcome[TTAI_ERR_MSG_MAX + 16];
+    snprintf(outcome, sizeof(outcome), "start failed: %s", err.msg);
+    recent_push(s, nominal_s, now_ms, wid, outcome);
+    bump(state, "failed_starts");
+    return ACTION_FAILED;
 }
 
 /* Takes the action for a fire under an overlap policy. */
 static void take_action(struct eng_scheds *ss, struct sched *s, int64_t nominal_s, int64_t now_ms,
-                        int overlap)
+                        int overlap, bool recovering)
 {
     json_t *state = state_of(s), *running = obj(state, "running"), *buffered = obj(state, "buffered");
     running_refresh(ss, s);
@@ -339,18 +364,18 @@ static void take_action(struct eng_scheds *ss, struct sched *s, int64_t nominal_
     struct ttai_err err;
     switch (overlap) {
     case OV_ALLOW_ALL:
-        start_action(ss, s, nominal_s, now_ms);
+        (void)start_action(ss, s, nominal_s, now_ms, recovering);
         return;
     case OV_SKIP:
         if (busy)
             bump(state, "skipped_overlap");
         else
-            start_action(ss, s, nominal_s, now_ms);
+            (void)start_action(ss, s, nominal_s, now_ms, recovering);
         return;
     case OV_BUFFER_ONE:
     case OV_BUFFER_ALL:
         if (!busy && json_array_size(buffered) == 0)
-            start_action(ss, s, nominal_s, now_ms);
+            (void)start_action(ss, s, nominal_s, now_ms, recovering);
         else if (overlap == OV_BUFFER_ALL || json_array_size(buffered) == 0)
             json_array_append_new(buffered, json_integer((json_int_t)nominal_s));
         else
@@ -358,7 +383,7 @@ static void take_action(struct eng_scheds *ss, struct sched *s, int64_t nominal_
         return;
     case OV_CANCEL_OTHER:
         if (!busy) {
-            start_action(ss, s, nominal_s, now_ms);
+            (void)start_action(ss, s, nominal_s, now_ms, recovering);
             return;
         }
         /* The new run starts once the canceled ones have closed. A run
@@ -377,7 +402,7 @@ static void take_action(struct eng_scheds *ss, struct sched *s, int64_t nominal_
                                       "schedule overlap policy terminate_other", &err) != 0)
                 continue; /* closed meanwhile */
         running_refresh(ss, s);
-        start_action(ss, s, nominal_s, now_ms);
+        (void)start_action(ss, s, nominal_s, now_ms, recovering);
         return;
     }
 }
@@ -396,7 +421,7 @@ static void buffered_drain(struct eng_scheds *ss, struct sched *s, int64_t now_m
     while (json_array_size(buffered) > 0 && json_array_size(obj(state, "running")) == 0) {
         int64_t nominal = (int64_t)json_integer_value(json_array_get(buffered, 0));
         json_array_remove(buffered, 0);
-        start_action(ss, s, nominal, now_ms);
+        (void)start_action(ss, s, nominal, now_ms, true);
     }
 }
 
@@ -430,7 +455,7 @@ static int sched_process(struct eng_scheds *ss, struct sched *s, int64_t now_ms)
             if (now_s - f > window)
                 bump(state, "missed_catchup");
             else
-                take_action(ss, s, f, now_ms, overlap_of(s));
+                take_action(ss, s, f, now_ms, overlap_of(s), true);
             last = f;
             handled++;
             json_t *remaining = obj(state, "remaining");
@@ -486,6 +511,9 @@ int eng_scheds_open(struct ttai_engine *eng, struct eng_scheds **out, struct tta
             }
             s->rec = rec;
             s->spec = spec;
+            /* Records saved before the counter existed. */
+            if (obj(state_of(s), "failed_starts") == NULL)
+                set_i64(state_of(s), "failed_starts", 0);
             wake_compute(s);
             /* Runs it started may have closed while the engine was down. */
             if (json_array_size(obj(state_of(s), "running")) > 0)
@@ -599,12 +627,13 @@ int ttai_schedule_create(struct ttai_engine *eng, const char *ns, const char *sc
         int64_t now = eng_now_ms(eng);
         json_t *max = obj(def, "max_actions");
         s->spec = spec;
-        s->rec = json_pack("{s:o, s:{s:b, s:s, s:I, s:O, s:i, s:i, s:i, s:[], s:[], s:[], s:I, s:I}}",
+        s->rec = json_pack("{s:o, s:{s:b, s:s, s:I, s:O, s:i, s:i, s:i, s:i, s:[], s:[], s:[], s:I, "
+                           "s:I}}",
                            "def", def, "state", "paused", json_is_true(obj(req, "paused")),
                            "note", get_str(req, "note", ""), "last_nominal_s", (json_int_t)(now / 1000),
                            "remaining", json_is_integer(max) ? max : json_null(),
                            "actions", 0, "skipped_overlap", 0, "missed_catchup", 0,
-                           "buffered", "running", "recent", "created_ms", (json_int_t)now,
+                           "failed_starts", 0, "buffered", "running", "recent", "created_ms", (json_int_t)now,
                            "updated_ms", (json_int_t)now);
         def = NULL; /* the record's */
         spec = NULL;
@@ -710,6 +739,22 @@ int ttai_schedule_pause(struct ttai_engine *eng, const char *ns, const char *sch
     return rc;
 }
 
+/* Whether the workflow of the fire at nominal_s exists (open or closed). */
+static bool fire_started(struct eng_scheds *ss, const struct sched *s, int64_t nominal_s)
+{
+    char wid[STORE_WORKFLOW_ID_MAX + 1];
+    workflow_id_of(s, nominal_s, wid, sizeof(wid));
+    struct ttai_run_info info;
+    struct ttai_err err;
+    return ttai_engine_describe(ss->eng, s->ns, wid, NULL, &info, &err) == 0;
+}
+
+static bool exhausted(const struct sched *s)
+{
+    json_t *remaining = obj(state_of(s), "remaining");
+    return json_is_integer(remaining) && json_integer_value(remaining) <= 0;
+}
+
 int ttai_schedule_trigger(struct ttai_engine *eng, const char *ns, const char *schedule_id,
                           struct ttai_err *err)
 {
@@ -717,18 +762,30 @@ int ttai_schedule_trigger(struct ttai_engine *eng, const char *ns, const char *s
     size_t pos;
     struct sched *s = find(ss, ns, schedule_id, &pos);
     int rc = s ? 0 : not_found(ns, schedule_id, err);
+    int64_t now = eng_now_ms(eng);
+    char when[ENG_RFC3339_TEXT];
+    if (rc == 0 && exhausted(s))
+        rc = ttai_errf(err, TTAI_EINVAL, "schedule '%s' has no actions left (max_actions)",
+                       schedule_id);
+    else if (rc == 0 && fire_started(ss, s, now / 1000))
+        rc = ttai_errf(err, TTAI_EEXIST, "schedule '%s' already started its run for %s; "
+                       "trigger again in a second", schedule_id,
+                       eng_rfc3339_format(now / 1000, when, sizeof(when)));
     if (rc == 0) {
-        int64_t now = eng_now_ms(eng);
-        take_action(ss, s, now / 1000, now, overlap_of(s));
+        take_action(ss, s, now / 1000, now, overlap_of(s), false);
         rc = record_save(ss, s, err);
     }
     pthread_mutex_unlock(&ss->mu);
     return rc;
 }
 
+/* Fire times in [from_s, to_s] whose runs were never started are taken
+ * (under the overlap policy); those already started are left alone, so a
+ * backfill over a range that ran, or ran in part, never starts a fire twice.
+ * More than BACKFILL_MAX fire times is refused before anything is taken. */
 int ttai_schedule_backfill(struct ttai_engine *eng, const char *ns, const char *schedule_id,
                            int64_t from_s, int64_t to_s, const char *overlap, size_t *count_out,
-                           struct ttai_err *err)
+                           size_t *existing_out, struct ttai_err *err)
 {
     int ov = overlap ? overlap_parse(overlap) : -1;
     if (overlap != NULL && ov < 0)
@@ -739,26 +796,34 @@ int ttai_schedule_backfill(struct ttai_engine *eng, const char *ns, const char *
     size_t pos;
     struct sched *s = find(ss, ns, schedule_id, &pos);
     int rc = s ? 0 : not_found(ns, schedule_id, err);
-    size_t n = 0;
+    size_t n = 0, existing = 0, total = 0;
+    if (rc == 0) {
+        for (int64_t f = next_fire(s, from_s - 1); f != INT64_MAX && f <= to_s;
+             f = next_fire(s, f))
+            if (++total > BACKFILL_MAX) {
+                rc = ttai_errf(err, TTAI_EINVAL, "backfill: the range has more than %d fire "
+                               "times; nothing was taken (split it)", BACKFILL_MAX);
+                break;
+            }
+    }
     if (rc == 0) {
         int64_t now = eng_now_ms(eng);
         for (int64_t f = next_fire(s, from_s - 1); f != INT64_MAX && f <= to_s;
              f = next_fire(s, f)) {
-            if (n == BACKFILL_MAX) {
-                rc = ttai_errf(err, TTAI_EINVAL, "backfill: more than %d fire times; took the "
-                               "first %d", BACKFILL_MAX, BACKFILL_MAX);
-                break;
+            if (fire_started(ss, s, f)) {
+                existing++;
+                continue;
             }
-            take_action(ss, s, f, now, ov >= 0 ? ov : overlap_of(s));
+            take_action(ss, s, f, now, ov >= 0 ? ov : overlap_of(s), false);
             n++;
         }
-        int save = record_save(ss, s, err);
-        if (rc == 0)
-            rc = save;
+        rc = record_save(ss, s, err);
     }
     pthread_mutex_unlock(&ss->mu);
     if (count_out != NULL)
         *count_out = n;
+    if (existing_out != NULL)
+        *existing_out = existing;
     return rc;
 }
 

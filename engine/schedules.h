@@ -46,14 +46,19 @@ int ttai_schedule_delete(struct ttai_engine *eng, const char *ns, const char *sc
  * unpauses, with a note (NULL: none) that describe shows. */
 int ttai_schedule_pause(struct ttai_engine *eng, const char *ns, const char *schedule_id,
                         bool paused, const char *note, struct ttai_err *err) TTAI_MUST_CHECK;
-/* Takes the action now (nominal time: now), under the overlap policy. */
+/* Takes the action now (nominal time: now, to the second), under the
+ * overlap policy. TTAI_EEXIST when this second's run was started already
+ * (by a fire or an earlier trigger); TTAI_EINVAL when max_actions is used up. */
 int ttai_schedule_trigger(struct ttai_engine *eng, const char *ns, const char *schedule_id,
                           struct ttai_err *err) TTAI_MUST_CHECK;
 /* Takes the action for every fire time in [from_s, to_s] (seconds since
- * the epoch), under the given overlap policy (NULL: the schedule's).
- * *count_out (optional) gets the number of fire times. At most 10,000. */
+ * the epoch) whose run was never started, under the given overlap policy
+ * (NULL: the schedule's). *count_out (optional) gets the number of fire
+ * times taken, *existing_out (optional) those skipped because their run
+ * exists. A range of more than 10,000 fire times is refused whole. */
 int ttai_schedule_backfill(struct ttai_engine *eng, const char *ns, const char *schedule_id,
                            int64_t from_s, int64_t to_s, const char *overlap, size_t *count_out,
+                           size_t *existing_out,
                            struct ttai_err *err) TTAI_MUST_CHECK;
 /* The schedule: its definition, state, counters, the next 10 fire times
  * and the recent actions. *out is a new reference. */

@@ -15,7 +15,7 @@
  *
  * Answers: create, update, pause, unpause and trigger answer with the
  * schedule as describe shows it after the change; delete answers {};
- * backfill {"fire_count"}; list {"schedules": [...]}.
+ * backfill {"fire_count", "already_started"}; list {"schedules": [...]}.
  */
 #include "server_int.h"
 
@@ -229,13 +229,14 @@ static void sched_backfill(struct ttai_server *srv, struct srv_job *job, json_t 
         !srv__job_field_str(job, o, "overlap", false, &overlap))
         return;
     struct ttai_err err = {0};
-    size_t count = 0;
+    size_t count = 0, existing = 0;
     int rc = ttai_schedule_backfill(srv->eng, job->ns, job->schedule_id, from_s, to_s, overlap,
-                                    &count, &err);
+                                    &count, &existing, &err);
     if (rc != 0)
         srv__job_reply_rc(job, rc, &err);
     else
-        srv__job_reply_obj(job, 200, json_pack("{s:I}", "fire_count", (json_int_t)count));
+        srv__job_reply_obj(job, 200, json_pack("{s:I, s:I}", "fire_count", (json_int_t)count,
+                                               "already_started", (json_int_t)existing));
 }
 
 static void sched_delete(struct ttai_server *srv, struct srv_job *job)

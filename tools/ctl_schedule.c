@@ -16,7 +16,7 @@
  *
  * JSON output (docs/cli.md): create, update, pause, unpause, trigger and
  * describe print the schedule as ttaid describes it; list an array of
- * schedule summaries; backfill {"fire_count"}; delete {}; preview an array
+ * schedule summaries; backfill {"fire_count", "already_started"}; delete {}; preview an array
  * of fire times.
  */
 #include "ctl_int.h"
@@ -703,8 +703,10 @@ static int schedule_backfill(const struct ctl_args *a)
     if (a->output == CTL_OUT_JSON)
         rc = print_json(reply.body);
     else
-        printf("Schedule '%s' backfilled: %" JSON_INTEGER_FORMAT " fire times\n", a->schedule_id,
-               json_integer_value(json_object_get(reply.body, "fire_count")));
+        printf("Schedule '%s' backfilled: %" JSON_INTEGER_FORMAT " fire times taken, %"
+               JSON_INTEGER_FORMAT " already started\n", a->schedule_id,
+               json_integer_value(json_object_get(reply.body, "fire_count")),
+               json_integer_value(json_object_get(reply.body, "already_started")));
     ctl_reply_release(&reply);
     return rc;
 }

@@ -225,7 +225,17 @@ static int route_portfolio(struct app *app, const json_t *body, json_t **out)
     int status = account_of(body, &account, out);
     if (status != 0)
         return status;
-    *out = msim_portfolio(app->sim, account, app_now(app));
+    /* A past moment is as cheap as now: positions and prices are functions
+     * of the time, so a weekly report can read last week's snapshot. */
+    int64_t now = app_now(app), at = now;
+    const json_t *as_of = json_object_get(body, "as_of");
+    if (as_of != NULL && !json_is_null(as_of)) {
+        if (!json_is_string(as_of) || !msim_time_parse(json_string_value(as_of), &at))
+            return fail(out, 400, "bad_request", "'as_of' must be an RFC 3339 time");
+        if (at > now)
+            return fail(out, 400, "bad_request", "'as_of' is in the future");
+    }
+    *out = msim_portfolio(app->sim, account, at);
     return 200;
 }
 
@@ -233,6 +243,17 @@ static int route_screener(struct app *app, const json_t *body, json_t **out)
 {
     struct ttai_err err = {0};
     if (msim_screener(app->sim, body, app_now(app), out, &err) != 0)
+        return fail_err(out, &err);
+    return 200;
+}
+
+static int route_analyses(struct app *app, const json_t *body, json_t **out)
+{
+    const json_t *date = json_object_get(body, "date");
+    if (date != NULL && !json_is_null(date) && !json_is_string(date))
+        return fail(out, 400, "bad_request", "'date' must be a date, YYYY-MM-DD");
+    struct ttai_err err = {0};
+    if (msim_analyses(app->sim, json_string_value(date), app_now(app), out, &err) != 0)
         return fail_err(out, &err);
     return 200;
 }
@@ -333,6 +354,7 @@ static const struct route {
     {"/news", M_GET | M_POST, route_news},
     {"/portfolio", M_GET | M_POST, route_portfolio},
     {"/screener", M_GET | M_POST, route_screener},
+    {"/analyses", M_GET | M_POST, route_analyses},
     {"/admin/advance", M_POST, route_advance},
     {"/admin/time", M_POST, route_time},
     {"/admin/quote", M_POST, route_admin_quote},

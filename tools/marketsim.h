@@ -141,5 +141,10 @@ json_t *msim_cash_overrides(struct msim *sim);
 /* The CSP screener's answer to a /screener body (an object) at now. */
 int msim_screener(struct msim *sim, const json_t *params, int64_t now, json_t **out,
                   struct ttai_err *err) TTAI_MUST_CHECK;
+/* The analyses of the UTC date "YYYY-MM-DD" (NULL: now's date), as seen at
+ * now: the morning CSP scan of every symbol, a JSON array (empty before
+ * the scan's time). TTAI_EINVAL for a malformed date or one after now's. */
+int msim_analyses(struct msim *sim, const char *date, int64_t now, json_t **out,
+                  struct ttai_err *err) TTAI_MUST_CHECK;
 
 #endif /* TTAI_MARKETSIM_H */

@@ -386,3 +386,77 @@ int msim_screener(struct msim *sim, const json_t *req, int64_t now, json_t **out
                      "recommendations", recs);
     return *out ? 0 : ttai_errf(err, TTAI_ENOMEM, "out of memory");
 }
+
+/* ---- Analyses ------------------------------------------------------------------------- */
+
+/* Seed 001's morning-csp-scan: 09:35 New York is 14:35 UTC in winter; the
+ * simulator keeps one UTC time all year, as it keeps its closes at 21:00. */
+#define ANALYSIS_SCAN_MS ((14 * 60 + 35) * 60 * 1000LL)
+#define DAY_MS (24 * 3600 * 1000LL)
+
+static bool date_parse(const char *text, int64_t *day_ms)
+{
+    char rfc[32];
+    if (strlen(text) != 10 || text[4] != '-' || text[7] != '-')
+        return false;
+    snprintf(rfc, sizeof(rfc), "%sT00:00:00Z", text);
+    return msim_time_parse(rfc, day_ms);
+}
+
+/* Each symbol of the universe analysed by the morning scan (the screener
+ * with seed 001's morning parameters, at the scan's time): "select" for
+ * the picks, "reject" for the rest, so that a daily report can say how
+ * many symbols were analysed and how many were selected. */
+int msim_analyses(struct msim *sim, const char *date, int64_t now, json_t **out,
+                  struct ttai_err *err)
+{
+    int64_t day = now - now % DAY_MS;
+    if (date != NULL && !date_parse(date, &day))
+        return ttai_errf(err, TTAI_EINVAL, "'date' must be a date, YYYY-MM-DD");
+    if (day > now)
+        return ttai_errf(err, TTAI_EINVAL, "'date' %s is after the simulator's today", date);
+    json_t *list = json_array();
+    int64_t at = day + ANALYSIS_SCAN_MS;
+    if (list == NULL)
+        return ttai_errf(err, TTAI_ENOMEM, "out of memory");
+    if (at > now) {
+        *out = list;
+        return 0;
+    }
+    json_t *params = json_pack("{s:i, s:f, s:i}", "max_price", 100, "min_roc_weekly", 0.5,
+                               "max_picks", 10);
+    json_t *scan = NULL;
+    int rc = params ? msim_screener(sim, params, at, &scan, err)
+                    : ttai_errf(err, TTAI_ENOMEM, "out of memory");
+    json_decref(params);
+    if (rc != 0) {
+        json_decref(list);
+        return rc;
+    }
+    const json_t *picks = json_object_get(scan, "recommendations");
+    char day_text[16];
+    msim_date_format(day, day_text, sizeof(day_text));
+    for (size_t i = 0; i < msim_symbol_count(sim) && list != NULL; i++) {
+        const char *name = msim_symbol_at(sim, i)->name;
+        const json_t *pick = NULL, *e;
+        size_t k;
+        json_array_foreach(picks, k, e)
+            if (strcmp(json_string_value(json_object_get(e, "symbol")), name) == 0)
+                pick = e;
+        json_t *a = json_pack("{s:s, s:s, s:o, s:s, s:s, s:f}", "symbol", name, "date", day_text,
+                              "analyzed_at", msim_time_json(at), "strategy", "csp",
+                              "recommendation", pick ? "select" : "reject", "price",
+                              msim_price(sim, i, at));
+        if (a != NULL && pick != NULL)
+            json_object_set(a, "weekly_roc", json_object_get(pick, "weekly_roc"));
+        if (a == NULL || json_array_append_new(list, a) != 0) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    json_decref(scan);
+    if (list == NULL)
+        return ttai_errf(err, TTAI_ENOMEM, "out of memory");
+    *out = list;
+    return 0;
+}

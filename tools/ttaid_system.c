@@ -60,6 +60,8 @@ static const struct { const char *id, *type, *input; } monitors[] = {
      "{\"initial_symbols\": [\"AAPL\", \"MSFT\", \"NVDA\", \"TSLA\", \"SPY\"],"
      " \"check_interval_minutes\": 5}"},
     {"price-alerts", "PriceAlert", "{\"initial_alerts\": [], \"check_interval_seconds\": 10}"},
+    /* Seed 003's rule-tree alerts; one bar a minute suits its indicators. */
+    {"rule-alerts", "RuleAlerts", "{\"alerts\": [], \"check_interval_seconds\": 60}"},
     {"portfolio-monitor", "PortfolioMonitor",
      "{\"account_id\": \"default\", \"config\": {}, \"check_interval_minutes\": 1,"
      " \"notify_channels\": [\"discord\"]}"},

@@ -13,6 +13,7 @@
 const struct ttai_workflow_def *const wf_ttai_workflows[] = {
     &wf_news_watcher,
     &wf_price_alert,
+    &wf_rule_alerts,
     &wf_portfolio_monitor,
     &wf_user_monitor,
     &wf_scheduled_screener,
@@ -28,6 +29,7 @@ static const struct ttai_workflow_def *const builtin_workflows[] = {
     &wf_bench_monitor,
     &wf_news_watcher,
     &wf_price_alert,
+    &wf_rule_alerts,
     &wf_portfolio_monitor,
     &wf_user_monitor,
     &wf_scheduled_screener,

@@ -19,6 +19,7 @@ extern const struct ttai_registry wf_samples_registry;
  * fetch_analysis_history by name; those live in activities/. */
 extern const struct ttai_workflow_def wf_news_watcher;        /* "NewsWatcher" */
 extern const struct ttai_workflow_def wf_price_alert;         /* "PriceAlert" */
+extern const struct ttai_workflow_def wf_rule_alerts;         /* "RuleAlerts" */
 extern const struct ttai_workflow_def wf_portfolio_monitor;   /* "PortfolioMonitor" */
 extern const struct ttai_workflow_def wf_user_monitor;        /* "UserMonitor" */
 extern const struct ttai_workflow_def wf_scheduled_screener;  /* "ScheduledScreener" */

@@ -147,14 +147,18 @@ out_is '[.state.actions, (.state.recent | length)]' '[2,2]'
 # backfill: one workflow per fire time of the range.
 run_ctl 0 schedule backfill -s noon --start-time 2026-01-01T00:00:00Z \
     --end-time 2026-01-03T23:59:59Z --overlap allow_all
-has_line out "Schedule 'noon' backfilled: 3 fire times"
+has_line out "Schedule 'noon' backfilled: 3 fire times taken, 0 already started"
 for day in 01 02 03; do
     run_ctl 0 workflow result --id "noon-2026-01-${day}T12:00:00Z" -o json
     out_json_is '"Hello, noon!"'
 done
 run_ctl 0 schedule backfill -s noon --start-time 2026-01-04T00:00:00-05:00 \
     --end-time 2026-01-04T23:59:59-05:00 --overlap allow_all -o json
-out_json_is '{"fire_count":1}'
+out_json_is '{"already_started":0,"fire_count":1}'
+# The same range again: its fire time ran, nothing starts twice.
+run_ctl 0 schedule backfill -s noon --start-time 2026-01-04T00:00:00-05:00 \
+    --end-time 2026-01-04T23:59:59-05:00 --overlap allow_all -o json
+out_json_is '{"already_started":1,"fire_count":0}'
 run_ctl 0 schedule describe -s noon -o json
 out_is '.state.actions' '6'
 

@@ -660,24 +660,29 @@ case_schedules() {
     check "trigger: unknown schedule" "$(req POST "$S/nobody/trigger" '')" 404
     # Backfill a past range: one workflow per fire time.
     check "backfill" "$(req POST "$S/daily/backfill" '{"start_time":"2026-01-01T00:00:00Z","end_time":"2026-01-05T23:59:59Z","overlap":"allow_all"}')" 200
-    check "backfill count" "$(body)" '{"fire_count":5}'
+    check "backfill count" "$(body)" '{"fire_count":5,"already_started":0}'
     local d
     for d in 1 2 3 4 5; do
         check "backfilled day $d" "$(wait_result "daily-2026-01-0${d}T12:00:00Z")" '{"status":"completed","result":"Hello, day!"}'
     done
     check "backfilled workflows" "$(sched_ids daily | grep -c '^daily-2026-01-')" 5
     check "backfill counted" "$(req GET "$S/daily" && jbody .state.actions)" 2006
+    check "backfill again" "$(req POST "$S/daily/backfill" '{"start_time":"2026-01-01T00:00:00Z","end_time":"2026-01-06T23:59:59Z","overlap":"allow_all"}')" 200
+    check "backfill again: only the missing day" "$(body)" '{"fire_count":1,"already_started":5}'
+    check "backfill again counted once" "$(req GET "$S/daily" && jbody .state.actions)" 2007
+    check "backfill: too many fire times" "$(req POST "$S/daily/backfill" '{"start_time":"1990-01-01T00:00:00Z","end_time":"2025-01-01T00:00:00Z"}')" 400
+    check "backfill: too many says so" "$(jbody '.error.message | contains("nothing was taken")')" true
     check "backfill: end before start" "$(req POST "$S/daily/backfill" '{"start_time":"2026-01-05T00:00:00Z","end_time":"2026-01-01T00:00:00Z"}')" 400
     check "backfill: bad time" "$(req POST "$S/daily/backfill" '{"start_time":"yesterday","end_time":"2026-01-01T00:00:00Z"}')" 400
     check "backfill: bad time names the field" "$(jbody '.error.message | startswith("field '"'"'start_time'"'"'")')" true
     check "backfill: no end" "$(req POST "$S/daily/backfill" '{"start_time":"2026-01-01T00:00:00Z"}')" 400
     check "backfill: bad overlap" "$(req POST "$S/daily/backfill" '{"start_time":"2026-01-01T00:00:00Z","end_time":"2026-01-02T00:00:00Z","overlap":"x"}')" 400
     check "backfill: unknown schedule" "$(req POST "$S/nobody/backfill" '{"start_time":"2026-01-01T00:00:00Z","end_time":"2026-01-02T00:00:00Z"}')" 404
-    check "refused backfills started nothing" "$(req GET "$S/daily" && jbody .state.actions)" 2006
+    check "refused backfills started nothing" "$(req GET "$S/daily" && jbody .state.actions)" 2007
     # Update: members merged, counters kept; a bad update changes nothing.
     check "update" "$(req POST "$S/daily/update" '{"spec":{"timezone":"America/New_York"},"max_actions":3}')" 200
     check "updated" "$(jbody '[.definition.spec.cron, .definition.spec.timezone, .definition.max_actions, .state.remaining, .state.actions]')" \
-        '["0 12 * * *","America/New_York",3,3,6]'
+        '["0 12 * * *","America/New_York",3,3,7]'
     check "update: bad cron" "$(req POST "$S/daily/update" '{"spec":{"cron":"61 * * * *"}}')" 400
     check "update: unknown field" "$(req POST "$S/daily/update" '{"schedule_id":"other"}')" 400
     check "update: unknown schedule" "$(req POST "$S/nobody/update" '{}')" 404

@@ -6,7 +6,7 @@
 # Each case starts one or more simulators on free ports (--listen
 # 127.0.0.1:0; the port is read from the "listening on" line), most on the
 # virtual clock, drives them with curl and checks statuses and JSON (jq).
-# Cases: basic, determinism, advance, force, news, portfolio, screener,
+# Cases: basic, determinism, advance, force, news, portfolio, screener, analyses,
 # errors, signals.
 set -u
 SIM=$1
@@ -324,6 +324,10 @@ case_portfolio() {
     set_time "$U" 2026-01-09T21:30:00Z
     check "rolled" "$(post "$U/portfolio" '{}' | jq -c '[.positions[] | select(.id | endswith("put-1w")) | [.expiration, .dte]][0]')" \
         '["2026-01-16",7]'
+    # A past moment: the same book as when it was now.
+    check "as_of the start" "$(post "$U/portfolio" "{\"as_of\":\"$START\"}" | jq -c .)" "$(jq -c . "$TMP/p0")"
+    expect_error "as_of in the future" POST "$U/portfolio" '{"as_of":"2030-01-01T00:00:00Z"}' 400 bad_request
+    expect_error "as_of malformed" POST "$U/portfolio" '{"as_of":"last week"}' 400 bad_request
     set_time "$U" "$START"
     check "other account" "$(req POST "$U/portfolio" '{"account_id":"alice"}')" 200
     check "other account id" "$(jrbody .account_id)" alice
@@ -365,6 +369,31 @@ case_screener() {
     expect_error "max_picks zero" POST "$U/screener" '{"max_picks":0}' 400 bad_request
     expect_error "max_picks fraction" POST "$U/screener" '{"max_picks":1.5}' 400 bad_request
     expect_error "symbols not a list" POST "$U/screener" '{"symbols":"AAPL"}' 400 bad_request
+}
+
+case_analyses() {
+    start_sim a --clock virtual
+    local U=${URL[a]}
+    # 14:30 on the first day: the morning scan (14:35) has not run yet.
+    check "before the scan" "$(post "$U/analyses" '{}' | jq -c .)" '[]'
+    set_time "$U" 2026-01-05T16:00:00Z
+    check "today" "$(req POST "$U/analyses" '{}')" 200
+    cp "$TMP/body" "$TMP/a0"
+    check "every symbol, once" "$(jbody '[length, (map(.symbol) | unique | length)]')" '[15,15]'
+    check "fields" "$(jbody '[.[] | [.date, .analyzed_at, .strategy]] | unique')" \
+        '[["2026-01-05","2026-01-05T14:35:00.000Z","csp"]]'
+    # The selected ones are the morning screener's picks at the scan's time.
+    post "$U/admin/time" '{"now":"2026-01-05T14:35:00Z"}' >/dev/null
+    check "select = the morning picks" \
+        "$(jq -c '[.[] | select(.recommendation == "select") | .symbol] | sort' "$TMP/a0")" \
+        "$(post "$U/screener" '{"max_price":100,"min_roc_weekly":0.5,"max_picks":10}' | jq -c '[.recommendations[].symbol] | sort')"
+    check_true "the rest are rejected" "$(jq 'all(.[]; (.recommendation == "select") == has("weekly_roc") and (.recommendation == "select" or .recommendation == "reject"))' "$TMP/a0")"
+    set_time "$U" 2026-01-07T12:00:00Z
+    check "a past day, by GET" "$(req GET "$U/analyses?date=2026-01-05")" 200
+    check "the same analyses" "$(jbody .)" "$(jq -c . "$TMP/a0")"
+    expect_error "a future day" POST "$U/analyses" '{"date":"2026-01-08"}' 400 bad_request
+    expect_error "not a date" POST "$U/analyses" '{"date":"Monday"}' 400 bad_request
+    expect_error "date as a number" POST "$U/analyses" '{"date":20260105}' 400 bad_request
 }
 
 case_errors() {

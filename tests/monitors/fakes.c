@@ -17,6 +17,7 @@ static struct {
     struct call *calls;
     size_t count, cap;
     json_t *quotes;             /* symbol -> price */
+    json_t *volumes;            /* symbol -> volume, when set */
     char *news, *portfolio, *screener, *analyses;
     char *(*portfolio_fn)(const char *as_of, const char *account);
     int news_per_call, news_next;
@@ -42,9 +43,11 @@ void fakes_reset(void)
     F.calls = NULL;
     F.count = F.cap = 0;
     json_decref(F.quotes);
+    json_decref(F.volumes);
     json_decref(F.failing);
     json_decref(F.news_previous);
     F.quotes = json_object();
+    F.volumes = json_object();
     F.failing = json_object();
     F.news_previous = json_array();
     free(F.news);
@@ -130,6 +133,13 @@ void fake_fail(const char *type, bool on)
         json_object_set_new(F.failing, type, json_true());
     else
         json_object_del(F.failing, type);
+    pthread_mutex_unlock(&F.mu);
+}
+
+void fake_quote_volume(const char *symbol, double volume)
+{
+    pthread_mutex_lock(&F.mu);
+    json_object_set_new(F.volumes, symbol, json_real(volume));
     pthread_mutex_unlock(&F.mu);
 }
 
@@ -231,9 +241,12 @@ static int fake_fetch_quotes(struct ttai_activity_ctx *ctx, struct ttai_payload 
     pthread_mutex_lock(&F.mu);
     json_array_foreach(list, i, s) {
         json_t *price = json_object_get(F.quotes, json_string_value(s));
-        if (price != NULL)
-            json_object_set_new(answer, json_string_value(s),
-                                json_pack("{s:O, s:O}", "symbol", s, "price", price));
+        json_t *volume = json_object_get(F.volumes, json_string_value(s));
+        json_t *quote = price ? json_pack("{s:O, s:O}", "symbol", s, "price", price) : NULL;
+        if (quote != NULL && volume != NULL)
+            json_object_set(quote, "volume", volume);
+        if (quote != NULL)
+            json_object_set_new(answer, json_string_value(s), quote);
     }
     pthread_mutex_unlock(&F.mu);
     json_decref(req);

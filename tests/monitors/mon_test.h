@@ -94,6 +94,8 @@ void fake_fail(const char *type, bool on);
 /* fetch_quotes answers {symbol: {"symbol", "price"}} for the symbols asked
  * that have a price; price <= 0 removes the symbol. */
 void fake_quote(const char *symbol, double price);
+/* From now on, the quotes of symbol carry this "volume". */
+void fake_quote_volume(const char *symbol, double volume);
 /* check_news answers this JSON array; or with fake_news_generate(n), n new
  * articles per call ("gen-1", "gen-2", ...) followed by the previous
  * call's articles again. */

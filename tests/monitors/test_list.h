@@ -15,6 +15,11 @@ TEST(price_signals_and_template)
 TEST(price_route_failure_keeps_alert)
 TEST(price_continue_as_new)
 
+/* test_rule_alerts.c */
+TEST(rule_alerts_sma_crossing)
+TEST(rule_alerts_signals_and_refusals)
+TEST(rule_alerts_continue_as_new)
+
 /* test_portfolio.c */
 TEST(portfolio_pnl_margin)
 TEST(portfolio_assignment_concentration)

@@ -4,6 +4,8 @@
  * ones the workflows read. */
 #include "mon_test.h"
 
+#include <math.h>
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -189,9 +191,22 @@ void test_marketsim_workflows(void)
     }
     ASSERT(news && margin && screener);
     ASSERT(strstr(mt_result("daily-report"), "# Daily Portfolio Report - 2026-01-05") != NULL);
-    /* ttai-marketsim has no portfolio history (it ignores "as_of"). */
+    /* ttai-marketsim answers "as_of": the week has its history. Monday
+     * 14:30: the snapshots of Tuesday to Friday of last week and now,
+     * against last Monday's baseline. */
     json_t *weekly = test_json(mt_result("weekly-summary"));
-    ASSERT(json_is_false(json_object_get(weekly, "history")));
+    ASSERT(json_is_true(json_object_get(weekly, "history")));
+    json_t *days = json_object_get(weekly, "days");
+    ASSERT_EQ(json_array_size(days), 5);
+    ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(days, 0), "date")),
+                  "2025-12-30");
+    ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(days, 4), "date")),
+                  "2026-01-05");
+    double start = json_number_value(json_object_get(weekly, "start_value"));
+    double end = json_number_value(json_object_get(weekly, "end_value"));
+    ASSERT(start > 0 && end > 0);
+    ASSERT(fabs(json_number_value(json_object_get(weekly, "week_pnl")) - (end - start)) < 0.01);
+    ASSERT(json_is_object(json_object_get(weekly, "best_position")));
     json_decref(weekly);
     mt_check_replay("default", "news-watcher", "get_status");
     mt_check_replay("default", "portfolio-monitor", "get_status");

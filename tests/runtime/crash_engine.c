@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -139,6 +140,11 @@ static int drive(const char *self, const char *dir, const char *tool, int kills)
         }
         read_log(log, &t);
         unlink(log);
+        /* Killed before it created the store (a slow start under load):
+         * nothing was acknowledged, so there is nothing to verify. */
+        struct stat st;
+        if (stat(dir, &st) != 0)
+            continue;
         if (verify(tool, dir) != 0) {
             fprintf(stderr, "FAIL: verify failed after kill %d\n", k);
             return 1;

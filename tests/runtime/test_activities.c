@@ -352,13 +352,18 @@ static void test_crash_during_attempt(void)
         for (;;)
             nap_ms(10);
     }
-    /* Wait until attempt 1 has started, then kill the process. */
-    for (int i = 0; i < 1000; i++) {
+    /* Wait until attempt 1 has recorded itself (its whole line: the file
+     * exists as soon as fopen creates it, before the line is written),
+     * then kill the process. */
+    for (int i = 0; i < 3000; i++) {
         FILE *f = fopen(marker_path, "r");
-        if (f != NULL) {
+        char first[256] = "";
+        bool recorded = f != NULL && fgets(first, sizeof(first), f) != NULL &&
+                        strchr(first, '\n') != NULL;
+        if (f != NULL)
             fclose(f);
+        if (recorded)
             break;
-        }
         nap_ms(10);
     }
     kill(pid, SIGKILL);

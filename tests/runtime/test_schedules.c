@@ -257,15 +257,42 @@ static void test_controls(const char *dir)
     ASSERT_OK(ttai_schedule_trigger(eng, NS, "hourly", &err), &err);
     ASSERT_OK(ttai_testenv_settle(env), &err);
     ASSERT_EQ(run_status(eng, "hourly", utc(2026, 7, 6, 3, 0)), STORE_RUN_COMPLETED);
-    size_t n = 0;
+    /* A second trigger in the same second would start the same fire time
+     * again: refused, and nothing is counted. */
+    ASSERT_EQ(ttai_schedule_trigger(eng, NS, "hourly", &err), TTAI_EEXIST);
+    ASSERT(strstr(err.msg, "already started") != NULL);
+    ASSERT_EQ(state_int(eng, "hourly", "actions"), 1);
+    size_t n = 0, existing = 0;
     ASSERT_OK(ttai_schedule_backfill(eng, NS, "hourly", utc(2026, 7, 6, 1, 0) / 1000,
-                                     utc(2026, 7, 6, 2, 0) / 1000, "allow_all", &n, &err), &err);
+                                     utc(2026, 7, 6, 2, 0) / 1000, "allow_all", &n, &existing,
+                                     &err), &err);
     ASSERT_EQ(n, 2);
+    ASSERT_EQ(existing, 0);
     ASSERT_OK(ttai_testenv_settle(env), &err);
     ASSERT_EQ(run_status(eng, "hourly", utc(2026, 7, 6, 1, 0)), STORE_RUN_COMPLETED);
     ASSERT_EQ(state_int(eng, "hourly", "actions"), 3);
-    /* max_actions 5: two more fires, then none. */
+    /* Backfilling over fire times that ran (two backfilled, one triggered)
+     * plus one that never did starts only the missing one. */
+    ASSERT_OK(ttai_schedule_backfill(eng, NS, "hourly", utc(2026, 7, 6, 0, 0) / 1000,
+                                     utc(2026, 7, 6, 3, 0) / 1000, "allow_all", &n, &existing,
+                                     &err), &err);
+    ASSERT_EQ(n, 1);
+    ASSERT_EQ(existing, 3);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    ASSERT_EQ(run_status(eng, "hourly", utc(2026, 7, 6, 0, 0)), STORE_RUN_COMPLETED);
+    ASSERT_EQ(state_int(eng, "hourly", "actions"), 4);
+    /* Too many fire times: refused whole, nothing taken. */
+    ASSERT_EQ(ttai_schedule_backfill(eng, NS, "hourly", utc(2024, 7, 6, 0, 0) / 1000,
+                                     utc(2025, 12, 31, 0, 0) / 1000, "allow_all", &n, &existing,
+                                     &err), TTAI_EINVAL);
+    ASSERT(strstr(err.msg, "nothing was taken") != NULL);
+    ASSERT_EQ(state_int(eng, "hourly", "actions"), 4);
+    ASSERT_EQ(run_status(eng, "hourly", utc(2024, 7, 6, 0, 0)), -1);
+    /* max_actions 5: one more fire, then none; a trigger is refused. */
     ASSERT_OK(ttai_testenv_advance(env, 5 * 3600 * 1000), &err);
+    ASSERT_EQ(state_int(eng, "hourly", "actions"), 5);
+    ASSERT_EQ(ttai_schedule_trigger(eng, NS, "hourly", &err), TTAI_EINVAL);
+    ASSERT(strstr(err.msg, "no actions left") != NULL);
     ASSERT_EQ(state_int(eng, "hourly", "actions"), 5);
     /* Update: a new spec keeps the counters; delete removes it. */
     json_t *up = parse("{\"spec\": {\"cron\": \"0 12 * * *\"}, \"max_actions\": 7}");
