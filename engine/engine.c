@@ -825,6 +825,11 @@ struct store *ttai_engine_store(struct ttai_engine *eng)
     return eng->store;
 }
 
+const struct ttai_registry *ttai_engine_registry(const struct ttai_engine *eng)
+{
+    return eng->registry;
+}
+
 void eng_closed(struct ttai_engine *eng, const struct store_run *run, int status)
 {
     if (eng->sched != NULL)

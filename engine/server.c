@@ -388,7 +388,7 @@ static int check_token(struct ttai_server *srv, struct evhttp_request *req, cons
  * whose pattern and method match wins; a pattern that matches with another
  * method answers 405, no pattern 404. Parameters: {ns} is the namespace,
  * {name} a signal or query name, {schedule_id} a schedule id, any other the
- * workflow id. */
+ * workflow id (or the console file's name). */
 static const struct srv_route_def route_table[] = {
     {"GET", "/healthz", R_HEALTHZ, "healthz"},
     {"GET", "/metrics", R_METRICS, "metrics"},
@@ -419,6 +419,9 @@ static const struct srv_route_def route_table[] = {
      "schedule_trigger"},
     {"POST", "/api/v1/namespaces/{ns}/schedules/{schedule_id}/backfill", R_SCHED_BACKFILL,
      "schedule_backfill"},
+    {"GET", "/api/v1/namespaces/{ns}/alerts", R_ALERTS, "alerts"},
+    {"GET", "/", R_CONSOLE, "console"},
+    {"GET", "/console/{asset}", R_CONSOLE_ASSET, "console_asset"},
 };
 #define ROUTE_COUNT (sizeof(route_table) / sizeof(route_table[0]))
 #define PATH_SEGMENTS_MAX 8 /* at least the longest pattern's segments: longer paths are 404 */
@@ -558,6 +561,15 @@ static void handle_metrics(struct ttai_server *srv, struct evhttp_request *req, 
     srv__submit(srv, job);
 }
 
+static void handle_console(struct ttai_server *srv, struct evhttp_request *req, const char *name,
+                           int route, int64_t t0)
+{
+    int status = srv__console_serve(srv, req, name);
+    struct srv_job probe = {.route = route, .started_ns = t0};
+    route_stats_add(srv, &probe, ttai_mono_ns());
+    srv__log_request(srv, req, status, t0);
+}
+
 /* Fills a job from the request: names, query string, body. Returns 0, or
  * the status already sent (the job is then the caller's to free). */
 static int job_fill(struct ttai_server *srv, struct srv_job *job, const struct route_params *p,
@@ -634,6 +646,10 @@ static void handle_api(struct ttai_server *srv, struct evhttp_request *req,
     }
     if (check_token(srv, req, p->ns) != 0)
         return;
+    if (route == R_ALERTS) {
+        srv__alerts_get(srv, req, p->ns, query);
+        return;
+    }
     if (route == R_HISTORY) {
         char *follow = query ? srv__query_param(query, "follow") : NULL;
         bool on = follow != NULL && (strcmp(follow, "1") == 0 || strcmp(follow, "true") == 0);
@@ -674,7 +690,7 @@ static void request_cb(struct evhttp_request *req, void *arg)
     if (path == NULL) {
         /* libevent calls back with a request stripped of its URI when its
          * connection failed; a stream's request is ended by its tick. */
-        if (srv__is_stream(srv, req))
+        if (srv__is_stream(srv, req) || srv__alerts_is_stream(srv, req))
             return;
         srv__reply_error(req, 400, "bad_request", "malformed request target");
         return;
@@ -696,6 +712,8 @@ static void request_cb(struct evhttp_request *req, void *arg)
         handle_healthz(srv, req, t0);
     else if (r->route == R_METRICS)
         handle_metrics(srv, req, t0);
+    else if (r->route == R_CONSOLE || r->route == R_CONSOLE_ASSET)
+        handle_console(srv, req, r->route == R_CONSOLE ? NULL : params.id, r->route, t0);
     else
         handle_api(srv, req, uri, r->route, &params, t0);
     for (int i = 0; i < PATH_SEGMENTS_MAX; i++)
@@ -731,6 +749,13 @@ int ttai_server_start(struct ttai_server **out, struct event_base *base, struct 
     if (srv->http == NULL || srv->done_ev == NULL || srv->closed_ev == NULL || srv->threads == NULL) {
         ttai_server_free(srv);
         return ttai_errf(err, TTAI_ENOMEM, "out of memory");
+    }
+    int rc = srv__console_init(srv, err);
+    if (rc == 0)
+        rc = srv__alerts_new(srv, srv->opts.alerts_recent_max, err);
+    if (rc != 0) {
+        ttai_server_free(srv);
+        return rc;
     }
     evhttp_set_max_body_size(srv->http, (ev_ssize_t)srv->opts.max_body_bytes);
     evhttp_set_max_headers_size(srv->http, HEADERS_MAX);
@@ -777,6 +802,7 @@ void ttai_server_drain(struct ttai_server *srv, void (*drained_cb)(void *arg), v
         srv->bound = NULL;
     }
     srv__streams_end(srv);
+    srv__alerts_end(srv);
     srv__waiters_end(srv);
     check_drained(srv);
 }
@@ -803,7 +829,9 @@ void ttai_server_free(struct ttai_server *srv)
         job_free(job);
     }
     srv__streams_end(srv);
+    srv__alerts_free(srv);
     srv__waiters_end(srv);
+    srv__console_release(srv);
     if (srv->http != NULL)
         evhttp_free(srv->http);
     if (srv->stream_tick != NULL)

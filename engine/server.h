@@ -43,6 +43,16 @@ struct ttai_server_token {
     size_t namespace_count;
 };
 
+/* One static file of the web console (tools/console), served at
+ * /console/NAME, index.html at / too. The bytes are borrowed for the
+ * server's lifetime (ttaid compiles them in). */
+struct ttai_server_asset {
+    const char *name;                     /* "console.js" */
+    const char *content_type;             /* "text/javascript; charset=utf-8" */
+    const unsigned char *data;
+    size_t len;
+};
+
 struct ttai_server_opts {
     const char *host;                     /* default "127.0.0.1" */
     int port;                             /* 0: any free port (see ttai_server_port) */
@@ -50,6 +60,9 @@ struct ttai_server_opts {
     size_t workers;                       /* threads running engine calls; 0: 32 */
     const struct ttai_server_token *tokens; /* none: no authentication */
     size_t token_count;
+    const struct ttai_server_asset *assets; /* the console; none: / and /console/ answer 404 */
+    size_t asset_count;
+    size_t alerts_recent_max;             /* alerts kept for GET .../alerts; 0: 256 */
 };
 
 struct ttai_server;
@@ -74,5 +87,16 @@ void ttai_server_free(struct ttai_server *srv);
  * that result long-polls wake when a run closes. Thread-safe. */
 void ttai_server_run_closed(void *srv, const char *ns, const char *workflow_id,
                             const struct ttai_run_id *run, int status);
+
+/* Hands one alert to the live alert stream (GET .../alerts, docs/api.md):
+ * text is the alert as a JSON object whose "namespace" member names its
+ * namespace ("default" when absent). Has the signature of the alerts
+ * module's alert_sink_fn, so that the daemon connects it with
+ * alert_stream_set_sink(ttai_server_alert_push, srv); disconnect it before
+ * ttai_server_free(). Thread-safe and quick: it copies the text into the
+ * bounded ring of recent alerts under a mutex and wakes the loop thread,
+ * which sends it to the open streams. A text that is not a JSON object, or
+ * over 64 KiB, is dropped. */
+void ttai_server_alert_push(void *srv, const char *text);
 
 #endif /* TTAI_SERVER_H */

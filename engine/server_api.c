@@ -375,19 +375,72 @@ static void do_signal_with_start(struct ttai_server *srv, struct srv_job *job, j
     ttai_buf_release(&args);
 }
 
+/* An optional positive event id field (0 when absent or null). */
+static bool field_event_id(struct srv_job *job, json_t *o, const char *key, uint64_t *out)
+{
+    json_t *v = json_object_get(o, key);
+    *out = 0;
+    if (v == NULL || json_is_null(v))
+        return true;
+    if (!json_is_integer(v) || json_integer_value(v) < 1) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "field '%s' must be an event id (an integer from 1)", key);
+        srv__job_fail(job, 400, "bad_request", msg);
+        return false;
+    }
+    *out = (uint64_t)json_integer_value(v);
+    return true;
+}
+
+/* Time travel: the query answered by a replay of the run's history up to
+ * the end of the workflow task that holds event until (ttai_replay_store,
+ * the code of `ttai-history replay --until`), on the engine's own code and
+ * store. Read-only: nothing is journaled and the cached run is untouched. */
+static int query_until(struct ttai_server *srv, struct srv_job *job, const struct ttai_run_id *run,
+                       uint64_t until, struct ttai_payload args, struct ttai_buf *answer,
+                       struct ttai_err *err)
+{
+    if (run != NULL) {
+        /* ttai_replay_store takes any run id: make sure it is this workflow's. */
+        struct store_read *rd;
+        struct store_run rec;
+        int rc = store_read_begin(srv->store, &rd, err);
+        if (rc != 0)
+            return rc;
+        rc = store_run_get(rd, run, &rec, err);
+        store_read_end(rd);
+        if (rc == 0 && (strcmp(rec.ns, job->ns) != 0 || strcmp(rec.workflow_id, job->workflow_id) != 0))
+            rc = TTAI_ENOTFOUND;
+        if (rc != 0)
+            return rc == TTAI_ENOTFOUND
+                       ? ttai_errf(err, rc, "run is not a run of workflow '%s'", job->workflow_id)
+                       : rc;
+    }
+    int rc = ttai_replay_store(srv->store, ttai_engine_registry(srv->eng), job->ns, job->workflow_id,
+                               run, until, job->name, args, answer, err);
+    if (rc == TTAI_ENOTFOUND && err->msg[0] == '\0')
+        ttai_errf(err, rc, "workflow '%s' not found", job->workflow_id);
+    return rc;
+}
+
 static void do_query(struct ttai_server *srv, struct srv_job *job, json_t *o)
 {
     struct ttai_run_id run;
     bool has_run;
-    if (!name_ok(job, "query name", job->name, 127) || !field_run_id(job, o, &run, &has_run))
+    uint64_t until;
+    if (!name_ok(job, "query name", job->name, 127) || !field_run_id(job, o, &run, &has_run) ||
+        !field_event_id(job, o, "until_event", &until))
         return;
     struct ttai_buf in, answer;
     ttai_buf_init(&in);
     ttai_buf_init(&answer);
     if (field_payload(job, o, "input", &in)) {
         struct ttai_err err = {0};
-        int rc = ttai_engine_query(srv->eng, job->ns, job->workflow_id, has_run ? &run : NULL,
-                                   job->name, ttai_buf_payload(&in), &answer, &err);
+        int rc = until != 0
+                     ? query_until(srv, job, has_run ? &run : NULL, until, ttai_buf_payload(&in),
+                                   &answer, &err)
+                     : ttai_engine_query(srv->eng, job->ns, job->workflow_id, has_run ? &run : NULL,
+                                         job->name, ttai_buf_payload(&in), &answer, &err);
         if (rc != 0) {
             srv__job_reply_rc(job, rc, &err);
         } else {

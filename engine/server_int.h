@@ -22,6 +22,8 @@ enum srv_route {
      * R_SCHED_BACKFILL last (srv__is_sched_route). */
     R_SCHED_CREATE, R_SCHED_LIST, R_SCHED_DESCRIBE, R_SCHED_UPDATE, R_SCHED_DELETE,
     R_SCHED_PAUSE, R_SCHED_UNPAUSE, R_SCHED_TRIGGER, R_SCHED_BACKFILL,
+    /* Served on the loop thread: the console's files, the alert stream. */
+    R_CONSOLE, R_CONSOLE_ASSET, R_ALERTS,
     R__COUNT /* keep last: sizes the per-route counters */
 };
 
@@ -87,6 +89,7 @@ struct srv_queue {
 };
 
 struct srv_stream;
+struct srv_alerts;
 
 /* A run closed: queued by the engine thread for the loop thread. */
 struct srv_closed {
@@ -118,6 +121,8 @@ struct ttai_server {
     struct srv_job *waiters;
     struct srv_stream *streams;
     struct event *stream_tick;
+    struct srv_alerts *alerts;        /* the alert ring and its streams (server_alerts.c) */
+    char (*asset_etags)[24];          /* per opts.assets: "\"<16 hex digits>\"" */
     /* Draining. */
     size_t inflight;                  /* jobs submitted and not answered */
     bool draining;
@@ -188,5 +193,24 @@ void srv__waiter_remove(struct ttai_server *srv, struct srv_job *job);
 void srv__waiters_end(struct ttai_server *srv);
 void srv__closed_cb(evutil_socket_t fd, short what, void *arg);
 void srv__metrics(struct ttai_server *srv, struct srv_job *job);
+
+/* server_console.c (loop thread). */
+/* Computes the assets' ETags; TTAI_ENOMEM. */
+int srv__console_init(struct ttai_server *srv, struct ttai_err *err) TTAI_MUST_CHECK;
+void srv__console_release(struct ttai_server *srv);
+/* Answers GET / (name NULL: index.html) and GET /console/{name}; returns
+ * the status sent (the request may be gone once answered). */
+int srv__console_serve(struct ttai_server *srv, struct evhttp_request *req, const char *name);
+
+/* server_alerts.c. New and free: loop side, at start and free. The
+ * stream and its list run on the loop thread; ttai_server_alert_push on any. */
+int srv__alerts_new(struct ttai_server *srv, size_t recent_max, struct ttai_err *err) TTAI_MUST_CHECK;
+void srv__alerts_free(struct ttai_server *srv);
+/* GET .../alerts: the recent alerts as JSON, or with follow=1 the stream. */
+void srv__alerts_get(struct ttai_server *srv, struct evhttp_request *req, const char *ns,
+                     const char *query);
+/* Ends every alert stream (drain, free). */
+void srv__alerts_end(struct ttai_server *srv);
+bool srv__alerts_is_stream(struct ttai_server *srv, struct evhttp_request *req);
 
 #endif

@@ -412,6 +412,9 @@ void ttai_engine_on_close(struct ttai_engine *eng, ttai_close_fn close_cb, void 
 /* The engine's store, for read-only listing and history (store.h reads;
  * never writes). Borrowed for the engine's lifetime. */
 struct store *ttai_engine_store(struct ttai_engine *eng);
+/* The registry the engine runs (its opts.registry), e.g. to replay one of
+ * its runs with ttai_replay_store(). Borrowed for the engine's lifetime. */
+const struct ttai_registry *ttai_engine_registry(const struct ttai_engine *eng);
 
 /* True when no activity attempt is running or queued. */
 bool ttai_engine_activities_idle(struct ttai_engine *eng);

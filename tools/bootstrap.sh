@@ -15,7 +15,14 @@ cd "$here"
 
 packages=(build-essential cmake pkg-config clang libclang-rt-14-dev
           liblmdb-dev lmdb-utils libevent-dev libcurl4-openssl-dev
-          libmsgpack-dev libjansson-dev curl jq openssl tzdata python3)
+          libmsgpack-dev libjansson-dev curl jq openssl tzdata python3
+          chromium fonts-dejavu-core)
+# The console tests (tests/console) run playwright-core under Node.js with
+# npm; Debian 12's nodejs and npm unless a Node.js is installed already
+# (another build of it would conflict with Debian's npm package).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    packages+=(nodejs npm)
+fi
 
 install_deps() {
     local missing=()

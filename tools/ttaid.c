@@ -23,8 +23,14 @@
 
 #include "server.h"
 #include "activities.h"
+#include "alerts/channels.h"
 #include "ttaid_system.h"
 #include "workflows.h"
+
+/* The web console's files (console_assets.c, made from tools/console by
+ * tools/console/embed.cmake). */
+extern const struct ttai_server_asset ttaid_console_assets[];
+extern const size_t ttaid_console_asset_count;
 
 #define TOKENS_MAX 64
 #define NAMESPACES_MAX 64
@@ -82,7 +88,7 @@ static void usage(FILE *f)
             "                           (TTAI_TOKENS: TOKEN:NS,...;TOKEN:NS,...)\n"
             "  --market-url URL         market data service for the TTAI activities (TTAI_MARKET_URL)\n"
             "  --alert-channels FILE    alert channel settings, JSON (TTAI_ALERT_CHANNELS; docs/alerts.md)\n"
-            "  --alert-always LIST      channels every alert also goes to (TTAI_ALERT_ALWAYS; default console)\n"
+            "  --alert-always LIST      channels every alert also goes to (TTAI_ALERT_ALWAYS; default console,stream)\n"
             "  --ttai-system on|off     start the TTAI monitors and schedules on boot (TTAI_SYSTEM; default off)\n"
             "  --help                   this text\n");
 }
@@ -453,6 +459,8 @@ int main(int argc, char **argv)
         .workers = d.cfg.workers > 0 ? (size_t)d.cfg.workers : 0,
         .tokens = toks,
         .token_count = d.cfg.token_count,
+        .assets = ttaid_console_assets,
+        .asset_count = ttaid_console_asset_count,
     };
     if (d.base == NULL || ttai_server_start(&d.srv, d.base, d.eng, &so, &err) != 0) {
         ttai_log(TTAI_LOG_ERROR, "start", "%s", d.base ? err.msg : "cannot make an event base");
@@ -464,6 +472,9 @@ int main(int argc, char **argv)
              ttai_server_port(d.srv));
     ttai_log(TTAI_LOG_INFO, "start", "data=%s tokens=%zu", data, d.cfg.token_count);
     ttai_engine_on_close(d.eng, ttai_server_run_closed, d.srv);
+    /* "stream" alert deliveries feed GET .../alerts; the sink is called on
+     * activity threads and hands off to the loop (server_alerts.c). */
+    alert_stream_set_sink(ttai_server_alert_push, d.srv);
     d.fatal_ev = event_new(d.base, -1, 0, fatal_cb, &d);
     struct event *sigterm = evsignal_new(d.base, SIGTERM, signal_cb, &d);
     struct event *sigint = evsignal_new(d.base, SIGINT, signal_cb, &d);
@@ -477,6 +488,9 @@ int main(int argc, char **argv)
     /* Stopped: answer nothing more, let the engine finish its poll. */
     atomic_store(&d.engine_stop, true);
     pthread_join(d.engine_thread, NULL);
+    /* Activities still run until the engine closes: once this returns the
+     * sink is never called again, so the server may go. */
+    alert_stream_set_sink(NULL, NULL);
     ttai_server_free(d.srv); /* after the engine thread: it calls the server on closes */
     ttai_engine_close(d.eng);
     act_global_cleanup();

@@ -34,9 +34,11 @@ int ttaid_system_configure(struct ttai_engine *eng, const struct ttaid_system_cf
     }
     if (rc != 0)
         return rc;
-    /* "a,b" -> the channels every alert also goes to. */
+    /* "a,b" -> the channels every alert also goes to. By default the
+     * console and the live stream (GET .../alerts, the web console's
+     * alert page); ttaid connects the stream's sink. */
     char list[256];
-    snprintf(list, sizeof(list), "%s", cfg->always ? cfg->always : "console");
+    snprintf(list, sizeof(list), "%s", cfg->always ? cfg->always : "console,stream");
     const char *always[ALWAYS_MAX + 1];
     size_t n = 0;
     char *save = NULL;

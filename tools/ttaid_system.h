@@ -11,7 +11,7 @@
 struct ttaid_system_cfg {
     const char *market_url;        /* the data service (ttai-marketsim); NULL: none */
     const char *channels_file;     /* JSON channel configuration (docs/alerts.md); NULL: none */
-    const char *always;            /* channels every alert also goes to, "a,b"; NULL: "console" */
+    const char *always;            /* channels every alert also goes to, "a,b"; NULL: "console,stream" */
     bool boot;                     /* start the monitors and create the schedules */
     const char *ns;                /* where; NULL: "default" */
 };

@@ -83,7 +83,8 @@ int alert_channels_configure(const json_t *config, struct ttai_err *err) TTAI_MU
  * "console", "stream"; static storage), or NULL when there is none. */
 const char *alert_channel_type(const char *name);
 
-/* Receives one text per call: the alert as compact JSON for the stream,
+/* Receives one text per call: the alert as compact JSON for the stream
+ * (alert_to_json() plus "namespace": the delivering workflow's namespace),
  * the console line (no line end) for the console. Calls are serialised
  * (one at a time, from activity threads) and should return quickly. */
 typedef void (*alert_sink_fn)(void *arg, const char *text);

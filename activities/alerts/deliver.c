@@ -216,6 +216,9 @@ static int send_stream(struct ttai_activity_ctx *ctx, const struct alert__channe
                        const struct alert *a, struct ttai_buf *out)
 {
     json_t *j = alert_to_json(a);
+    /* The stream serves every namespace: it tells them apart by this. */
+    if (j != NULL)
+        json_object_set_new(j, "namespace", json_string(ttai_activity_namespace(ctx)));
     char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (text == NULL)

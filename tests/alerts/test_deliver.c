@@ -535,7 +535,8 @@ void test_deliver_console_and_stream(void)
     json_t *want = test_json("{\"type\":\"concentration_warning\",\"severity\":\"warning\","
                              "\"symbol\":\"NVDA\",\"message\":\"Concentration warning: NVDA is "
                              "32.5% of portfolio\",\"timestamp_ms\":1763900000000,\"timestamp\":"
-                             "\"2025-11-23T12:13:20.000Z\",\"data\":{\"position_percent\":32.5}}");
+                             "\"2025-11-23T12:13:20.000Z\",\"data\":{\"position_percent\":32.5},"
+                             "\"namespace\":\"default\"}");
     ASSERT(json_equal(a, want) || json_equal(b, want));
     ASSERT(!json_equal(a, b));
     json_decref(a);

@@ -7,7 +7,7 @@
 # (--listen 127.0.0.1:0; the port is read from the "listening on" log line),
 # drives it with curl and checks statuses and JSON (jq). Cases: basic,
 # shapes, activities, errors, tokens, stream, longpoll, sigterm, crash,
-# fuzz, config, metrics, schedules, schedule_kill; openapi ROUTES_DUMP SPEC
+# fuzz, config, metrics, schedules, schedule_kill, alerts, time_travel; openapi ROUTES_DUMP SPEC
 # CHECKER (docs/openapi.yaml against the route table and the running
 # daemon); bench_smoke TTAI_BENCH (ttai-bench e2e on a small N).
 set -u
@@ -867,6 +867,90 @@ case_bench_smoke() {
     stop_daemon
     check "sigterm exit" $STOP_RC 0
     check "bad flag" "$("$bench" e2e --n zero >/dev/null 2>&1; echo $?)" 2
+}
+
+# The live alert stream: an alert delivered to the "stream" channel arrives
+# on an open stream of its namespace only, and stays in the recent list.
+case_alerts() {
+    start_daemon --token "tok:default,other"
+    local auth=(-H 'Authorization: Bearer tok')
+    check "no token" "$(req GET "$API/alerts")" 401
+    check "empty" "$(req GET "$API/alerts" '' "${auth[@]}")" 200
+    check "empty list" "$(body)" '{"alerts":[]}'
+    check "bad recent" "$(req GET "$API/alerts?recent=x" '' "${auth[@]}")" 400
+    check "recent too large" "$(req GET "$API/alerts?recent=100000" '' "${auth[@]}")" 400
+    curl -s -N "${auth[@]}" "$API/alerts?follow=1" >"$TMP/sse" &
+    local c1=$!
+    curl -s -N "${auth[@]}" "$BASE/api/v1/namespaces/other/alerts?follow=1" >"$TMP/sse-other" &
+    local c2=$!
+    for _ in $(seq 1 100); do
+        grep -q '^: alerts of namespace default' "$TMP/sse" 2>/dev/null &&
+            grep -q '^: alerts of namespace other' "$TMP/sse-other" 2>/dev/null && break
+        sleep 0.05
+    done
+    check "streams open" "$(grep -c '^: alerts of namespace' "$TMP/sse" "$TMP/sse-other" | cut -d: -f2 | tr -d '\n')" 11
+    check "router" "$(req POST "$API/workflows" '{"type":"AlertRouter","id":"alert-router"}' "${auth[@]}")" 201
+    local alert='{"input":[{"type":"price","severity":"critical","symbol":"AAPL","message":"AAPL above 150","timestamp_ms":1795400000000,"channels":["stream"]}]}'
+    check "route an alert" "$(req POST "$API/workflows/alert-router/signals/route" "$alert" "${auth[@]}")" 200
+    for _ in $(seq 1 200); do grep -q '^data: ' "$TMP/sse" && break; sleep 0.05; done
+    check "the alert arrives" "$(grep '^data: ' "$TMP/sse" | sed 's/^data: //' | jq -c '[.type,.symbol,.severity,.namespace]')" \
+        '["price","AAPL","critical","default"]'
+    check "event lines" "$(grep -c '^event: alert' "$TMP/sse") $(grep -c '^id: 1$' "$TMP/sse")" "1 1"
+    check "not in another namespace" "$(grep -c '^data: ' "$TMP/sse-other")" 0
+    kill "$c1" "$c2" 2>/dev/null
+    wait "$c1" "$c2" 2>/dev/null
+    check "recent list" "$(req GET "$API/alerts" '' "${auth[@]}" && jbody '[.alerts[].symbol]')" '200["AAPL"]'
+    check "other namespace list" "$(req GET "$BASE/api/v1/namespaces/other/alerts" '' "${auth[@]}" && jbody '.alerts | length')" 2000
+    check "recent=0" "$(req GET "$API/alerts?recent=0" '' "${auth[@]}" && jbody '.alerts | length')" 2000
+    # A new stream starts with the recent alerts; Last-Event-ID resumes after it.
+    timeout 1 curl -s -N "${auth[@]}" "$API/alerts?follow=1" >"$TMP/sse2"
+    check "recent on a new stream" "$(grep -c '^data: ' "$TMP/sse2")" 1
+    timeout 1 curl -s -N "${auth[@]}" -H 'Last-Event-ID: 1' "$API/alerts?follow=1" >"$TMP/sse3"
+    check "resumed after the last id" "$(grep -c '^data: ' "$TMP/sse3")" 0
+    check "delivery completed" "$(req POST "$API/workflows/alert-router/queries/get_status" '{}' "${auth[@]}" && jbody '.result.delivered')" 2001
+    check "alive" "$(req GET "$BASE/healthz")" 200
+    stop_daemon
+    check "sigterm exit" $STOP_RC 0
+}
+
+# Time travel: a query as of an event, from a replay of the history.
+case_time_travel() {
+    start_daemon
+    req POST "$API/workflows" '{"type":"counter","id":"tt","input":{"every":100}}' >/dev/null
+    local i k=0
+    # One signal per workflow task: wait for its TaskCompleted before the next.
+    for i in 2 3 10; do
+        req POST "$API/workflows/tt/signals/add" "{\"input\":$i}" >/dev/null
+        k=$((k + 1))
+        for _ in $(seq 1 200); do
+            req GET "$API/workflows/tt" >/dev/null
+            [ "$(jbody .history_length)" -ge $((2 + 2 * k)) ] && break
+            sleep 0.02
+        done
+    done
+    check "history" "$(req GET "$API/workflows/tt/history" && jbody '[.events[].type] | join(",")')" \
+        '200"WorkflowStarted,TaskCompleted,SignalReceived,TaskCompleted,SignalReceived,TaskCompleted,SignalReceived,TaskCompleted"'
+    local want=(x 0 0 2 2 5 5 15 15)
+    for i in 1 2 3 4 5 6 7 8; do
+        check "total at event $i" "$(req POST "$API/workflows/tt/queries/value" "{\"until_event\":$i}" && jbody .result)" "200${want[$i]}"
+    done
+    check "past the end" "$(req POST "$API/workflows/tt/queries/value" '{"until_event":999}' && jbody .result)" 20015
+    check "now" "$(req POST "$API/workflows/tt/queries/value" '{}' && jbody .result)" 20015
+    local run
+    run=$(req GET "$API/workflows/tt" >/dev/null && jq -r .run_id "$TMP/body")
+    check "with run_id" "$(req POST "$API/workflows/tt/queries/value" "{\"until_event\":3,\"run_id\":\"$run\"}" && jbody .result)" 2002
+    check "nothing recorded" "$(req GET "$API/workflows/tt" && jbody .history_length)" 2008
+    check "until 0" "$(req POST "$API/workflows/tt/queries/value" '{"until_event":0}')" 400
+    check "until a string" "$(req POST "$API/workflows/tt/queries/value" '{"until_event":"3"}')" 400
+    check "until message" "$(jbody .error.message)" "\"field 'until_event' must be an event id (an integer from 1)\""
+    check "unknown workflow" "$(req POST "$API/workflows/nobody/queries/value" '{"until_event":3}')" 404
+    check "unknown query" "$(req POST "$API/workflows/tt/queries/nosuch" '{"until_event":3}')" 404
+    req POST "$API/workflows" '{"type":"counter","id":"tt2"}' >/dev/null
+    local other
+    other=$(req GET "$API/workflows/tt2" >/dev/null && jq -r .run_id "$TMP/body")
+    check "another workflow's run" "$(req POST "$API/workflows/tt/queries/value" "{\"until_event\":1,\"run_id\":\"$other\"}")" 404
+    stop_daemon
+    check "sigterm exit" $STOP_RC 0
 }
 
 "case_$CASE" "$@"
