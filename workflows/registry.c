@@ -26,6 +26,7 @@ static const struct ttai_workflow_def *const builtin_workflows[] = {
     &wf_hello,
     &wf_counter,
     &wf_bench_monitor,
+    &wf_torture,
     &wf_news_watcher,
     &wf_price_alert,
     &wf_portfolio_monitor,
@@ -40,6 +41,7 @@ static const struct ttai_workflow_def *const builtin_workflows[] = {
 static const struct ttai_activity_def *const builtin_activities[] = {
     &act_greet,
     &act_bench_noop,
+    &act_sink_effect,
     /* activities/market: the data providers */
     &market_fetch_quotes_def,
     &market_check_news_def,
