@@ -433,7 +433,7 @@ size_t srv__routes(const struct srv_route_def **out)
 }
 
 /* Splits a path into at most max decoded segments; returns the count, or
- * -1 when there are more or one cannot be decoded. */
+ * -1 when there are more, or one cannot be decoded or is not a UTF-8 name. */
 static int path_split(const char *path, char **seg, int max)
 {
     int n = 0;
@@ -446,9 +446,16 @@ static int path_split(const char *path, char **seg, int max)
         if (n == max)
             return -1;
         char *raw = ttai_strndup(p, len);
-        seg[n] = raw ? evhttp_uridecode(raw, 0, NULL) : NULL;
+        size_t decoded = 0;
+        seg[n] = raw ? evhttp_uridecode(raw, 0, &decoded) : NULL;
         ttai_free(raw);
         if (seg[n] == NULL)
+            return -1;
+        /* A %00 would cut the name short ("a%00b" naming "a"), and a name
+         * that is not UTF-8 cannot be answered in JSON: no route has it. */
+        json_t *utf8 = json_stringn(seg[n], decoded);
+        json_decref(utf8);
+        if (strlen(seg[n]) != decoded || utf8 == NULL)
             return -1;
         n++;
         p += len;
@@ -538,7 +545,8 @@ static void handle_healthz(struct ttai_server *srv, struct evhttp_request *req, 
     int rc = store_read_begin(srv->store, &rd, &e);
     if (rc == 0)
         store_read_end(rd);
-    bool ok = rc == 0 && !srv->draining && !atomic_load(&srv->store_failed);
+    bool ok = rc == 0 && !srv->draining && !atomic_load(&srv->store_failed) &&
+              store_failure(srv->store, &e) == 0;
     srv__reply_json(req, ok ? 200 : 503, ok ? "{\"status\":\"ok\"}" : "{\"status\":\"unavailable\"}");
     struct srv_job probe = {.route = R_HEALTHZ, .started_ns = t0};
     route_stats_add(srv, &probe, ttai_mono_ns());

@@ -28,6 +28,16 @@
 char *srv__error_body(const char *code, const char *msg)
 {
     json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+    if (o == NULL) {
+        /* The message quotes bytes that are not UTF-8 (a name from the
+         * client): answer with those bytes as '?' rather than no answer. */
+        char clean[TTAI_ERR_MSG_MAX];
+        size_t n = 0;
+        for (const char *p = msg; *p != '\0' && n + 1 < sizeof(clean); p++)
+            clean[n++] = (unsigned char)*p < 0x80 ? *p : '?';
+        clean[n] = '\0';
+        o = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", clean);
+    }
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (s == NULL)
@@ -48,9 +58,9 @@ int srv__status_of(int rc, const char **code)
     case TTAI_EDECODE: *code = "bad_request"; return 400;
     case TTAI_ETOOBIG: *code = "payload_too_large"; return 413;
     case TTAI_ENONDET: *code = "nondeterminism"; return 422;
+    case TTAI_ENOSPC: *code = "storage_full"; return 507; /* map limit or disk full */
     case TTAI_EFATAL:
     case TTAI_EIO:
-    case TTAI_ENOSPC:
     case TTAI_EUNAVAIL:
     case TTAI_ENOMEM:
     case TTAI_EBUSY: *code = "unavailable"; return 503;

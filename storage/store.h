@@ -453,6 +453,13 @@ struct store_stats {
     uint64_t used_bytes;             /* pages in use (last page number * page size) */
     uint64_t file_bytes;             /* size of data.mdb on disk */
 };
+/* Whether the store still accepts writes: TTAI_OK, or the code of the
+ * commit failure that latched it (TTAI_ENOSPC for a full disk, TTAI_EFATAL
+ * or TTAI_EIO otherwise) with its message in *err. A latched store refuses
+ * every write until it is closed and reopened; reads keep working. Any
+ * thread; a read of one atomic (space.c). */
+int store_failure(const struct store *store, struct ttai_err *err);
+
 int store_stats_get(struct store_read *read, struct store_stats *out,
                     struct ttai_err *err) TTAI_MUST_CHECK;
 

@@ -54,6 +54,9 @@ void store__writer_stop(struct store *store);
 
 /* Translates an LMDB or errno code into a ttai code. */
 int store__rc_from_mdb(int mdb_rc);
+/* True when the filesystem of dir has (nearly) no space left for us;
+ * *avail_bytes (optional) gets what is left (space.c). */
+bool store__disk_full(const char *dir, uint64_t *avail_bytes);
 
 /* Key builders; each returns the key length. Buffers must be large enough
  * (STORE__KEY_MAX). */

@@ -638,8 +638,11 @@ static void group_commit(struct store *store, struct store_batch *list, size_t c
     if (rc != MDB_SUCCESS) {
         char msg[TTAI_ERR_MSG_MAX];
         int code = store__rc_from_mdb(rc);
+        uint64_t avail = 0;
+        if ((code == TTAI_EIO || code == TTAI_ENOSPC) && store__disk_full(store->dir, &avail))
+            code = TTAI_ENOSPC; /* a short write on a full disk comes back as EIO */
         snprintf(msg, sizeof(msg), "commit of %zu batches to '%s' failed: %s", count, store->dir,
-                 mdb_strerror(rc));
+                 code == TTAI_ENOSPC ? "no space left on device" : mdb_strerror(rc));
         latch_fatal(store, code == TTAI_ENOSPC ? TTAI_ENOSPC : TTAI_EFATAL, msg);
         for (struct store_batch *b = list; b != NULL; b = b->next)
             if (b->rc != TTAI_ECONFLICT && b->rc != TTAI_ENOTFOUND)

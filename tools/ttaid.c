@@ -24,6 +24,8 @@
 #include "server.h"
 #include "activities.h"
 #include "alerts/channels.h"
+#include "store.h"
+#include "ttaid_config.h"
 #include "ttaid_system.h"
 #include "workflows.h"
 
@@ -32,35 +34,10 @@
 extern const struct ttai_server_asset ttaid_console_assets[];
 extern const size_t ttaid_console_asset_count;
 
-#define TOKENS_MAX 64
-#define NAMESPACES_MAX 64
 #define DRAIN_DEADLINE_S 10
 
-struct token_cfg {
-    char *token;
-    char *ns[NAMESPACES_MAX];
-    size_t ns_count;
-};
-
-struct config {
-    char *data;
-    char *listen;
-    long long activity_threads;
-    long long cache_size;
-    long long max_body;
-    long long workers;
-    int log_level;
-    bool log_json;
-    struct token_cfg tokens[TOKENS_MAX];
-    size_t token_count;
-    char *market_url;                 /* the TTAI system (ttaid_system.h) */
-    char *alert_channels;
-    char *alert_always;
-    bool ttai_system;
-};
-
 struct daemon {
-    struct config cfg;
+    struct ttaid_config cfg;
     struct event_base *base;
     struct ttai_engine *eng;
     struct ttai_server *srv;
@@ -82,6 +59,8 @@ static void usage(FILE *f)
             "  --cache-size N           workflow runs kept in memory (TTAI_CACHE_SIZE; default 10000)\n"
             "  --workers N              API threads running engine calls (TTAI_WORKERS; default 32)\n"
             "  --max-body BYTES         request body limit (TTAI_MAX_BODY; default 2097152)\n"
+            "  --map-size BYTES         store size limit; writes past it answer 507 (TTAI_MAP_SIZE;\n"
+            "                           default 1 TiB)\n"
             "  --log-level LEVEL        error|warn|info|debug (TTAI_LOG_LEVEL; default info)\n"
             "  --log-format FORMAT      text|json (TTAI_LOG_FORMAT; default text)\n"
             "  --token TOKEN:NS1,NS2    a bearer token and its namespaces ('*': all); repeatable\n"
@@ -93,195 +72,7 @@ static void usage(FILE *f)
             "  --help                   this text\n");
 }
 
-/* ---- Settings ---------------------------------------------------------------------- */
-
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
-        s[--n] = '\0';
-    return s;
-}
-
-static bool parse_count(const char *v, long long min, long long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (end == v || *end != '\0' || errno != 0 || n < min)
-        return false;
-    *out = n;
-    return true;
-}
-
-/* "TOKEN:ns1,ns2" or "TOKEN ns1,ns2". */
-static bool add_token(struct config *cfg, const char *spec)
-{
-    if (cfg->token_count == TOKENS_MAX)
-        return false;
-    char *copy = strdup(spec);
-    if (copy == NULL)
-        return false;
-    char *sep = strpbrk(copy, ": \t");
-    if (sep == NULL || sep == copy) {
-        free(copy);
-        return false;
-    }
-    *sep = '\0';
-    struct token_cfg *t = &cfg->tokens[cfg->token_count];
-    memset(t, 0, sizeof(*t));
-    t->token = copy;
-    char *save = NULL;
-    for (char *ns = strtok_r(sep + 1, ", \t", &save); ns != NULL; ns = strtok_r(NULL, ", \t", &save)) {
-        if (t->ns_count == NAMESPACES_MAX)
-            break;
-        t->ns[t->ns_count++] = ns;
-    }
-    if (t->ns_count == 0) {
-        free(copy);
-        return false;
-    }
-    cfg->token_count++;
-    return true;
-}
-
-/* Applies one setting; false with a message on stderr when it is bad. */
-static bool apply(struct config *cfg, const char *key, const char *value, const char *where)
-{
-    bool ok = true;
-    char k[64];
-    snprintf(k, sizeof(k), "%s", key);
-    for (char *p = k; *p; p++)
-        if (*p == '_')
-            *p = '-';
-    if (strcmp(k, "data") == 0) {
-        free(cfg->data);
-        cfg->data = strdup(value);
-    } else if (strcmp(k, "listen") == 0) {
-        free(cfg->listen);
-        cfg->listen = strdup(value);
-    } else if (strcmp(k, "activity-threads") == 0) {
-        ok = parse_count(value, 1, &cfg->activity_threads);
-    } else if (strcmp(k, "cache-size") == 0) {
-        ok = parse_count(value, 1, &cfg->cache_size);
-    } else if (strcmp(k, "workers") == 0) {
-        ok = parse_count(value, 1, &cfg->workers);
-    } else if (strcmp(k, "max-body") == 0) {
-        ok = parse_count(value, 1, &cfg->max_body);
-    } else if (strcmp(k, "log-level") == 0) {
-        int l = ttai_log_level_parse(value);
-        ok = l >= 0;
-        if (ok)
-            cfg->log_level = l;
-    } else if (strcmp(k, "log-format") == 0) {
-        ok = strcmp(value, "text") == 0 || strcmp(value, "json") == 0;
-        cfg->log_json = strcmp(value, "json") == 0;
-    } else if (strcmp(k, "token") == 0) {
-        ok = add_token(cfg, value);
-    } else if (strcmp(k, "market-url") == 0) {
-        free(cfg->market_url);
-        cfg->market_url = strdup(value);
-    } else if (strcmp(k, "alert-channels") == 0) {
-        free(cfg->alert_channels);
-        cfg->alert_channels = strdup(value);
-    } else if (strcmp(k, "alert-always") == 0) {
-        free(cfg->alert_always);
-        cfg->alert_always = strdup(value);
-    } else if (strcmp(k, "ttai-system") == 0) {
-        ok = strcmp(value, "on") == 0 || strcmp(value, "off") == 0;
-        cfg->ttai_system = strcmp(value, "on") == 0;
-    } else {
-        fprintf(stderr, "ttaid: unknown setting '%s' (%s)\n", key, where);
-        return false;
-    }
-    if (!ok)
-        fprintf(stderr, "ttaid: bad value '%s' for %s (%s)\n", value, key, where);
-    return ok;
-}
-
-static bool load_config(struct config *cfg, const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        fprintf(stderr, "ttaid: cannot open config '%s': %s\n", path, strerror(errno));
-        return false;
-    }
-    char line[4096];
-    int lineno = 0;
-    bool ok = true;
-    while (ok && fgets(line, sizeof(line), f) != NULL) {
-        lineno++;
-        char *s = trim(line);
-        if (*s == '\0' || *s == '#')
-            continue;
-        char *eq = strchr(s, '=');
-        char where[300];
-        snprintf(where, sizeof(where), "%s:%d", path, lineno);
-        if (eq == NULL) {
-            fprintf(stderr, "ttaid: %s: expected 'key = value'\n", where);
-            ok = false;
-            break;
-        }
-        *eq = '\0';
-        ok = apply(cfg, trim(s), trim(eq + 1), where);
-    }
-    fclose(f);
-    return ok;
-}
-
-static bool load_env(struct config *cfg)
-{
-    static const char *const vars[][2] = {
-        {"TTAI_DATA", "data"},           {"TTAI_LISTEN", "listen"},
-        {"TTAI_ACTIVITY_THREADS", "activity-threads"}, {"TTAI_CACHE_SIZE", "cache-size"},
-        {"TTAI_WORKERS", "workers"},     {"TTAI_MAX_BODY", "max-body"},
-        {"TTAI_LOG_LEVEL", "log-level"}, {"TTAI_LOG_FORMAT", "log-format"},
-        {"TTAI_MARKET_URL", "market-url"}, {"TTAI_ALERT_CHANNELS", "alert-channels"},
-        {"TTAI_ALERT_ALWAYS", "alert-always"}, {"TTAI_SYSTEM", "ttai-system"},
-    };
-    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
-        const char *v = getenv(vars[i][0]);
-        if (v != NULL && *v != '\0' && !apply(cfg, vars[i][1], v, vars[i][0]))
-            return false;
-    }
-    const char *toks = getenv("TTAI_TOKENS");
-    if (toks != NULL && *toks != '\0') {
-        char *copy = strdup(toks), *save = NULL;
-        bool ok = copy != NULL;
-        for (char *t = copy ? strtok_r(copy, ";", &save) : NULL; ok && t != NULL;
-             t = strtok_r(NULL, ";", &save))
-            ok = apply(cfg, "token", trim(t), "TTAI_TOKENS");
-        free(copy);
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-
-/* Splits HOST:PORT ([v6]:PORT too); false when malformed. */
-static bool split_listen(const char *listen, char *host, size_t size, int *port)
-{
-    const char *colon = strrchr(listen, ':');
-    if (colon == NULL || colon == listen)
-        return false;
-    const char *h = listen;
-    size_t hl = (size_t)(colon - listen);
-    if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
-        h++;
-        hl -= 2;
-    }
-    if (hl == 0 || hl >= size)
-        return false;
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    long long p;
-    if (!parse_count(colon + 1, 0, &p) || p > 65535)
-        return false;
-    *port = (int)p;
-    return true;
-}
+/* ---- Settings: ttaid_config.c ---------------------------------------------------- */
 
 static bool is_loopback(const char *host)
 {
@@ -291,10 +82,26 @@ static bool is_loopback(const char *host)
 
 /* ---- Threads and signals ---------------------------------------------------------- */
 
+/* Logs, once, that the store latched after a failed commit (a full disk,
+ * an I/O error). The daemon keeps serving reads and queries; writes answer
+ * 503 with the cause until it is restarted (docs/operations.md). */
+static void watch_store(struct daemon *d, bool *reported)
+{
+    struct ttai_err err = {0};
+    if (*reported || store_failure(ttai_engine_store(d->eng), &err) == 0)
+        return;
+    *reported = true;
+    ttai_log(TTAI_LOG_ERROR, "store",
+             "the store refuses writes: %s; reads and queries go on; restart ttaid once the "
+             "cause is fixed (free disk space)", err.msg);
+}
+
 static void *engine_main(void *arg)
 {
     struct daemon *d = arg;
+    bool store_reported = false;
     while (!atomic_load(&d->engine_stop)) {
+        watch_store(d, &store_reported);
         int64_t next = INT64_MAX;
         int n = ttai_engine_poll(d->eng, &next);
         if (n < 0) {
@@ -352,7 +159,7 @@ static void fatal_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- Main --------------------------------------------------------------------------- */
 
-static int parse_args(struct config *cfg, int argc, char **argv)
+static int parse_args(struct ttaid_config *cfg, int argc, char **argv)
 {
     /* The config file first, so that flags override it. */
     const char *config = getenv("TTAI_CONFIG");
@@ -362,9 +169,9 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         else if (strncmp(argv[i], "--config=", 9) == 0)
             config = argv[i] + 9;
     }
-    if (config != NULL && *config != '\0' && !load_config(cfg, config))
+    if (config != NULL && *config != '\0' && !ttaid_config_load_file(cfg, config))
         return 2;
-    if (!load_env(cfg))
+    if (!ttaid_config_load_env(cfg))
         return 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -392,7 +199,7 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         }
         if (strcmp(key, "config") == 0)
             continue;
-        if (strchr(key, '_') != NULL || !apply(cfg, key, value, "command line")) {
+        if (strchr(key, '_') != NULL || !ttaid_config_apply(cfg, key, value, "command line")) {
             fprintf(stderr, "ttaid: bad flag '%s' (see ttaid --help)\n", a);
             return 2;
         }
@@ -411,7 +218,7 @@ int main(int argc, char **argv)
     const char *data = d.cfg.data ? d.cfg.data : "./ttai-data";
     char host[256];
     int port;
-    if (!split_listen(d.cfg.listen ? d.cfg.listen : "127.0.0.1:7280", host, sizeof(host), &port)) {
+    if (!ttaid_config_split_listen(d.cfg.listen ? d.cfg.listen : "127.0.0.1:7280", host, sizeof(host), &port)) {
         fprintf(stderr, "ttaid: --listen wants HOST:PORT, not '%s'\n", d.cfg.listen);
         return 2;
     }
@@ -432,6 +239,7 @@ int main(int argc, char **argv)
         .registry = &wf_builtin_registry,
         .cache_max = d.cfg.cache_size > 0 ? (size_t)d.cfg.cache_size : 0,
         .activity_threads = d.cfg.activity_threads > 0 ? (size_t)d.cfg.activity_threads : 0,
+        .map_bytes_max = d.cfg.map_size > 0 ? (size_t)d.cfg.map_size : 0,
     };
     if (ttai_engine_open(&d.eng, &eo, &err) != 0) {
         ttai_log(TTAI_LOG_ERROR, "start", "cannot open the engine on '%s': %s", data, err.msg);
@@ -447,7 +255,7 @@ int main(int argc, char **argv)
         return 1;
     }
     d.base = event_base_new();
-    struct ttai_server_token toks[TOKENS_MAX];
+    struct ttai_server_token toks[TTAID_TOKENS_MAX];
     for (size_t i = 0; i < d.cfg.token_count; i++)
         toks[i] = (struct ttai_server_token){d.cfg.tokens[i].token,
                                              (const char *const *)d.cfg.tokens[i].ns,
@@ -499,12 +307,7 @@ int main(int argc, char **argv)
     event_free(d.fatal_ev);
     event_base_free(d.base);
     ttai_log(TTAI_LOG_INFO, "shutdown", "stopped");
-    for (size_t i = 0; i < d.cfg.token_count; i++)
-        free(d.cfg.tokens[i].token);
-    free(d.cfg.data);
-    free(d.cfg.listen);
-    free(d.cfg.market_url);
-    free(d.cfg.alert_channels);
-    free(d.cfg.alert_always);
-    return d.exit_code;
+    int exit_code = d.exit_code;
+    ttaid_config_free(&d.cfg);
+    return exit_code;
 }

@@ -27,6 +27,7 @@ static const struct ttai_workflow_def *const builtin_workflows[] = {
     &wf_hello,
     &wf_counter,
     &wf_bench_monitor,
+    &wf_torture,
     &wf_news_watcher,
     &wf_price_alert,
     &wf_rule_alerts,
@@ -42,6 +43,7 @@ static const struct ttai_workflow_def *const builtin_workflows[] = {
 static const struct ttai_activity_def *const builtin_activities[] = {
     &act_greet,
     &act_bench_noop,
+    &act_sink_effect,
     /* activities/market: the data providers */
     &market_fetch_quotes_def,
     &market_check_news_def,

@@ -12,6 +12,11 @@ extern const struct ttai_workflow_def wf_bench_monitor;
 extern const struct ttai_activity_def act_greet;
 extern const struct ttai_activity_def act_bench_noop;
 extern const struct ttai_registry wf_samples_registry;
+/* The torture test's workload (samples/torture.c): activities with injected
+ * failures that leave side effects in TTAI_SAMPLE_SINK, timers and
+ * continue-as-new. */
+extern const struct ttai_workflow_def wf_torture;
+extern const struct ttai_activity_def act_sink_effect;
 
 /* The TTAI system (workflows/ttai/, docs/monitors.md): continuous
  * monitors and scheduled jobs. They call the activities route_alerts,
