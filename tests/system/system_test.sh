@@ -2,7 +2,8 @@
 # system_test.sh: the TTAI system end to end: ttai-marketsim (virtual
 # clock, so prices hold still), ttaid with --ttai-system on and Discord and
 # Slack channels pointed at a loopback sink. Checks the delivered payloads,
-# deduplication and the price rate limit, across a kill -9 of ttaid.
+# deduplication, the price rate limit and priority order, across a kill -9
+# of ttaid.
 #   system_test.sh TTAID MARKETSIM TTAICTL
 set -euo pipefail
 ttaid=$1 sim=$2 ctl=$3
@@ -90,4 +91,22 @@ for _ in $(seq 150); do [ "$(router | jq .rate_limited)" -ge 3 ] && break; sleep
 sleep 1
 [ "$(count discord)" -eq 10 ] || fail "discord got $(count discord), expected 10"
 [ "$(count slack)" -eq 10 ] || fail "slack got $(count slack), expected 10"
+# Priority order: one batch of info, warning and critical alerts (as a
+# check of the portfolio monitor hands over) is delivered critical first:
+# the router schedules its deliveries in priority order, as the history shows.
+now_ms=$(($(date +%s) * 1000))
+batch="["
+for sev in info warning critical; do
+    batch+="{\"type\": \"prio_$sev\", \"category\": \"portfolio\", \"severity\": \"$sev\","
+    batch+=" \"symbol\": \"SPY\", \"message\": \"prio $sev\", \"timestamp_ms\": $now_ms,"
+    batch+=" \"channels\": [\"discord\"]},"
+done
+batch="${batch%,}]"
+"$ctl" --address "$addr" workflow signal --id alert-router --name route --input "$batch" >/dev/null
+for _ in $(seq 300); do [ "$(grep -c '"prio ' "$dir/discord.jsonl")" -ge 3 ] && break; sleep 0.1; done
+[ "$(grep -c '"prio ' "$dir/discord.jsonl")" -eq 3 ] || fail "priority batch: $(grep -c '"prio ' "$dir/discord.jsonl") deliveries"
+order=$("$ctl" --address "$addr" --output json workflow show --id alert-router |
+    jq -c '[.. | objects | select(.type? == "ActivityScheduled") | tostring
+            | capture("prio (?<s>[a-z]+)")? | .s]')
+[ "$order" = '["critical","warning","info"]' ] || fail "priority order: $order"
 echo "ok system"
