@@ -486,6 +486,26 @@ static json_t *workflow_json(const char *ns, const char *workflow_id, const stru
                      blocked ? blocked : json_null());
 }
 
+/* The signal and query names the workflow's type declares, so that clients
+ * (the console) can offer them; empty when the type is not deployed. */
+static void declared_names(struct ttai_server *srv, const char *type, json_t *wf)
+{
+    json_t *signals = json_array(), *queries = json_array();
+    const struct ttai_registry *reg = ttai_engine_registry(srv->eng);
+    for (size_t i = 0; reg != NULL && reg->workflows[i] != NULL; i++) {
+        const struct ttai_workflow_def *def = reg->workflows[i];
+        if (strcmp(def->type, type) != 0)
+            continue;
+        for (size_t k = 0; def->signals != NULL && def->signals[k].name != NULL; k++)
+            json_array_append_new(signals, json_string(def->signals[k].name));
+        for (size_t k = 0; def->queries != NULL && def->queries[k].name != NULL; k++)
+            json_array_append_new(queries, json_string(def->queries[k].name));
+        break;
+    }
+    json_object_set_new(wf, "signals", signals);
+    json_object_set_new(wf, "queries", queries);
+}
+
 static bool param_run_id(struct srv_job *job, struct ttai_run_id *run, bool *has)
 {
     *has = false;
@@ -595,10 +615,12 @@ static void do_describe(struct ttai_server *srv, struct srv_job *job)
     json_t *wf = workflow_json(job->ns, job->workflow_id, &info.run_id, info.type, info.status,
                                info.start_ms, info.close_ms, info.history_length,
                                info.pending_activities, info.pending_timers, blocked);
-    if (wf != NULL)
+    if (wf != NULL) {
         json_object_set_new(wf, "activities", activities);
-    else
+        declared_names(srv, info.type, wf);
+    } else {
         json_decref(activities);
+    }
     srv__job_reply_obj(job, 200, wf);
 }
 

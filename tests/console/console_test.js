@@ -186,6 +186,12 @@ async function scenario(base, browser) {
   await waitText(page, 'main h1', 'Workflow orders-counter', 'Enter on the link opens the workflow');
   await waitText(page, '#wf-status', 'running', 'the detail shows its status');
 
+  // The type's declared names are offered, and its first query is filled in.
+  await waitCount(page, '#query-names option[value="value"]', 'n === 1', 'the type\'s queries are offered');
+  await waitCount(page, '#signal-names option[value="add"]', 'n === 1', 'the type\'s signals are offered');
+  const prefilled = await page.inputValue('#query-name');
+  if (prefilled !== 'value') throw new Error(`query name prefilled with '${prefilled}', not 'value'`);
+
   // Query, then a signal sent from the page changes the result.
   await page.fill('#query-name', 'value');
   await page.click('#query-run');

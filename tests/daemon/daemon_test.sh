@@ -127,9 +127,10 @@ case_shapes() {
     req GET "$API/workflows/s5/result?wait=1" >/dev/null
     check "describe" "$(req GET "$API/workflows/k1")" 200
     check "describe keys" "$(jbody 'keys')" \
-        '["activities","blocked","close_time","history_length","namespace","pending_activities","pending_timers","run_id","start_time","status","type","workflow_id"]'
+        '["activities","blocked","close_time","history_length","namespace","pending_activities","pending_timers","queries","run_id","signals","start_time","status","type","workflow_id"]'
     check "describe values" "$(jbody '[.namespace,.workflow_id,.type,.status,.close_time,.blocked,.activities]')" \
         '["default","k1","counter","running",null,null,[]]'
+    check "declared names" "$(jbody '[.signals,.queries]')" '[["add","stop"],["value"]]'
     local run
     run=$(jq -r .run_id "$TMP/body")
     check "describe by run id" "$(req GET "$API/workflows/k1?run_id=$run")" 200

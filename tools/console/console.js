@@ -365,11 +365,26 @@ function workflowPage(main, id, params) {
   ]);
   focusMain();
 
+  /* The names the type declares, as suggestions; a workflow without a
+   * remembered query starts with its type's first query filled in. */
+  function offerNames(wf) {
+    for (const [listId, names] of [['signal-names', wf.signals], ['query-names', wf.queries]]) {
+      const list = document.getElementById(listId);
+      if (list && Array.isArray(names))
+        list.replaceChildren(...names.map((n) => h('option', {value: n})));
+    }
+    const qName = document.getElementById('query-name');
+    if (qName && !qName.value && Array.isArray(wf.queries) && wf.queries.length > 0)
+      qName.value = wf.queries[0];
+  }
+
   function actionsForm() {
     const lastQuery = localStorage.getItem('ttai.query.' + id) || '';
-    const sigName = h('input', {id: 'signal-name', spellcheck: 'false', required: true});
+    const sigName = h('input', {id: 'signal-name', spellcheck: 'false', required: true,
+                                list: 'signal-names'});
     const sigInput = h('textarea', {id: 'signal-input', spellcheck: 'false', placeholder: 'JSON, e.g. 5'});
-    const qName = h('input', {id: 'query-name', spellcheck: 'false', required: true, value: lastQuery});
+    const qName = h('input', {id: 'query-name', spellcheck: 'false', required: true, value: lastQuery,
+                              list: 'query-names'});
     const qInput = h('textarea', {id: 'query-input', spellcheck: 'false', placeholder: 'JSON (optional)'});
     const parse = (text) => (text.trim() === '' ? undefined : JSON.parse(text));
     const sigForm = h('form', {id: 'signal-form', onsubmit: async (ev) => {
@@ -382,6 +397,7 @@ function workflowPage(main, id, params) {
         showStatus(`Signal ${sigName.value.trim()} delivered to run ${shortRun(r.run_id)}`);
       } catch (e) { showStatus('Signal failed: ' + errorText(e), true); }
     }},
+      h('datalist', {id: 'signal-names'}),
       h('div', {className: 'row'},
         h('label', {className: 'field', for: 'signal-name'}, 'Signal name', sigName),
         h('label', {className: 'field', for: 'signal-input'}, 'Input', sigInput),
@@ -394,6 +410,7 @@ function workflowPage(main, id, params) {
       await runQuery();
       travel();
     }},
+      h('datalist', {id: 'query-names'}),
       h('div', {className: 'row'},
         h('label', {className: 'field', for: 'query-name'}, 'Query name', qName),
         h('label', {className: 'field', for: 'query-input'}, 'Input', qInput),
@@ -696,6 +713,7 @@ function workflowPage(main, id, params) {
       state.closed = wf.status !== 'running';
       renderHeader(wf);
       renderChain(wf);
+      offerNames(wf);
       await loadHistory(wf.run_id);
       if (localStorage.getItem('ttai.query.' + id)) {
         state.queryName = localStorage.getItem('ttai.query.' + id);
