@@ -227,6 +227,18 @@ static int fake_route(struct ttai_activity_ctx *ctx, struct ttai_payload in, str
     return 0;
 }
 
+/* The alert router's delivery: records {"channel", "alert"} and succeeds. */
+static int fake_deliver_alert(struct ttai_activity_ctx *ctx, struct ttai_payload in,
+                              struct ttai_buf *out)
+{
+    if (begin("deliver_alert", in))
+        return ttai_activity_fail(ctx, "FakeDown", false, "deliver_alert is down");
+    ttai_buf_map(out, 1);
+    ttai_buf_str(out, "delivered");
+    ttai_buf_bool(out, true);
+    return 0;
+}
+
 static int fake_fetch_quotes(struct ttai_activity_ctx *ctx, struct ttai_payload in,
                              struct ttai_buf *out)
 {
@@ -319,6 +331,7 @@ static int fake_fetch_analyses(struct ttai_activity_ctx *ctx, struct ttai_payloa
 }
 
 const struct ttai_activity_def fake_route_alerts_def = {"route_alerts", fake_route};
+static const struct ttai_activity_def fake_deliver_def = {"deliver_alert", fake_deliver_alert};
 static const struct ttai_activity_def fake_quotes_def = {"fetch_quotes", fake_fetch_quotes};
 static const struct ttai_activity_def fake_news_def = {"check_news", fake_check_news};
 static const struct ttai_activity_def fake_portfolio_def = {"fetch_portfolio",
@@ -329,5 +342,5 @@ static const struct ttai_activity_def fake_analyses_def = {"fetch_analysis_histo
 
 const struct ttai_activity_def *const fake_data_activities[] = {
     &fake_quotes_def, &fake_news_def, &fake_portfolio_def, &fake_screener_def,
-    &fake_analyses_def, NULL,
+    &fake_analyses_def, &fake_deliver_def, NULL,
 };

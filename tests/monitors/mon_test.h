@@ -77,8 +77,8 @@ const char *mt_keep(char *malloced);
 
 /* ---- Fake activities (fakes.c) ------------------------------------------------------
  *
- * route_alerts records its input; the data activities answer what the test
- * set. Every call's input is recorded, per activity type, as JSON. */
+ * route_alerts and deliver_alert (the alert router's deliveries) record
+ * their input and succeed; the data activities answer what the test set. Every call's input is recorded, per activity type, as JSON. */
 
 void fakes_reset(void);
 size_t fake_calls(const char *type);

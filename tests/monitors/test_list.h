@@ -15,6 +15,10 @@ TEST(price_signals_and_template)
 TEST(price_route_failure_keeps_alert)
 TEST(price_continue_as_new)
 
+/* test_alert_router.c */
+TEST(alert_router_priority_dedup_restart)
+TEST(alert_router_rate_limit_continue_as_new)
+
 /* test_rule_alerts.c */
 TEST(rule_alerts_sma_crossing)
 TEST(rule_alerts_signals_and_refusals)

@@ -22,31 +22,41 @@
 
 #include <string.h>
 
-#define PENDING_MAX 256       /* signalled batches waiting; more are dropped (counted) */
+#define PENDING_INITIAL 64    /* signalled batches waiting: the queue grows as needed */
 #define BATCH_ALERTS_MAX 64   /* alerts read from one batch */
 #define OUTSTANDING_MAX 256   /* deliveries in flight */
 #define CAN_AFTER_BATCHES 500 /* continue as new after this many batches */
 
 struct router_state {
     struct alert_router router;
-    struct ttai_payload pending[PENDING_MAX];
-    size_t pending_count;
+    /* Batches signalled and not yet routed, oldest first from pending_head.
+     * A signal is acknowledged once durable, so the queue never drops one:
+     * it grows (workflow memory, released with the run, which continues as
+     * new after CAN_AFTER_BATCHES batches). */
+    struct ttai_payload *pending;
+    size_t pending_head, pending_count, pending_cap;
     struct ttai_future *outstanding[OUTSTANDING_MAX];
     size_t outstanding_count;
     int64_t batches;                  /* in this run */
     int64_t delivered, failed;        /* over every run */
-    int64_t dropped;                  /* batches refused: queue full or malformed */
+    int64_t dropped;                  /* batches refused: malformed */
     bool shutdown;
 };
 
 static void on_route(struct ttai_wf *wf, void *state, struct ttai_payload args)
 {
     struct router_state *s = state;
-    if (s->pending_count == PENDING_MAX) {
-        s->dropped++;
-        return;
+    if (s->pending_head + s->pending_count == s->pending_cap) {
+        size_t cap = s->pending_count * 2 > PENDING_INITIAL ? s->pending_count * 2
+                                                             : PENDING_INITIAL;
+        struct ttai_payload *grown = ttai_wf_alloc(wf, cap * sizeof(*grown));
+        if (s->pending_count > 0)
+            memcpy(grown, s->pending + s->pending_head, s->pending_count * sizeof(*grown));
+        s->pending = grown;
+        s->pending_head = 0;
+        s->pending_cap = cap;
     }
-    s->pending[s->pending_count++] = ttai_wf_keep(wf, args);
+    s->pending[s->pending_head + s->pending_count++] = ttai_wf_keep(wf, args);
 }
 
 static void on_shutdown(struct ttai_wf *wf, void *state, struct ttai_payload args)
@@ -207,11 +217,12 @@ static void router_run(struct ttai_wf *wf, void *state, struct ttai_payload inpu
         (void)ttai_wf_await(wf, has_work, NULL, -1);
         reap(s);
         while (s->pending_count > 0) {
-            struct ttai_payload batch = s->pending[0];
-            memmove(s->pending, s->pending + 1, --s->pending_count * sizeof(s->pending[0]));
+            struct ttai_payload batch = s->pending[s->pending_head++];
+            s->pending_count--;
             route_batch(wf, s, batch);
             s->batches++;
         }
+        s->pending_head = 0; /* drained: reuse the queue from its start */
         if (s->shutdown || ttai_wf_cancel_requested(wf)) {
             ttai_wf_wait_all(wf, s->outstanding, s->outstanding_count);
             reap(s);
