@@ -108,7 +108,13 @@ void eng_uncache(struct ttai_engine *eng, const struct ttai_run_id *id)
 }
 
 /* Starts a run; with a signal (signal != NULL) the SignalReceived event is
- * appended in the same batch, right after WorkflowStarted. */
+ * appended in the same batch, right after WorkflowStarted.
+ *
+ * The new run goes to the cache once the start is durable, so that its
+ * first task reads the start's events and runs the code without loading
+ * and replaying the run. The first task itself stays the engine's: a start
+ * answered before that task ran lets a query see the workflow's initial
+ * state. */
 static int start_run(struct ttai_engine *eng, const char *ns, const char *type,
                         const char *workflow_id, struct ttai_payload input,
                         const struct ttai_start_opts *opts, const struct store_event *signal,
@@ -120,7 +126,8 @@ static int start_run(struct ttai_engine *eng, const char *ns, const char *type,
     int rc = check_names(ns, workflow_id, err);
     if (rc != 0)
         return rc;
-    if (eng_find_workflow(eng->registry, type) == NULL)
+    const struct ttai_workflow_def *def = eng_find_workflow(eng->registry, type);
+    if (def == NULL)
         return ttai_errf(err, TTAI_ENOTFOUND, "unknown workflow type '%s'", type);
     if (input.len > STORE_EVENT_BYTES_MAX / 2)
         return ttai_errf(err, TTAI_ETOOBIG, "input of %zu bytes is over the limit", input.len);
@@ -154,7 +161,7 @@ static int start_run(struct ttai_engine *eng, const char *ns, const char *type,
     snprintf(run.ns, sizeof(run.ns), "%s", ns);
     snprintf(run.workflow_id, sizeof(run.workflow_id), "%s", workflow_id);
     snprintf(run.type, sizeof(run.type), "%s", type);
-    if (rc == 0 && ttai_run_id_random(&run.run_id) != 0)
+    if (rc == 0 && eng_run_id_new(&run.run_id) != 0)
         rc = ttai_errf(err, TTAI_EIO, "cannot make a run id");
     struct store_event started = {.type = STORE_EV_WORKFLOW_STARTED, .time_ms = run.start_ms,
                                   .name = {(const uint8_t *)type, strlen(type)},
@@ -181,6 +188,11 @@ static int start_run(struct ttai_engine *eng, const char *ns, const char *type,
     store_batch_free(b);
     if (rc != 0)
         return rc;
+    /* The run as a load would rebuild it: the start's events stored, no
+     * task run yet. */
+    struct ttai_wf *fresh = eng_run_new(&run, def, eng);
+    if (fresh != NULL)
+        fresh->last_event_id = signal != NULL ? 2 : 1;
     pthread_mutex_lock(&eng->mu);
     if (deadline > 0) {
         struct store_timer t = {deadline, run.run_id, 0, TIMER_RUN_TIMEOUT};
@@ -188,6 +200,8 @@ static int start_run(struct ttai_engine *eng, const char *ns, const char *type,
     }
     if (exists)
         eng_uncache(eng, &existing.run_id);
+    if (fresh != NULL)
+        eng_cache_adopt(eng, fresh);
     eng_mark_ready(eng, &run.run_id);
     pthread_mutex_unlock(&eng->mu);
     if (run_id_out != NULL)

@@ -6,9 +6,16 @@
  * only the pages a workflow touches, which keeps idle cached workflows
  * small. Under AddressSanitizer every switch is announced with the fiber
  * hooks so that ASan tracks the right stack.
+ *
+ * Freed stacks go to a small free list and the next coroutine takes one
+ * from there: mapping, protecting and unmapping a stack for every run
+ * (with the page faults of its first use and the TLB shootdown of the
+ * munmap, which interrupts the other cores) cost more than the rest of a
+ * short workflow's life in the engine (docs/performance.md).
  */
 #include "engine_int.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -130,19 +137,71 @@ static void coro_entry_ucontext(unsigned lo, unsigned hi)
 }
 #endif
 
+/* ---- Stacks ------------------------------------------------------------------
+ *
+ * A freed stack keeps its mapping and guard page and goes to a free list
+ * shared by every thread (runs are created and freed on the engine thread,
+ * on API threads for queries of closed runs, and by offline replay). The
+ * list is bounded: a pooled stack keeps the pages its last workflow
+ * touched, so the bound caps the memory held for reuse (64 stacks of
+ * 256 KiB at most 16 MiB, usually a few pages each) and the mappings it
+ * adds to the ones counted by the engine's cache limit. */
+#define STACK_POOL_MAX 64
+
+static struct {
+    pthread_mutex_t mu;
+    size_t count;
+    struct { void *mem; size_t bytes; } free[STACK_POOL_MAX];
+} stack_pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* A stack of stack_bytes (a multiple of the page) with a PROT_NONE guard
+ * page below it; NULL when out of mappings. */
+static void *stack_get(size_t stack_bytes)
+{
+    pthread_mutex_lock(&stack_pool.mu);
+    for (size_t i = stack_pool.count; i-- > 0;) {
+        if (stack_pool.free[i].bytes != stack_bytes)
+            continue;
+        void *mem = stack_pool.free[i].mem;
+        stack_pool.free[i] = stack_pool.free[--stack_pool.count];
+        pthread_mutex_unlock(&stack_pool.mu);
+        return mem;
+    }
+    pthread_mutex_unlock(&stack_pool.mu);
+    size_t page = page_bytes();
+    void *mem = mmap(NULL, stack_bytes + page, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mem == MAP_FAILED)
+        return NULL;
+    if (mprotect(mem, page, PROT_NONE) != 0) {
+        munmap(mem, stack_bytes + page);
+        return NULL;
+    }
+    return mem;
+}
+
+static void stack_put(void *mem, size_t stack_bytes)
+{
+    pthread_mutex_lock(&stack_pool.mu);
+    if (stack_pool.count < STACK_POOL_MAX) {
+        stack_pool.free[stack_pool.count].mem = mem;
+        stack_pool.free[stack_pool.count].bytes = stack_bytes;
+        stack_pool.count++;
+        mem = NULL;
+    }
+    pthread_mutex_unlock(&stack_pool.mu);
+    if (mem != NULL)
+        munmap(mem, stack_bytes + page_bytes());
+}
+
 int eng_coro_init(struct eng_coro *c, size_t stack_bytes, void (*fn)(void *), void *arg)
 {
     memset(c, 0, sizeof(*c));
     size_t page = page_bytes();
     stack_bytes = (stack_bytes + page - 1) / page * page;
-    void *mem = mmap(NULL, stack_bytes + page, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (mem == MAP_FAILED)
+    void *mem = stack_get(stack_bytes);
+    if (mem == NULL)
         return TTAI_ENOMEM;
-    if (mprotect(mem, page, PROT_NONE) != 0) {
-        munmap(mem, stack_bytes + page);
-        return TTAI_ENOMEM;
-    }
     c->stack = mem;
     c->stack_bytes = stack_bytes;
     c->fn = fn;
@@ -197,14 +256,15 @@ void eng_coro_yield(struct eng_coro *c)
 
 void eng_coro_release(struct eng_coro *c)
 {
+    if (c->stack == NULL)
+        return;
 #ifdef ENG_ASAN
     /* A parked coroutine's frames never returned: clear their poisoning,
-     * or ASan would see it in whatever is mapped here next. */
-    if (c->stack != NULL)
-        __asan_unpoison_memory_region((char *)c->stack + page_bytes(), c->stack_bytes);
+     * or ASan would see it in the next coroutine that runs on this stack
+     * (or in whatever is mapped here next). */
+    __asan_unpoison_memory_region((char *)c->stack + page_bytes(), c->stack_bytes);
 #endif
-    if (c->stack != NULL)
-        munmap(c->stack, c->stack_bytes + page_bytes());
+    stack_put(c->stack, c->stack_bytes);
     c->stack = NULL;
 }
 

@@ -10,7 +10,9 @@
  *
  * Invariants:
  *  1. A run is in the cache only while Running (closed runs are dropped
- *     after their last task commits).
+ *     after their last task commits). A start caches the run it created
+ *     once its batch is durable, after asking the store that the run is
+ *     still Running and not cached already (eng_cache_adopt).
  *  2. A workflow task's batch requires the run to be Running and to have
  *     exactly the events the task saw; a refused batch evicts the run, which
  *     is rebuilt by replay at its next task (nothing of the refused task
@@ -24,6 +26,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define CACHE_MAX_DEFAULT 10000
 #define HASH_BUCKETS 65536
@@ -37,6 +40,33 @@ static int64_t real_now(void *arg)
 int64_t eng_now_ms(struct ttai_engine *eng)
 {
     return eng->clock.now_ms(eng->clock.arg);
+}
+
+int64_t eng_now_ns(struct ttai_engine *eng)
+{
+    if (eng->clock.now_ms != real_now)
+        return eng_now_ms(eng) * 1000000;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- Stats ------------------------------------------------------------------ */
+
+/* The engine's histograms share the store's buckets (store.h). */
+_Static_assert(TTAI_LATENCY_BUCKETS == STORE_LATENCY_BUCKETS, "latency buckets differ");
+_Static_assert(TTAI_GROUP_BUCKETS == STORE_GROUP_BUCKETS, "group size buckets differ");
+const uint64_t *const ttai_latency_bounds_ns = store_latency_bounds_ns;
+
+void eng_hist_add(struct ttai_latency_hist *h, int64_t ns)
+{
+    uint64_t v = ns > 0 ? (uint64_t)ns : 0;
+    size_t i = 0;
+    while (i < TTAI_LATENCY_BUCKETS - 1 && v > store_latency_bounds_ns[i])
+        i++;
+    h->buckets[i]++;
+    h->count++;
+    h->sum_ns += v;
 }
 
 /* ---- Timer heap (min by fire time) ------------------------------------------ */
@@ -86,11 +116,26 @@ void eng_timer_pop(struct timer_heap *h)
 
 /* ---- Cache --------------------------------------------------------------------- */
 
+/* Run ids begin with their creation time (eng_run_id_new): the hash takes
+ * their last bytes, which are random in new and old ids alike. */
 static size_t bucket_of(const struct ttai_run_id *id)
 {
     uint32_t h;
-    memcpy(&h, id->b, sizeof(h));
+    memcpy(&h, id->b + TTAI_RUN_ID_BYTES - sizeof(h), sizeof(h));
     return h & (HASH_BUCKETS - 1);
+}
+
+int eng_run_id_new(struct ttai_run_id *out)
+{
+    if (ttai_run_id_random(out) != 0)
+        return TTAI_EIO;
+    uint64_t ms = (uint64_t)ttai_wall_ms();
+    for (int i = 5; i >= 0; i--) {
+        out->b[i] = (uint8_t)ms;
+        ms >>= 8;
+    }
+    out->b[6] = (uint8_t)((out->b[6] & 0x0f) | 0x70); /* version 7: time-ordered */
+    return TTAI_OK;
 }
 
 struct ttai_wf *eng_cache_find(struct ttai_engine *eng, const struct ttai_run_id *id)
@@ -155,8 +200,11 @@ static void cache_insert(struct ttai_engine *eng, struct ttai_wf *wf)
     eng->cached++;
 }
 
-void eng_mark_ready(struct ttai_engine *eng, const struct ttai_run_id *id)
+void eng_mark_ready_at(struct ttai_engine *eng, const struct ttai_run_id *id, int64_t ready_ns)
 {
+    struct ttai_wf *cached = eng_cache_find(eng, id);
+    if (cached != NULL)
+        cached->synced = false;
     if (eng->ready_count > 0 && ttai_run_id_eq(&eng->ready[eng->ready_count - 1], id))
         return;
     if (eng->ready_count == eng->ready_cap) {
@@ -164,11 +212,20 @@ void eng_mark_ready(struct ttai_engine *eng, const struct ttai_run_id *id)
         struct ttai_run_id *grown = ttai_realloc(eng->ready, cap * sizeof(*grown));
         TTAI_ASSERT(grown != NULL);
         eng->ready = grown;
+        int64_t *grown_ns = ttai_realloc(eng->ready_ns, cap * sizeof(*grown_ns));
+        TTAI_ASSERT(grown_ns != NULL);
+        eng->ready_ns = grown_ns;
         eng->ready_cap = cap;
     }
+    eng->ready_ns[eng->ready_count] = ready_ns;
     eng->ready[eng->ready_count++] = *id;
     if (eng->ready_count == 1)
         eng_pool_kick(eng->pool); /* the engine thread may be waiting */
+}
+
+void eng_mark_ready(struct ttai_engine *eng, const struct ttai_run_id *id)
+{
+    eng_mark_ready_at(eng, id, ttai_mono_ns());
 }
 
 /* Loads a run into the cache, replaying its history. Returns NULL with err
@@ -223,6 +280,28 @@ struct ttai_wf *eng_run_load(struct ttai_engine *eng, const struct ttai_run_id *
         return wf; /* a closed run, loaded for a query: the caller frees it */
     cache_insert(eng, wf);
     return wf;
+}
+
+bool eng_cache_adopt(struct ttai_engine *eng, struct ttai_wf *wf)
+{
+    if (eng_cache_find(eng, &wf->rec.run_id) != NULL) {
+        eng_run_free(wf);
+        return false;
+    }
+    struct store_read *rd;
+    struct store_run rec;
+    bool running = false;
+    if (store_read_begin(eng->store, &rd, NULL) == 0) {
+        running = store_run_get(rd, &wf->rec.run_id, &rec, NULL) == 0 &&
+                  rec.status == STORE_RUN_RUNNING;
+        store_read_end(rd);
+    }
+    if (!running) {
+        eng_run_free(wf);
+        return false;
+    }
+    cache_insert(eng, wf);
+    return true;
 }
 
 /* ---- Batches built from a task's commands ------------------------------- */
@@ -284,7 +363,7 @@ static int add_close(struct ttai_engine *eng, struct task_out *out, struct store
     if (close_ev->type == STORE_EV_CONTINUED_AS_NEW) {
         struct store_run *next = &out->next_run;
         *next = wf->rec;
-        if (ttai_run_id_random(&next->run_id) != 0)
+        if (eng_run_id_new(&next->run_id) != 0)
             return ttai_errf(err, TTAI_EIO, "cannot make a run id");
         next->start_ms = now;
         next->close_ms = 0;
@@ -320,20 +399,17 @@ static int add_close(struct ttai_engine *eng, struct task_out *out, struct store
     return rc;
 }
 
-/* Builds the batch of one task: TaskCompleted, the commands and what they
- * create. */
-/* Adds the task's events to out->batch: the run must still have exactly
- * stored_last events when it commits; input (NULL: none) is appended first. */
-static int build_task_batch(struct ttai_engine *eng, struct task_out *out, uint64_t stored_last,
-                            const struct store_event *input, int64_t now, struct ttai_err *err)
+/* Adds the task's events to out->batch: input (NULL: none), then
+ * TaskCompleted, the commands and what they create. The caller adds the
+ * batch's conditions. */
+static int build_task_events(struct ttai_engine *eng, struct task_out *out,
+                             const struct store_event *input, int64_t now, struct ttai_err *err)
 {
     struct ttai_wf *wf = out->wf;
     struct store_batch *b = out->batch;
     const struct ttai_run_id *run = &wf->rec.run_id;
-    int rc = store_batch_require_run_status(b, run, STORE_RUN_RUNNING);
-    if (rc == 0)
-        rc = store_batch_require_last_event(b, run, stored_last);
-    if (rc == 0 && input != NULL)
+    int rc = 0;
+    if (input != NULL)
         rc = store_batch_append(b, run, input, err);
     struct store_event done = {.type = STORE_EV_TASK_COMPLETED, .time_ms = now,
                                .ref_event_id = wf->processed_through};
@@ -364,6 +440,18 @@ static int build_task_batch(struct ttai_engine *eng, struct task_out *out, uint6
     if (rc != 0 && err != NULL && err->rc == 0)
         ttai_errf(err, rc, "cannot build task batch: %s", ttai_strerror(rc));
     return rc;
+}
+
+/* The batch of a task of a stored run: it requires the run to be Running
+ * with exactly stored_last events when it commits (invariant 2). */
+static int build_task_batch(struct ttai_engine *eng, struct task_out *out, uint64_t stored_last,
+                            const struct store_event *input, int64_t now, struct ttai_err *err)
+{
+    const struct ttai_run_id *run = &out->wf->rec.run_id;
+    int rc = store_batch_require_run_status(out->batch, run, STORE_RUN_RUNNING);
+    if (rc == 0)
+        rc = store_batch_require_last_event(out->batch, run, stored_last);
+    return rc != 0 ? rc : build_task_events(eng, out, input, now, err);
 }
 
 /* Closes an activity that has no attempt in the pool as canceled. */
@@ -452,12 +540,20 @@ static bool task_run(struct ttai_engine *eng, struct store_read *rd, struct ttai
 {
     struct ttai_err err;
     struct eng_arena tmp = {0};
-    struct store_event *events;
-    size_t count;
-    int rc = eng_history_load(rd, &wf->rec.run_id, wf->processed_through + 1, &tmp, &events,
+    struct store_event *events = NULL;
+    size_t count = 0;
+    int rc = 0;
+    if (input == NULL || !wf->synced)
+        rc = eng_history_load(rd, &wf->rec.run_id, wf->processed_through + 1, &tmp, &events,
                               &count, &err);
     uint64_t stored_last = count > 0 ? events[count - 1].event_id : wf->last_event_id;
-    if (rc == 0 && input != NULL) {
+    struct store_event only;            /* the input alone: no copy of the history */
+    if (rc == 0 && input != NULL && count == 0) {
+        only = *input;
+        only.event_id = stored_last + 1;
+        events = &only;
+        count = 1;
+    } else if (rc == 0 && input != NULL) {
         struct store_event *all = eng_arena_alloc(&tmp, (count + 1) * sizeof(*all));
         memcpy(all, events, count * sizeof(*all));
         all[count] = *input;
@@ -561,9 +657,11 @@ static void history_limit(struct ttai_engine *eng, struct ttai_wf *wf)
  * durable). */
 struct eng_tasks {
     struct ttai_run_id *ids;            /* the ready runs taken */
+    int64_t *ready_ns;                  /* since when they are ready */
     struct task_out *outs;              /* one per task with a batch */
     size_t built;
     struct ttai_run_id *later;          /* ready runs with a task still committing */
+    int64_t *later_ns;
     size_t later_count;
 };
 
@@ -574,17 +672,21 @@ static void tasks_prepare(struct ttai_engine *eng, struct eng_group *group, stru
     if (n == 0)
         return;
     t->ids = eng->ready;
+    t->ready_ns = eng->ready_ns;
     eng->ready = NULL;
+    eng->ready_ns = NULL;
     eng->ready_count = eng->ready_cap = 0;
     int64_t now = eng_now_ms(eng);
     t->outs = ttai_calloc(n, sizeof(*t->outs));
     t->later = ttai_malloc(n * sizeof(*t->later));
-    TTAI_ASSERT(t->outs != NULL && t->later != NULL);
+    t->later_ns = ttai_malloc(n * sizeof(*t->later_ns));
+    TTAI_ASSERT(t->outs != NULL && t->later != NULL && t->later_ns != NULL);
     for (size_t i = 0; i < n; i++) {
         /* A run whose previous task is still committing waits for it: its
          * next task must see that task's events. */
         struct ttai_wf *cached = eng_cache_find(eng, &t->ids[i]);
         if (cached != NULL && cached->inflight) {
+            t->later_ns[t->later_count] = t->ready_ns[i];
             t->later[t->later_count++] = t->ids[i];
             continue;
         }
@@ -592,6 +694,7 @@ static void tasks_prepare(struct ttai_engine *eng, struct eng_group *group, stru
         struct task_out *out = &t->outs[t->built];
         if (!task_prepare(eng, &t->ids[i], out, now))
             continue;
+        out->ready_ns = t->ready_ns[i];
         out->wf->inflight = true;
         eng_group_submit(eng, group, out->batch, &out->pending);
         out->batch = NULL; /* the store's now */
@@ -603,12 +706,14 @@ static void tasks_prepare(struct ttai_engine *eng, struct eng_group *group, stru
 static int tasks_finish(struct ttai_engine *eng, struct eng_tasks *t)
 {
     for (size_t i = 0; i < t->later_count; i++)
-        eng_mark_ready(eng, &t->later[i]);
+        eng_mark_ready_at(eng, &t->later[i], t->later_ns[i]);
     for (size_t i = 0; i < t->built; i++)
         eng_task_finish(eng, &t->outs[i]);
     ttai_free(t->outs);
     ttai_free(t->ids);
+    ttai_free(t->ready_ns);
     ttai_free(t->later);
+    ttai_free(t->later_ns);
     return (int)t->built;
 }
 
@@ -625,10 +730,13 @@ int eng_task_finish(struct ttai_engine *eng, struct task_out *out)
         return rc;
     }
     if (rc == 0) {
+        if (out->ready_ns > 0)
+            eng_hist_add(&eng->stats.task_latency, ttai_mono_ns() - out->ready_ns);
         /* The task appended TaskCompleted and one event per command to
          * this run (a continue-as-new's next WorkflowStarted goes to the
          * next run); a fused input was counted when the task ran. */
         wf->last_event_id += 1 + wf->cmd_count;
+        wf->synced = true;
         task_committed(eng, out);
         if (out->close) {
             eng_closed(eng, &wf->rec, out->close_status);
@@ -725,9 +833,11 @@ static int round_finish_oldest(struct ttai_engine *eng)
     pthread_mutex_unlock(&eng->mu);
     eng_group_wait(&r->group);
     pthread_mutex_lock(&eng->mu);
+    eng_pool_hold(eng->pool);
     int done = tasks_finish(eng, &r->tasks);
     done += eng_outcomes_finish(eng, &r->outcomes);
     done += eng_timers_finish(eng, &r->timers);
+    eng_pool_release(eng->pool);
     /* Rounds are heap objects: the writer's callbacks point into them. */
     ttai_free(r);
     memmove(eng->rounds, eng->rounds + 1, (eng->round_count - 1) * sizeof(*eng->rounds));
@@ -753,8 +863,10 @@ static int round_start(struct ttai_engine *eng)
     if (items == 0) {
         eng_group_wait(&r->group); /* nothing submitted: releases it */
         ttai_free(r->tasks.ids);
+        ttai_free(r->tasks.ready_ns);
         ttai_free(r->tasks.outs);
         ttai_free(r->tasks.later);
+        ttai_free(r->tasks.later_ns);
         ttai_free(r->outcomes.items);
         ttai_free(r->outcomes.taken);
         ttai_free(r->timers.items);
@@ -857,7 +969,13 @@ void ttai_engine_stats_get(struct ttai_engine *eng, struct ttai_engine_stats *ou
     store_counters_get(eng->store, &sc);
     out->commits = sc.commits;
     out->batches = sc.batches;
+    out->batches_refused = sc.batches_refused;
     out->commit_ns_total = sc.commit_ns_total;
+    memcpy(out->commit_group_batches, sc.group_sizes, sizeof(out->commit_group_batches));
+    memcpy(out->commit_latency.buckets, sc.commit_latency.buckets,
+           sizeof(out->commit_latency.buckets));
+    out->commit_latency.count = sc.commit_latency.count;
+    out->commit_latency.sum_ns = sc.commit_latency.sum_ns;
     pthread_mutex_unlock(&eng->mu);
 }
 
@@ -969,7 +1087,10 @@ int ttai_engine_open(struct ttai_engine **out, const struct ttai_engine_opts *op
     eng->rounds = ttai_calloc(ROUNDS_IN_FLIGHT_MAX, sizeof(*eng->rounds));
     struct store_opts so = {.dir = opts->data_dir ? opts->data_dir : "./ttai-data",
                             .map_bytes_max = opts->map_bytes_max,
-                            .no_sync = opts->no_sync};
+                            .no_sync = opts->no_sync,
+                            /* Without a sync, waking the writer thread and
+                             * waiting for it costs more than the commit. */
+                            .inline_commits = opts->no_sync};
     int rc = eng->buckets && eng->rounds
                  ? 0 : ttai_errf(err, TTAI_ENOMEM, "out of memory opening the engine");
     if (rc == 0)
@@ -1005,6 +1126,7 @@ void ttai_engine_close(struct ttai_engine *eng)
     store_close(eng->store);
     ttai_free(eng->buckets);
     ttai_free(eng->ready);
+    ttai_free(eng->ready_ns);
     ttai_free(eng->timers.items);
     ttai_free(eng->deferred);
     ttai_free(eng->rounds);

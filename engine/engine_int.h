@@ -103,6 +103,12 @@ struct ttai_wf {
 
     /* Engine bookkeeping. */
     bool inflight;                    /* a task batch of this run awaits its commit */
+    /* The store holds exactly last_event_id events of this run and every
+     * input among them is delivered: set when a task of it commits, cleared
+     * when the run is marked ready (an input was stored). A fused task of a
+     * synced run reads no history; an input stored meanwhile whose run is
+     * not marked ready yet refuses its batch (require_last_event). */
+    bool synced;
     bool evict_pending;               /* drop from the cache once it has committed */
     uint64_t touched_round;           /* eng->round_seq of its last input batch */
     struct ttai_wf *hash_next;
@@ -170,6 +176,7 @@ struct ttai_engine {
     size_t cached;
 
     struct ttai_run_id *ready;         /* runs with inputs to deliver */
+    int64_t *ready_ns;                 /* ... since when (monotonic), for task_latency */
     size_t ready_count, ready_cap;
 
     struct timer_heap timers;
@@ -195,15 +202,31 @@ int eng_scheds_poll(struct eng_scheds *ss, int64_t now_ms, int64_t *wake_ms);
 /* A run closed (called under the engine lock; lock-free). */
 void eng_scheds_note_closed(struct eng_scheds *ss);
 
+/* A new run id: a version-7 uuid (the wall-clock ms, then random bits),
+ * so that runs created together have neighbouring keys in the store. */
+int eng_run_id_new(struct ttai_run_id *out);
 int64_t eng_now_ms(struct ttai_engine *eng);
+/* The engine's time in ns: the real clock's, or the virtual one's ms. */
+int64_t eng_now_ns(struct ttai_engine *eng);
+/* Adds a sample to one of the stats' histograms. */
+void eng_hist_add(struct ttai_latency_hist *h, int64_t ns);
 /* All of these need the engine lock. */
 void eng_mark_ready(struct ttai_engine *eng, const struct ttai_run_id *id);
+/* The same for a run ready since ready_ns (monotonic). */
+void eng_mark_ready_at(struct ttai_engine *eng, const struct ttai_run_id *id, int64_t ready_ns);
 struct ttai_wf *eng_run_load(struct ttai_engine *eng, const struct ttai_run_id *id,
                              bool allow_closed, struct ttai_err *err);
 void eng_timer_push(struct timer_heap *h, const struct store_timer *t);
 struct ttai_wf *eng_cache_find(struct ttai_engine *eng, const struct ttai_run_id *id);
 void eng_cache_remove(struct ttai_engine *eng, struct ttai_wf *wf);
 void eng_uncache(struct ttai_engine *eng, const struct ttai_run_id *id);
+/* Puts a run that a start has just made durable into the cache, so that
+ * its first task need not rebuild it from history. The start committed
+ * without the engine lock, so the run may be cached already by now (a
+ * signal's task loaded it) or closed (terminated, or closed by that task):
+ * invariant 1 of engine.c keeps only Running runs in the cache, so the
+ * store is asked. Takes wf; returns false when it freed it instead. */
+bool eng_cache_adopt(struct ttai_engine *eng, struct ttai_wf *wf);
 /* Tells the embedder (ttai_engine_on_close) that a run's close is durable. */
 void eng_closed(struct ttai_engine *eng, const struct store_run *run, int status);
 void eng_timer_pop(struct timer_heap *h);
@@ -270,6 +293,7 @@ struct task_out {
     bool close;
     int close_status;                   /* enum store_run_status, when close */
     int rc;
+    int64_t ready_ns;                   /* monotonic: when the run became ready; 0: unknown */
 };
 
 /* A fused task: an input that is not stored yet (a fired timer, an

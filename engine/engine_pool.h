@@ -22,6 +22,7 @@ struct eng_outcome {
     int64_t retry_delay_ms;         /* asked for by the activity; 0: the policy's */
     uint8_t *details;               /* last heartbeat details; owned; ttai_free */
     size_t details_len;
+    int64_t done_ns;                /* monotonic: when the attempt ended */
 };
 
 /* clock: the engine's, for heartbeat times and deadlines. */
@@ -41,6 +42,14 @@ void eng_pool_free(struct eng_pool *pool);
 int eng_pool_dispatch(struct eng_pool *pool, const struct ttai_registry *reg,
                        const struct store_run *run, const struct store_event *scheduled,
                       uint32_t attempt, int64_t now_ms);
+/* Between hold and release, dispatches wake an idle worker for the first
+ * attempt and one more for every 32 queued, not one per attempt; release
+ * wakes as many idle workers as there are jobs. A round that dispatches
+ * hundreds of attempts then costs a few wake-ups, not one futex call per
+ * attempt, and its first attempts start while the engine still finishes
+ * the round. */
+void eng_pool_hold(struct eng_pool *pool);
+void eng_pool_release(struct eng_pool *pool);
 /* Attempts whose timeout (schedule-to-start, start-to-close, heartbeat) has
  * passed at now_ms: their outcomes (up to max) go to out; a running one is
  * told to stop through its heartbeats and its late result is dropped. */

@@ -242,6 +242,13 @@ void eng_outcomes_prepare(struct ttai_engine *eng, struct eng_group *group,
     if (store_read_begin(eng->store, &rd, NULL) != 0)
         return; /* items stay OUT_NONE: the attempts are retried at restart */
     for (size_t i = 0; i < n; i++) {
+        eng->stats.activity_attempts++;
+        if (taken[i].rc != 0 && taken[i].timed_out)
+            eng->stats.activity_timeouts++;
+        else if (taken[i].rc != 0 && !taken[i].canceled)
+            eng->stats.activity_failures++;
+    }
+    for (size_t i = 0; i < n; i++) {
         struct store_bytes raw;
         struct store_event rec;
         /* No record: the run closed meanwhile and the outcome is moot. */
@@ -257,6 +264,7 @@ void eng_outcomes_prepare(struct ttai_engine *eng, struct eng_group *group,
             if (store_batch_del_activity(b, &taken[i].run, taken[i].seq) == 0 &&
                 eng_task_fuse(eng, rd, &taken[i].run, &item->final, b, &item->task, now)) {
                 item->fused = true;
+                item->task.ready_ns = taken[i].done_ns;
                 eng_group_submit(eng, group, b, &item->task.pending);
                 continue;
             }
@@ -377,6 +385,7 @@ void eng_timers_prepare(struct ttai_engine *eng, struct eng_group *group, struct
     int64_t now = eng_now_ms(eng);
     if (eng->timers.count == 0 || eng->timers.items[0].fire_ms > now)
         return;
+    int64_t taken_ns = ttai_mono_ns();
     struct timer_item *items = NULL;
     size_t n = 0, cap = 0;
     while (n < TIMERS_MAX && eng->timers.count > 0 && eng->timers.items[0].fire_ms <= now) {
@@ -419,6 +428,7 @@ void eng_timers_prepare(struct ttai_engine *eng, struct eng_group *group, struct
             if (store_batch_del_timer(b, t->fire_ms, &t->run_id, t->seq) == 0 &&
                 eng_task_fuse(eng, rd, &t->run_id, &fired, b, &items[i].task, now)) {
                 items[i].fused = true;
+                items[i].task.ready_ns = taken_ns;
                 eng_group_submit(eng, group, b, &items[i].task.pending);
                 continue;
             }
@@ -437,21 +447,32 @@ void eng_timers_prepare(struct ttai_engine *eng, struct eng_group *group, struct
     store_read_end(rd);
 }
 
+/* A workflow timer's TimerFired is durable. */
+static void timer_fired(struct ttai_engine *eng, const struct store_timer *t, int64_t now_ns)
+{
+    eng->stats.timers_fired++;
+    eng_hist_add(&eng->stats.timer_lateness, now_ns - t->fire_ms * 1000000);
+}
+
 int eng_timers_finish(struct ttai_engine *eng, struct eng_timers *out)
 {
     struct store_read *after = NULL;
     struct ttai_err err;
+    int64_t now_ns = out->count > 0 ? eng_now_ns(eng) : 0;
     for (size_t i = 0; i < out->count; i++) {
         const struct store_timer *t = &out->items[i].timer;
         if (out->items[i].fused) {
             /* Refused: the timer is still stored; it fires alone next. */
             if (eng_task_finish(eng, &out->items[i].task) != 0)
                 eng_timer_push(&eng->timers, t);
+            else
+                timer_fired(eng, t, now_ns);
             continue;
         }
         if (!out->items[i].submitted || out->items[i].pending.rc != 0)
             continue;
         if (t->kind == TIMER_WORKFLOW) {
+            timer_fired(eng, t, now_ns);
             eng_mark_ready(eng, &t->run_id);
         } else if (t->kind == TIMER_RUN_TIMEOUT) {
             eng_uncache(eng, &t->run_id);

@@ -14,6 +14,10 @@
 #include <string.h>
 #include <time.h>
 
+/* While the pool is held (eng_pool_hold), one more worker is woken for
+ * every this many queued attempts. */
+#define HOLD_JOBS_PER_WAKE 32
+
 struct job {
     struct job *next;
     struct job *rnext;             /* in pool->running_list */
@@ -33,7 +37,10 @@ struct job {
     int64_t schedule_to_start_ms;  /* timeouts of this attempt; 0: none */
     int64_t start_to_close_ms;
     int64_t heartbeat_timeout_ms;
+    /* The workflow id, completed to "<workflow id>/<run id>/<seq>" when the
+     * activity first asks for its idempotency key (most never do). */
     char key[STORE_WORKFLOW_ID_MAX + TTAI_RUN_ID_TEXT + 32];
+    bool key_done;
     char ns[STORE_NS_MAX + 1];     /* the scheduling workflow's namespace */
 };
 
@@ -56,6 +63,10 @@ struct eng_pool {
     int64_t *latency_ns;            /* ring of the last LATENCY_SAMPLES dispatch latencies */
     uint64_t latency_count;
     size_t queued;                  /* jobs in the queue */
+    size_t queued_deadlines;        /* of which with a schedule-to-start timeout */
+    size_t done_count;              /* outcomes waiting to be taken */
+    bool held;                      /* eng_pool_hold: dispatch wakes workers sparingly */
+    size_t held_wakes;              /* ... workers woken since the hold */
     size_t idle_workers;            /* workers waiting for a job */
     size_t done_waiters;            /* engine threads waiting for an outcome */
     bool kicked;                    /* eng_pool_kick() since the last wait */
@@ -68,7 +79,16 @@ uint32_t ttai_activity_attempt(const struct ttai_activity_ctx *ctx)
 
 const char *ttai_activity_idempotency_key(const struct ttai_activity_ctx *ctx)
 {
-    return ctx->job->key;
+    struct job *j = ctx->job;
+    if (!j->key_done) {
+        /* Only the attempt's worker touches the job's key while it runs. */
+        char rid[TTAI_RUN_ID_TEXT];
+        size_t len = strlen(j->key);
+        snprintf(j->key + len, sizeof(j->key) - len, "/%s/%" PRIu64,
+                 ttai_run_id_format(&j->outcome.run, rid), j->outcome.seq);
+        j->key_done = true;
+    }
+    return j->key;
 }
 
 const char *ttai_activity_namespace(const struct ttai_activity_ctx *ctx)
@@ -177,6 +197,8 @@ static void *worker_main(void *arg)
             pool->queue_tail = NULL;
         pool->running++;
         pool->queued--;
+        if (j->schedule_to_start_ms > 0)
+            pool->queued_deadlines--;
         if (pool->latency_ns != NULL)
             pool->latency_ns[pool->latency_count++ % ENG_POOL_LATENCY_SAMPLES] =
                 ttai_mono_ns() - j->dispatched_ns;
@@ -199,7 +221,9 @@ static void *worker_main(void *arg)
             continue;
         }
         j->outcome.canceled = atomic_load(&j->cancel);
+        j->outcome.done_ns = ttai_mono_ns();
         push(&pool->done_head, &pool->done_tail, j);
+        pool->done_count++;
         /* Wake the engine only when it waits: a futex call per outcome
          * would cost more than the no-op activities themselves. */
         if (pool->done_waiters > 0)
@@ -268,11 +292,8 @@ int eng_pool_dispatch(struct eng_pool *pool, const struct ttai_registry *reg,
                       const struct store_run *run, const struct store_event *scheduled,
                       uint32_t attempt, int64_t now_ms)
 {
-    pthread_mutex_lock(&pool->mu);
-    bool full = pool->queued >= ENG_POOL_QUEUE_MAX;
-    pthread_mutex_unlock(&pool->mu);
-    if (full)
-        return TTAI_EBUSY;
+    /* The job is made before the lock is taken, once: the workers contend
+     * for the same lock with every attempt they start and end. */
     struct job *j = ttai_calloc(1, sizeof(*j));
     TTAI_ASSERT(j != NULL);
     char type[128];
@@ -294,9 +315,7 @@ int eng_pool_dispatch(struct eng_pool *pool, const struct ttai_registry *reg,
     j->outcome.run = run->run_id;
     j->outcome.seq = scheduled->seq;
     j->outcome.attempt = attempt;
-    char rid[TTAI_RUN_ID_TEXT];
-    snprintf(j->key, sizeof(j->key), "%s/%s/%" PRIu64, run->workflow_id,
-             ttai_run_id_format(&run->run_id, rid), scheduled->seq);
+    memcpy(j->key, run->workflow_id, strnlen(run->workflow_id, STORE_WORKFLOW_ID_MAX));
     snprintf(j->ns, sizeof(j->ns), "%s", run->ns);
     if (scheduled->payload.len) {
         j->input = ttai_malloc(scheduled->payload.len);
@@ -305,13 +324,20 @@ int eng_pool_dispatch(struct eng_pool *pool, const struct ttai_registry *reg,
         j->input_len = scheduled->payload.len;
     }
     pthread_mutex_lock(&pool->mu);
+    if (j->def != NULL && pool->queued >= ENG_POOL_QUEUE_MAX) {
+        pthread_mutex_unlock(&pool->mu);
+        job_free(j);
+        return TTAI_EBUSY;
+    }
     if (j->def == NULL) {
         j->outcome.rc = TTAI_ENOTFOUND;
         j->outcome.retryable = false;
         snprintf(j->outcome.error_type, sizeof(j->outcome.error_type), "ActivityNotRegistered");
         snprintf(j->outcome.error_message, sizeof(j->outcome.error_message),
                  "activity type '%s' is not registered", type);
+        j->outcome.done_ns = ttai_mono_ns();
         push(&pool->done_head, &pool->done_tail, j);
+        pool->done_count++;
         /* Wake the engine only when it waits: a futex call per outcome
          * would cost more than the no-op activities themselves. */
         if (pool->done_waiters > 0)
@@ -319,11 +345,41 @@ int eng_pool_dispatch(struct eng_pool *pool, const struct ttai_registry *reg,
     } else {
         push(&pool->queue_head, &pool->queue_tail, j);
         pool->queued++;
-        if (pool->idle_workers > 0)
+        if (j->schedule_to_start_ms > 0)
+            pool->queued_deadlines++;
+        /* While held, a worker is woken for the first attempt and one more
+         * for every HOLD_JOBS_PER_WAKE queued: a woken worker takes
+         * attempts until the queue is empty, and waking one per attempt
+         * would cost a futex call each. */
+        if (pool->idle_workers > 0 &&
+            (!pool->held || pool->queued > pool->held_wakes * HOLD_JOBS_PER_WAKE)) {
             pthread_cond_signal(&pool->work_cv);
+            pool->held_wakes += pool->held;
+        }
     }
     pthread_mutex_unlock(&pool->mu);
     return TTAI_OK;
+}
+
+void eng_pool_hold(struct eng_pool *pool)
+{
+    pthread_mutex_lock(&pool->mu);
+    pool->held = true;
+    pool->held_wakes = 0;
+    pthread_mutex_unlock(&pool->mu);
+}
+
+void eng_pool_release(struct eng_pool *pool)
+{
+    pthread_mutex_lock(&pool->mu);
+    pool->held = false;
+    /* One wake per idle worker that has a job to take, not one per job. */
+    if (pool->queued >= pool->idle_workers)
+        pthread_cond_broadcast(&pool->work_cv);
+    else
+        for (size_t i = 0; i < pool->queued; i++)
+            pthread_cond_signal(&pool->work_cv);
+    pthread_mutex_unlock(&pool->mu);
 }
 
 size_t eng_pool_take(struct eng_pool *pool, struct eng_outcome *out, size_t max)
@@ -336,6 +392,7 @@ size_t eng_pool_take(struct eng_pool *pool, struct eng_outcome *out, size_t max)
         if (pool->done_head == NULL)
             pool->done_tail = NULL;
         out[n++] = j->outcome; /* the result and details move to the caller */
+        pool->done_count--;
         job_free(j);
     }
     pthread_mutex_unlock(&pool->mu);
@@ -455,6 +512,7 @@ static void expired_outcome(struct job *j, const char *kind, struct eng_outcome 
     out->attempt = j->outcome.attempt;
     out->rc = TTAI_ETIMEDOUT;
     out->timed_out = true;
+    out->done_ns = ttai_mono_ns();
     /* Temporal: a schedule-to-start timeout is final; the others retry. */
     out->retryable = strcmp(kind, "ScheduleToStart") != 0;
     snprintf(out->error_type, sizeof(out->error_type), "%s", kind);
@@ -480,20 +538,25 @@ size_t eng_pool_expire(struct eng_pool *pool, int64_t now_ms, struct eng_outcome
             atomic_store(&j->cancel, true); /* its heartbeats tell it to stop */
         }
     }
-    struct job **p = &pool->queue_head;
-    pool->queue_tail = NULL;
-    while (*p != NULL) {
-        struct job *j = *p;
-        const char *kind = "";
-        if (n < max && job_deadline(j, false, &kind) <= now_ms) {
-            expired_outcome(j, kind, &out[n++]);
-            *p = j->next;
-            pool->queued--;
-            job_free(j);
-            continue;
+    /* Only queued attempts with a schedule-to-start timeout can expire in
+     * the queue: without any, the queue is not walked. */
+    if (pool->queued_deadlines > 0) {
+        struct job **p = &pool->queue_head;
+        pool->queue_tail = NULL;
+        while (*p != NULL) {
+            struct job *j = *p;
+            const char *kind = "";
+            if (n < max && job_deadline(j, false, &kind) <= now_ms) {
+                expired_outcome(j, kind, &out[n++]);
+                *p = j->next;
+                pool->queued--;
+                pool->queued_deadlines--;
+                job_free(j);
+                continue;
+            }
+            pool->queue_tail = j;
+            p = &j->next;
         }
-        pool->queue_tail = j;
-        p = &j->next;
     }
     pthread_mutex_unlock(&pool->mu);
     return n;
@@ -508,7 +571,8 @@ int64_t eng_pool_next_deadline(struct eng_pool *pool)
         int64_t d = j->expired ? INT64_MAX : job_deadline(j, true, &kind);
         next = d < next ? d : next;
     }
-    for (struct job *j = pool->queue_head; j != NULL; j = j->next) {
+    for (struct job *j = pool->queued_deadlines > 0 ? pool->queue_head : NULL; j != NULL;
+         j = j->next) {
         int64_t d = job_deadline(j, false, &kind);
         next = d < next ? d : next;
     }
@@ -533,10 +597,8 @@ size_t eng_pool_latencies(struct eng_pool *pool, int64_t *out, size_t max)
 
 size_t eng_pool_done_count(struct eng_pool *pool)
 {
-    size_t n = 0;
     pthread_mutex_lock(&pool->mu);
-    for (struct job *j = pool->done_head; j != NULL && n < 100000; j = j->next)
-        n++;
+    size_t n = pool->done_count;
     pthread_mutex_unlock(&pool->mu);
     return n;
 }

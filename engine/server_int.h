@@ -1,7 +1,7 @@
 /* server_int.h: shared only between server.c (loop, workers, routing),
  * server_api.c (the workflow handlers that run on workers), server_sched.c
- * (the schedule handlers, on workers too) and server_stream.c (history
- * streams, result long-polls, metrics). */
+ * (the schedule handlers, on workers too), server_stream.c (history
+ * streams, result long-polls) and server_metrics.c (the metrics page). */
 #ifndef TTAI_SERVER_INT_H
 #define TTAI_SERVER_INT_H
 
@@ -192,6 +192,8 @@ void srv__waiter_add(struct ttai_server *srv, struct srv_job *job);
 void srv__waiter_remove(struct ttai_server *srv, struct srv_job *job);
 void srv__waiters_end(struct ttai_server *srv);
 void srv__closed_cb(evutil_socket_t fd, short what, void *arg);
+
+/* server_metrics.c: the /metrics page (Prometheus text) into job->reply. */
 void srv__metrics(struct ttai_server *srv, struct srv_job *job);
 
 /* server_console.c (loop thread). */

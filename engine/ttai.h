@@ -421,6 +421,20 @@ bool ttai_engine_activities_idle(struct ttai_engine *eng);
 /* Waits (up to timeout_ms real time) for an activity completion. */
 void ttai_engine_wait_activity(struct ttai_engine *eng, int64_t timeout_ms);
 
+/* A latency histogram: samples per bucket (not cumulative). Bucket
+ * i < TTAI_LATENCY_BUCKETS - 1 holds the samples up to
+ * ttai_latency_bounds_ns[i] (50 us, 100 us, 200 us, 500 us, 1 ms, ... 1 s:
+ * each bound 2 or 2.5 times the last); the last bucket the slower ones.
+ * The store's commit latency (store_counters) has the same buckets. */
+#define TTAI_LATENCY_BUCKETS 15
+#define TTAI_GROUP_BUCKETS 15
+extern const uint64_t *const ttai_latency_bounds_ns;
+struct ttai_latency_hist {
+    uint64_t buckets[TTAI_LATENCY_BUCKETS];
+    uint64_t count;
+    uint64_t sum_ns;
+};
+
 /* Counters for metrics and tests. */
 struct ttai_engine_stats {
     uint64_t tasks;                       /* workflow tasks run */
@@ -433,7 +447,24 @@ struct ttai_engine_stats {
     uint64_t polls;                       /* ttai_engine_poll calls that did work */
     uint64_t commits;                     /* storage: group commits (syncs) */
     uint64_t batches;                     /* storage: batches made durable */
+    uint64_t batches_refused;             /* storage: batches refused by a condition */
     uint64_t commit_ns_total;             /* storage: time in commits */
+    /* Workflow tasks: from the run becoming ready (an input durable, an
+     * activity outcome or a due timer taken by the engine) to the task's
+     * batch durable. */
+    struct ttai_latency_hist task_latency;
+    uint64_t activity_attempts;           /* attempts ended (an outcome reached the engine) */
+    uint64_t activity_failures;           /* of which failed (the activity's error) */
+    uint64_t activity_timeouts;           /* of which decided by a timeout */
+    uint64_t timers_fired;                /* workflow timers (TimerFired made durable) */
+    /* From a workflow timer's due time to its TimerFired durable. */
+    struct ttai_latency_hist timer_lateness;
+    /* storage: batches per group commit; bucket i < TTAI_GROUP_BUCKETS - 1
+     * counts the commits of at most 2^i batches (more than 2^(i-1)), the
+     * last one the larger commits. */
+    uint64_t commit_group_batches[TTAI_GROUP_BUCKETS];
+    /* storage: each group commit (mdb_txn_commit, its syncs included). */
+    struct ttai_latency_hist commit_latency;
 };
 void ttai_engine_stats_get(struct ttai_engine *eng, struct ttai_engine_stats *out);
 /* Activity dispatch latencies in ns (from the durable schedule to a worker

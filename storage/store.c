@@ -219,9 +219,15 @@ static int env_open(struct store *store, const struct store_opts *opts, struct t
         store->map_bytes = store->map_bytes_max; /* the cap wins over the (default) initial size */
     rc = mdb_env_set_mapsize(store->env, store->map_bytes);
     /* MDB_NOTLS: read transactions are not tied to threads (the engine
-     * hands reads between threads). MDB_NORDAHEAD: random access pattern. */
+     * hands reads between threads). MDB_NORDAHEAD: random access pattern.
+     * Without syncs (test environments), the writer also writes into the
+     * map in place (MDB_WRITEMAP): a commit is then memory writes, where
+     * it was one pwrite per dirty page and the meta page, the bulk of a
+     * small commit's cost. Not with syncs: a stray write into a writable
+     * map would reach the file, and msync of the whole map is no cheaper. */
+    bool in_place = opts->no_sync && !store->read_only;
     unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | (store->read_only ? MDB_RDONLY : 0) |
-                     (opts->no_sync && !store->read_only ? MDB_NOSYNC : 0);
+                     (in_place ? MDB_NOSYNC | MDB_WRITEMAP : 0);
     if (rc == MDB_SUCCESS)
         rc = mdb_env_open(store->env, store->dir, flags, 0644);
     if (rc != MDB_SUCCESS)
@@ -251,6 +257,7 @@ int store_open(struct store **out, const struct store_opts *opts, struct ttai_er
     store->read_only = opts->read_only;
     store->map_bytes_max = opts->map_bytes_max ? opts->map_bytes_max : MAP_BYTES_MAX_DEFAULT;
     store->group_events_max = opts->group_events_max ? opts->group_events_max : GROUP_EVENTS_DEFAULT;
+    store->inline_commits = opts->inline_commits && !store->read_only;
     store->dir = ttai_strndup(opts->dir, strlen(opts->dir));
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr);
@@ -312,6 +319,22 @@ void store_close(struct store *store)
 const char *store_dir(const struct store *store)
 {
     return store->dir;
+}
+
+const uint64_t store_latency_bounds_ns[STORE_LATENCY_BUCKETS - 1] = {
+    50000,    100000,    200000,    500000,    1000000,   2000000,   5000000,
+    10000000, 20000000,  50000000,  100000000, 200000000, 500000000, 1000000000,
+};
+
+void store_latency_add(struct store_latency_hist *h, int64_t ns)
+{
+    uint64_t v = ns > 0 ? (uint64_t)ns : 0;
+    size_t i = 0;
+    while (i < STORE_LATENCY_BUCKETS - 1 && v > store_latency_bounds_ns[i])
+        i++;
+    h->buckets[i]++;
+    h->count++;
+    h->sum_ns += v;
 }
 
 void store_counters_get(struct store *store, struct store_counters *out)

@@ -195,6 +195,12 @@ struct store_opts {
     bool no_sync;                 /* commits reach the OS but are not fsynced:
                                      only for test environments, where a
                                      power loss need not be survived */
+    bool inline_commits;          /* a submitter that finds the writer idle
+                                     and the queue empty commits its batches
+                                     itself (callbacks then run on its thread,
+                                     before the submit returns); meant with
+                                     no_sync, where a commit costs less than
+                                     the two thread wake-ups it saves */
 };
 
 /* Opens (and creates when read-write) the store in opts->dir, checks the
@@ -213,6 +219,26 @@ void store_close(struct store *store);
 /* The data directory. Borrowed for the store's lifetime. */
 const char *store_dir(const struct store *store);
 
+/* Latency histograms: how many samples fell in each bucket (not
+ * cumulative). Bucket i < STORE_LATENCY_BUCKETS - 1 holds the samples up to
+ * store_latency_bounds_ns[i] (50 us to 1 s, each bound 2 or 2.5 times the
+ * one before); the last bucket holds the slower ones. The engine's
+ * histograms (ttai_engine_stats) use the same buckets. */
+#define STORE_LATENCY_BUCKETS 15
+extern const uint64_t store_latency_bounds_ns[STORE_LATENCY_BUCKETS - 1];
+struct store_latency_hist {
+    uint64_t buckets[STORE_LATENCY_BUCKETS];
+    uint64_t count;
+    uint64_t sum_ns;
+};
+/* Adds one sample of ns nanoseconds. */
+void store_latency_add(struct store_latency_hist *h, int64_t ns);
+
+/* Group sizes (batches per group commit): bucket i < STORE_GROUP_BUCKETS - 1
+ * counts the groups of at most 2^i batches (and more than 2^(i-1)); the
+ * last one the larger groups. */
+#define STORE_GROUP_BUCKETS 15
+
 /* Counters since open, for metrics and benchmarks. */
 struct store_counters {
     uint64_t commits;             /* LMDB transactions committed */
@@ -223,6 +249,9 @@ struct store_counters {
     uint64_t commit_ns_total;     /* time in mdb_txn_commit (includes sync) */
     uint64_t group_batches_max;
     size_t map_bytes;             /* current map size */
+    uint64_t group_sizes[STORE_GROUP_BUCKETS];  /* batches per group commit */
+    struct store_latency_hist commit_latency;   /* each successful mdb_txn_commit, sync
+                                                   included (one sample per commit) */
 };
 void store_counters_get(struct store *store, struct store_counters *out);
 
@@ -293,8 +322,10 @@ int store_batch_del_schedule(struct store_batch *batch, const char *ns,
 uint64_t store_batch_event_id(const struct store_batch *batch, size_t index);
 
 /* Called on the writer thread once the batch is durable (rc 0) or refused
- * (rc < 0, err says why). Keep it short: hand work to another thread. The
- * store frees the batch when the callback returns. */
+ * (rc < 0, err says why); with inline_commits possibly on the submitting
+ * thread, inside store_submit, so it must not take a lock the submitter
+ * holds. Keep it short: hand work to another thread. The store frees the
+ * batch when the callback returns. */
 typedef void (*store_commit_fn)(struct store_batch *batch, int rc, const struct ttai_err *err,
                                 void *arg);
 

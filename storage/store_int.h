@@ -43,6 +43,9 @@ struct store {
     struct store_batch *queue_head;
     struct store_batch *queue_tail;
     bool stopping;
+    bool inline_commits;               /* store_opts.inline_commits */
+    bool group_busy;                   /* a group is being committed (by the
+                                          writer or inline by a submitter) */
     _Atomic int fatal;                 /* see invariant 2: 0 or the first failure rc */
     char fatal_msg[TTAI_ERR_MSG_MAX];  /* written once, before fatal is set */
     struct store_counters counters;

@@ -322,7 +322,14 @@ int store_batch_del_schedule(struct store_batch *batch, const char *ns, const ch
 struct group_txn {
     struct store *store;
     MDB_txn *txn;
-    MDB_cursor *hist;            /* for last-event lookups */
+    MDB_cursor *hist;            /* last-event lookups and appends */
+    /* What checking the current batch learnt, for applying it: the last
+     * event id of the run its OP_REQUIRE_LAST_EVENT named (nothing of the
+     * batch is applied in between, so it still holds at its first
+     * append). */
+    bool known_last;
+    struct ttai_run_id known_run;
+    uint64_t known_last_id;
 };
 
 static MDB_val op_key(const struct store_batch *b, const struct batch_op *op)
@@ -361,6 +368,8 @@ static int batch_check(struct group_txn *g, struct store_batch *b)
 {
     char text[TTAI_RUN_ID_TEXT];
     const struct ttai_run_id *appendable = NULL; /* run of the last append checked */
+    const struct ttai_run_id *found = NULL;      /* a run a status condition found */
+    g->known_last = false;
     for (size_t i = 0; i < b->op_count; i++) {
         const struct batch_op *op = &b->ops[i];
         struct store_run run;
@@ -378,6 +387,7 @@ static int batch_check(struct group_txn *g, struct store_batch *b)
                                  ttai_run_id_format(&op->run, text),
                                  store_run_status_name(run.status),
                                  store_run_status_name(op->status));
+            found = &op->run;
             break;
         case OP_REQUIRE_EXEC: {
             MDB_val key = op_key(b, op), val;
@@ -403,6 +413,9 @@ static int batch_check(struct group_txn *g, struct store_batch *b)
                 return ttai_errf(&b->err, TTAI_ECONFLICT,
                                  "run '%s' has %" PRIu64 " events, not %" PRIu64,
                                  ttai_run_id_format(&op->run, text), last, op->number);
+            g->known_last = true;
+            g->known_run = op->run;
+            g->known_last_id = last;
             break;
         }
         case OP_APPEND:
@@ -412,6 +425,9 @@ static int batch_check(struct group_txn *g, struct store_batch *b)
             if (appendable != NULL && ttai_run_id_eq(appendable, &op->run))
                 break;
             appendable = &op->run;
+            /* A status condition on the run found it already. */
+            if (found != NULL && ttai_run_id_eq(found, &op->run))
+                break;
             if (batch_puts_run_before(b, i, &op->run))
                 break;
             rc = group_run_get(g, &op->run, &run);
@@ -493,18 +509,24 @@ static int batch_apply(struct group_txn *g, struct store_batch *b)
         case OP_PUT_RUN: rc = apply_put_run(g, b, op); break;
         case OP_PUT_EXEC: rc = put(g, STORE_T_EXEC, op_key(b, op), op_val(b, op)); break;
         case OP_APPEND: {
-            /* Consecutive appends to one run skip the lookup. */
+            /* Consecutive appends to one run skip the lookup, and so does
+             * the batch's first when its check looked the run up. */
             if (!have_last || !ttai_run_id_eq(&last_run, &op->run)) {
-                int trc = store__last_event_id(g->hist, &op->run, &last_id);
-                if (trc != 0)
+                if (event_index == 0 && g->known_last && ttai_run_id_eq(&g->known_run, &op->run)) {
+                    last_id = g->known_last_id;
+                } else if (store__last_event_id(g->hist, &op->run, &last_id) != 0) {
                     return MDB_PANIC;
+                }
                 last_run = op->run;
                 have_last = true;
             }
             uint8_t kbuf[TTAI_RUN_ID_BYTES + 8];
             last_id++;
             MDB_val key = {store__hist_key(kbuf, &op->run, last_id), kbuf};
-            rc = put(g, STORE_T_HIST, key, op_val(b, op));
+            MDB_val val = op_val(b, op);
+            /* Through the cursor that found the run's last event: LMDB
+             * then searches only its page when the new key falls in it. */
+            rc = mdb_cursor_put(g->hist, &key, &val, 0);
             b->event_ids[event_index++] = last_id;
             break;
         }
@@ -538,7 +560,8 @@ static void batch_finish(struct store_batch *b)
 
 /* Runs one group transaction over the list. Returns an LMDB code for the
  * group (MDB_SUCCESS when it committed) and sets each batch's rc. */
-static int group_run(struct store *store, struct store_batch *list, uint64_t *refused)
+static int group_run(struct store *store, struct store_batch *list, uint64_t *refused,
+                     int64_t *commit_ns)
 {
     struct group_txn g = {.store = store};
     int rc = mdb_txn_begin(store->env, NULL, 0, &g.txn);
@@ -566,8 +589,9 @@ static int group_run(struct store *store, struct store_batch *list, uint64_t *re
     mdb_cursor_close(g.hist);
     int64_t t0 = ttai_mono_ns();
     rc = mdb_txn_commit(g.txn);
+    *commit_ns = ttai_mono_ns() - t0;
     pthread_mutex_lock(&store->mu);
-    store->counters.commit_ns_total += (uint64_t)(ttai_mono_ns() - t0);
+    store->counters.commit_ns_total += (uint64_t)*commit_ns;
     pthread_mutex_unlock(&store->mu);
     return rc;
 }
@@ -620,9 +644,10 @@ static void group_commit(struct store *store, struct store_batch *list, size_t c
         return;
     }
     uint64_t refused = 0;
+    int64_t commit_ns = 0;
     int rc;
     for (;;) {
-        rc = group_run(store, list, &refused);
+        rc = group_run(store, list, &refused, &commit_ns);
         if (rc != MDB_MAP_FULL)
             break;
         if (!map_grow(store)) {
@@ -663,32 +688,30 @@ static void group_commit(struct store *store, struct store_batch *list, size_t c
     store->counters.events += appended;
     if (count > store->counters.group_batches_max)
         store->counters.group_batches_max = count;
+    size_t bucket = 0;
+    while (bucket < STORE_GROUP_BUCKETS - 1 && count > (size_t)1 << bucket)
+        bucket++;
+    store->counters.group_sizes[bucket]++;
+    /* With the commit it times, so that a snapshot has one sample per commit. */
+    store_latency_add(&store->counters.commit_latency, commit_ns);
     pthread_mutex_unlock(&store->mu);
 }
 
-static void *writer_main(void *arg)
+/* Commits a chain of batches (linked through next, NULL-terminated) in
+ * groups of at most group_events_max events (at least one batch each) and
+ * finishes every batch. The caller has set group_busy. */
+static void commit_chain(struct store *store, struct store_batch *list)
 {
-    struct store *store = arg;
-    pthread_mutex_lock(&store->mu);
-    for (;;) {
-        while (store->queue_head == NULL && !store->stopping)
-            pthread_cond_wait(&store->work_cv, &store->mu);
-        if (store->queue_head == NULL)
-            break; /* stopping and drained */
-        /* Take batches up to the group limit (at least one). */
-        struct store_batch *list = store->queue_head, *last = list;
+    while (list != NULL) {
+        struct store_batch *last = list;
         size_t count = 1, events = list->event_count;
         while (last->next != NULL && events + last->next->event_count <= store->group_events_max) {
             last = last->next;
             events += last->event_count;
             count++;
         }
-        store->queue_head = last->next;
-        if (store->queue_head == NULL)
-            store->queue_tail = NULL;
+        struct store_batch *rest = last->next;
         last->next = NULL;
-        pthread_mutex_unlock(&store->mu);
-
         group_commit(store, list, count, events);
         while (list != NULL) {
             struct store_batch *next = list->next;
@@ -696,7 +719,40 @@ static void *writer_main(void *arg)
             batch_finish(list);
             list = next;
         }
+        list = rest;
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct store *store = arg;
+    pthread_mutex_lock(&store->mu);
+    for (;;) {
+        /* An inline commit in progress (group_busy) goes first: batches
+         * queued behind it were submitted after it and commit after it. */
+        if (store->queue_head == NULL || store->group_busy) {
+            if (store->stopping && store->queue_head == NULL && !store->group_busy)
+                break; /* stopping and drained */
+            pthread_cond_wait(&store->work_cv, &store->mu);
+            continue;
+        }
+        /* Take batches up to the group limit (at least one). */
+        struct store_batch *list = store->queue_head, *last = list;
+        size_t events = list->event_count;
+        while (last->next != NULL && events + last->next->event_count <= store->group_events_max) {
+            last = last->next;
+            events += last->event_count;
+        }
+        store->queue_head = last->next;
+        if (store->queue_head == NULL)
+            store->queue_tail = NULL;
+        last->next = NULL;
+        store->group_busy = true;
+        pthread_mutex_unlock(&store->mu);
+
+        commit_chain(store, list);
         pthread_mutex_lock(&store->mu);
+        store->group_busy = false;
     }
     pthread_mutex_unlock(&store->mu);
     return NULL;
@@ -723,8 +779,12 @@ void store__writer_stop(struct store *store)
     store->writer_running = false;
 }
 
-/* Queues a chain of batches (linked through next, already initialised) in
- * one step, so that the writer sees them together. */
+/* Queues a chain of batches (linked through next, already initialised,
+ * last->next NULL) in one step, so that the writer sees them together.
+ * With inline_commits, when no group is being committed and nothing is
+ * queued, the caller commits the chain itself instead: the order of
+ * commits is still the order of submits, and the writer thread is neither
+ * woken nor waited for. */
 static int enqueue_chain(struct store *store, struct store_batch *first, struct store_batch *last)
 {
     if (store->read_only)
@@ -735,6 +795,19 @@ static int enqueue_chain(struct store *store, struct store_batch *first, struct 
     if (store->stopping) {
         pthread_mutex_unlock(&store->mu);
         return TTAI_ECLOSED;
+    }
+    if (store->inline_commits && !store->group_busy && store->queue_head == NULL) {
+        store->group_busy = true;
+        pthread_mutex_unlock(&store->mu);
+        commit_chain(store, first);
+        pthread_mutex_lock(&store->mu);
+        store->group_busy = false;
+        /* The writer waits while a group is busy: batches queued meanwhile,
+         * or a close, are its to handle now. */
+        if (store->queue_head != NULL || store->stopping)
+            pthread_cond_signal(&store->work_cv);
+        pthread_mutex_unlock(&store->mu);
+        return TTAI_OK;
     }
     if (store->queue_tail != NULL)
         store->queue_tail->next = first;
@@ -764,25 +837,9 @@ int store_submit_many(struct store *store, struct store_batch *const *batches, s
 
 static int enqueue(struct store *store, struct store_batch *batch)
 {
-    if (store->read_only)
-        return TTAI_EPERM;
-    if (atomic_load(&store->fatal) != 0)
-        return TTAI_EFATAL;
-    pthread_mutex_lock(&store->mu);
-    if (store->stopping) {
-        pthread_mutex_unlock(&store->mu);
-        return TTAI_ECLOSED;
-    }
     batch->next = NULL;
     batch->rc = 0;
-    if (store->queue_tail != NULL)
-        store->queue_tail->next = batch;
-    else
-        store->queue_head = batch;
-    store->queue_tail = batch;
-    pthread_cond_signal(&store->work_cv);
-    pthread_mutex_unlock(&store->mu);
-    return TTAI_OK;
+    return enqueue_chain(store, batch, batch);
 }
 
 int store_submit(struct store *store, struct store_batch *batch, store_commit_fn commit_cb,

@@ -58,6 +58,7 @@ TEST(tables_schedules)
 TEST(tables_history)
 /* test_group_commit.c */
 TEST(group_commit_many_producers)
+TEST(group_commit_many_producers_inline)
 TEST(group_commit_grouping)
 TEST(group_commit_events_max)
 TEST(group_commit_all_or_nothing)

@@ -7,7 +7,10 @@
  *       waiting, anonymous resident memory (RssAnon) before and after / N;
  *   (c) the time to resume N open idle workflows after a restart: closing the
  *       engine and opening it again (recovery scans every run, re-arms
- *       timers, re-dispatches activities) until it is ready for work.
+ *       timers, re-dispatches activities) until it is ready for work;
+ *   (d) a week of a 10-second monitor loop on the test environment's virtual
+ *       clock (60,480 ticks, a continue-as-new every 300), in real seconds:
+ *       the cost of one timer-driven workflow task end to end.
  *
  * The data directory defaults to /dev/shm when it exists: these figures are
  * about the runtime's CPU and memory, not about fsync (ttai-bench journal
@@ -56,7 +59,58 @@ static int grower_iterations(const struct ttai_wf *wf, const void *state, struct
 
 static const struct ttai_query_def grower_queries[] = {{"length", grower_iterations}, {NULL, NULL}};
 static const struct ttai_workflow_def wf_grower = {"grower", grower_run, 0, NULL, grower_queries};
-static const struct ttai_workflow_def *const bench_workflows[] = {&wf_grower, &wf_counter, NULL};
+
+/* (d): every 10 s one tick, as a monitor waits for a stop signal with a
+ * timeout; continues as new every 300 ticks with the count as input. */
+struct ticker_state {
+    int64_t ticks;
+    bool stop;
+};
+
+static bool ticker_stop(const void *state, void *arg)
+{
+    (void)arg;
+    return ((const struct ticker_state *)state)->stop;
+}
+
+static void ticker_run(struct ttai_wf *wf, void *state, struct ttai_payload input)
+{
+    struct ticker_state *s = state;
+    struct ttai_reader r;
+    ttai_reader_init(&r);
+    msgpack_object o;
+    if (ttai_payload_unpack(&r, input, &o) == 0)
+        ttai_obj_int(&o, &s->ticks);
+    ttai_reader_release(&r);
+    for (int i = 0; i < 300; i++) {
+        if (ttai_wf_await(wf, ticker_stop, NULL, 10000))
+            ttai_wf_complete(wf, (struct ttai_payload){0});
+        s->ticks++;
+    }
+    struct ttai_buf next;
+    ttai_buf_init(&next);
+    ttai_buf_int(&next, s->ticks);
+    struct ttai_payload p = ttai_wf_keep(wf, ttai_buf_payload(&next));
+    ttai_buf_release(&next);
+    ttai_wf_continue_as_new(wf, p);
+}
+
+static int ticker_ticks(const struct ttai_wf *wf, const void *state, struct ttai_payload args,
+                        struct ttai_buf *answer, struct ttai_err *err)
+{
+    (void)wf;
+    (void)args;
+    (void)err;
+    ttai_buf_int(answer, ((const struct ticker_state *)state)->ticks);
+    return 0;
+}
+
+static const struct ttai_query_def ticker_queries[] = {{"ticks", ticker_ticks}, {NULL, NULL}};
+static const struct ttai_workflow_def wf_ticker = {"ticker", ticker_run,
+                                                   sizeof(struct ticker_state), NULL,
+                                                   ticker_queries};
+static const struct ttai_workflow_def *const bench_workflows[] = {&wf_grower, &wf_counter,
+                                                                  &wf_ticker, NULL};
 static const struct ttai_registry bench_registry = {bench_workflows, NULL};
 
 static long rss_anon_kib(void)
@@ -93,7 +147,8 @@ static void runtime_usage(FILE *out)
             "\n"
             "Measures the workflow runtime: (a) replay speed of a 10,000-event history,\n"
             "(b) resident memory per cached idle workflow, (c) the time to resume N open\n"
-            "idle workflows after a restart.\n"
+            "idle workflows after a restart, (d) the real time of a week of a 10 s loop\n"
+            "on the virtual clock.\n"
             "\n"
             "  --data DIR      a fresh directory to use (default: under /dev/shm or /tmp)\n"
             "  --workflows N   open idle workflows for (c) (default 100000)\n"
@@ -266,6 +321,38 @@ static int measure_resume(const char *dir, long n, double *resume_s, double *set
     return rc == 0 ? 0 : fail("signal and query after restart", &err);
 }
 
+/* (d) */
+static int measure_week(const char *dir, double *week_s)
+{
+    struct ttai_err err;
+    struct ttai_testenv *env;
+    if (ttai_testenv_open(&env, dir, &bench_registry, 1763900000000LL, &err) != 0)
+        return fail("open", &err);
+    struct ttai_engine *eng = ttai_testenv_engine(env);
+    struct ttai_buf b;
+    ttai_buf_init(&b);
+    ttai_buf_int(&b, 0);
+    int rc = ttai_engine_start(eng, "bench", "ticker", "week", ttai_buf_payload(&b), NULL, NULL,
+                               &err);
+    if (rc == 0)
+        rc = ttai_testenv_settle(env);
+    int64_t t0 = ttai_mono_ns();
+    if (rc == 0)
+        rc = ttai_testenv_advance(env, 7LL * 24 * 3600 * 1000);
+    *week_s = (double)(ttai_mono_ns() - t0) / 1e9;
+    ttai_buf_reset(&b);
+    if (rc == 0)
+        rc = ttai_engine_query(eng, "bench", "week", NULL, "ticks", (struct ttai_payload){0}, &b,
+                               &err);
+    char *json = rc == 0 ? ttai_payload_to_json(ttai_buf_payload(&b)) : NULL;
+    if (rc == 0 && (json == NULL || strcmp(json, "60480") != 0))
+        rc = ttai_errf(&err, TTAI_EIO, "a week ticked %s times, not 60480", json ? json : "no");
+    ttai_free(json);
+    ttai_buf_release(&b);
+    ttai_testenv_close(env);
+    return rc == 0 ? 0 : fail("a week of ticks", &err);
+}
+
 int bench_runtime_main(int argc, char **argv)
 {
     struct runtime_opts o = {0};
@@ -293,6 +380,11 @@ int bench_runtime_main(int argc, char **argv)
         rc = measure_memory(dir_b, o.cached, &per_wf);
     if (rc == 0)
         rc = measure_resume(dir_c, o.workflows, &resume_s, &setup_s);
+    char dir_d[300];
+    snprintf(dir_d, sizeof(dir_d), "%s/week", base);
+    double week_s = 0;
+    if (rc == 0)
+        rc = measure_week(dir_d, &week_s);
     if (o.data == NULL) {
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
         if (system(cmd) != 0)
@@ -302,8 +394,9 @@ int bench_runtime_main(int argc, char **argv)
         return rc;
     if (o.json) {
         printf("{\"replay_events_per_s\": %.0f, \"replay_history_events\": %llu, "
-               "\"idle_workflow_bytes\": %.0f, \"resume_workflows\": %ld, \"resume_s\": %.3f}\n",
-               replay_eps, (unsigned long long)events, per_wf, o.workflows, resume_s);
+               "\"idle_workflow_bytes\": %.0f, \"resume_workflows\": %ld, \"resume_s\": %.3f, "
+               "\"week_of_ticks_s\": %.3f}\n",
+               replay_eps, (unsigned long long)events, per_wf, o.workflows, resume_s, week_s);
         return 0;
     }
     printf("ttai-bench runtime (data under %s)\n", base);
@@ -313,5 +406,7 @@ int bench_runtime_main(int argc, char **argv)
            "(b) resident memory per cached idle workflow", per_wf, o.cached);
     printf("  %-46s %14.3f s         (%ld workflows; setup took %.1f s)\n",
            "(c) resume after restart", resume_s, o.workflows, setup_s);
+    printf("  %-46s %14.3f s         (60,480 virtual 10 s ticks)\n",
+           "(d) a week of a 10 s monitor loop", week_s);
     return 0;
 }

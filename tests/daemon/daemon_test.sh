@@ -482,7 +482,11 @@ case_metrics() {
                ttai_events_total ttai_commit_seconds_total ttai_store_map_grows_total \
                ttai_commit_group_batches_max ttai_store_map_bytes ttai_activity_dispatch_seconds \
                ttai_http_requests_total ttai_http_request_duration_seconds \
-               ttai_http_worker_wait_seconds_total ttai_http_handler_seconds_total ttai_runs_closed_total; do
+               ttai_http_worker_wait_seconds_total ttai_http_handler_seconds_total ttai_runs_closed_total \
+               ttai_workflow_tasks_fused_total ttai_workflow_task_duration_seconds \
+               ttai_commit_group_batches ttai_commit_duration_seconds ttai_activity_attempts_total \
+               ttai_activity_failures_total ttai_activity_timeouts_total ttai_timers_fired_total \
+               ttai_timer_lateness_seconds; do
         check "family $fam" "$(grep -c "^# TYPE $fam " "$TMP/m1")" 1
     done
     check "completed" "$(metric "$TMP/m1" 'ttai_workflows{namespace="default",status="completed"}')" 3
@@ -501,6 +505,24 @@ case_metrics() {
         "$(awk '$1 == "ttai_http_handler_seconds_total{route=\"start\"}" { print ($2 > 0) }' "$TMP/m1")" 1
     check "tasks ran" "$(awk '$1 == "ttai_workflow_tasks_total" { print ($2 >= 7) }' "$TMP/m1")" 1
     check "commits" "$(awk '$1 == "ttai_commits_total" { print ($2 > 0) }' "$TMP/m1")" 1
+    # The engine's distributions: a sample per task that committed (a task
+    # may still be committing: at most one per task run), one per commit.
+    check "task latencies" \
+        "$(awk '$1 == "ttai_workflow_tasks_total" { t = $2 } $1 == "ttai_workflow_task_duration_seconds_count" { n = $2 }
+                END { print (n >= 7 && n <= t) }' "$TMP/m1")" 1
+    check "commit durations, one per commit" \
+        "$(metric "$TMP/m1" ttai_commit_duration_seconds_count)" "$(metric "$TMP/m1" ttai_commits_total)"
+    check "group sizes, one per commit" \
+        "$(metric "$TMP/m1" ttai_commit_group_batches_count)" "$(metric "$TMP/m1" ttai_commits_total)"
+    check "group sizes sum to the batches" \
+        "$(metric "$TMP/m1" ttai_commit_group_batches_sum)" \
+        "$(awk '$1 == "ttai_commit_batches_total" { b = $2 } $1 == "ttai_commit_batches_refused_total" { r = $2 }
+                END { print b + r }' "$TMP/m1")"
+    check "attempts (one greet each)" "$(metric "$TMP/m1" ttai_activity_attempts_total)" 3
+    check "no failed attempts" "$(metric "$TMP/m1" ttai_activity_failures_total)" 0
+    check "no timed out attempts" "$(metric "$TMP/m1" ttai_activity_timeouts_total)" 0
+    check "no timers yet" "$(metric "$TMP/m1" ttai_timers_fired_total)" 0
+    check "no timer lateness yet" "$(metric "$TMP/m1" ttai_timer_lateness_seconds_count)" 0
     # More work; no counter may go down.
     req POST "$API/workflows/mc/signals/stop" '{}' >/dev/null
     req GET "$API/workflows/mc/result?wait=1&timeout_ms=10000" >/dev/null
@@ -520,6 +542,22 @@ case_metrics() {
                     if ((n in c) && ($1 in v) && $2 < v[$1]) print $1
                 }' "$TMP/m1" "$TMP/m2")
     check "counters and histograms never go down" "$down" ""
+    # Two iterations of an activity and a 1 ms timer: the attempt, timer
+    # and task series move.
+    req POST "$API/workflows" '{"type":"bench_monitor","id":"mb","input":{"iterations":2,"sleep_ms":1}}' >/dev/null
+    check "bench_monitor result" "$(req GET "$API/workflows/mb/result?wait=1&timeout_ms=10000")" 200
+    req GET "$BASE/metrics" >/dev/null
+    cp "$TMP/body" "$TMP/m3"
+    check "histograms after more work" "$(histogram_problems "$TMP/m3")" ""
+    check "timers fired" "$(metric "$TMP/m3" ttai_timers_fired_total)" 2
+    check "timer lateness samples" "$(metric "$TMP/m3" ttai_timer_lateness_seconds_count)" 2
+    check "attempts counted" "$(metric "$TMP/m3" ttai_activity_attempts_total)" 5
+    check "more task latencies" \
+        "$(awk 'NR == FNR { if ($1 == "ttai_workflow_task_duration_seconds_count") a = $2; next }
+                $1 == "ttai_workflow_task_duration_seconds_count" { print ($2 >= a + 3) }' "$TMP/m2" "$TMP/m3")" 1
+    check "more commit durations" \
+        "$(awk 'NR == FNR { if ($1 == "ttai_commit_duration_seconds_count") a = $2; next }
+                $1 == "ttai_commit_duration_seconds_count" { print ($2 > a) }' "$TMP/m2" "$TMP/m3")" 1
     stop_daemon
     check "sigterm exit" $STOP_RC 0
 }
