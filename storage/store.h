@@ -494,4 +494,16 @@ int store_failure(const struct store *store, struct ttai_err *err);
 int store_stats_get(struct store_read *read, struct store_stats *out,
                     struct ttai_err *err) TTAI_MUST_CHECK;
 
+/* ---- Fault injection (tests only) ------------------------------------------
+ *
+ * fault_cb is called on the writer thread before each group commit; it
+ * returns 0 to let the commit go ahead, or an errno value (EIO, ENOSPC) to
+ * make it fail as if mdb_txn_commit() had returned that value: the group is
+ * aborted (nothing of it is written), its batches get TTAI_EIO or
+ * TTAI_ENOSPC and the store latches as after a real failed commit. The hook
+ * must not call into the store. NULL removes it. Any thread; the hook and
+ * arg are used from the next commit on. */
+typedef int (*store_fault_fn)(void *arg);
+void store_fault_set(struct store *store, store_fault_fn fault_cb, void *arg);
+
 #endif /* TTAI_STORE_H */

@@ -49,6 +49,9 @@ struct store {
     _Atomic int fatal;                 /* see invariant 2: 0 or the first failure rc */
     char fatal_msg[TTAI_ERR_MSG_MAX];  /* written once, before fatal is set */
     struct store_counters counters;
+    /* Fault injection (fault.c, tests only): guarded by mu. */
+    store_fault_fn fault_cb;
+    void *fault_arg;
 };
 
 /* Starts and stops the writer thread (writer.c). */
@@ -60,6 +63,9 @@ int store__rc_from_mdb(int mdb_rc);
 /* True when the filesystem of dir has (nearly) no space left for us;
  * *avail_bytes (optional) gets what is left (space.c). */
 bool store__disk_full(const char *dir, uint64_t *avail_bytes);
+/* The fault hook's answer for the next commit: 0, or an errno value the
+ * commit must fail with (fault.c). Writer thread only. */
+int store__fault_check(struct store *store);
 
 /* Key builders; each returns the key length. Buffers must be large enough
  * (STORE__KEY_MAX). */

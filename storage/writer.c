@@ -587,6 +587,12 @@ static int group_run(struct store *store, struct store_batch *list, uint64_t *re
         return rc;
     }
     mdb_cursor_close(g.hist);
+    /* An injected failure (fault.c) replaces the commit. */
+    int fault = store__fault_check(store);
+    if (fault != 0) {
+        mdb_txn_abort(g.txn);
+        return fault;
+    }
     int64_t t0 = ttai_mono_ns();
     rc = mdb_txn_commit(g.txn);
     *commit_ns = ttai_mono_ns() - t0;
