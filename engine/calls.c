@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- Public calls --------------------------------------------------------- */
 
@@ -308,10 +309,20 @@ int ttai_engine_terminate(struct ttai_engine *eng, const char *ns, const char *w
     return rc;
 }
 
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int ttai_engine_query(struct ttai_engine *eng, const char *ns, const char *workflow_id,
                       const struct ttai_run_id *run, const char *name, struct ttai_payload args,
                       struct ttai_buf *answer, struct ttai_err *err)
 {
+    int64_t deadline = eng->query_first_task_wait_ms > 0
+                           ? monotonic_ms() + eng->query_first_task_wait_ms : 0;
+again:
     pthread_mutex_lock(&eng->mu);
     struct store_run rec;
     int rc = resolve_run(eng, ns, workflow_id, run, &rec, err);
@@ -325,6 +336,17 @@ int ttai_engine_query(struct ttai_engine *eng, const char *ns, const char *workf
         rc = err ? err->rc : TTAI_EIO;
     if (rc == 0 && wf->nondet)
         rc = ttai_errf(err, TTAI_ENONDET, "%s", wf->nondet_msg);
+    /* Before its first task a run has only its zeroed state (its code has
+     * not read its input): a query would see, say, a counter that continued
+     * as new drop to 0. Wait for that task, polling with the lock released
+     * so that the engine can run it; past the deadline, answer anyway. */
+    if (rc == 0 && rec.status == STORE_RUN_RUNNING && !wf->coro_ready && !wf->coro_failed &&
+        deadline != 0 && monotonic_ms() < deadline) {
+        pthread_mutex_unlock(&eng->mu);
+        struct timespec nap = {0, 1000000};
+        nanosleep(&nap, NULL);
+        goto again;
+    }
     if (rc == 0)
         rc = eng_run_query(wf, name, args, answer, err);
     if (wf != NULL && rec.status != STORE_RUN_RUNNING)

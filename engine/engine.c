@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#define QUERY_FIRST_TASK_WAIT_MS_DEFAULT 5000
 #define CACHE_MAX_DEFAULT 10000
 #define HASH_BUCKETS 65536
 
@@ -1081,6 +1082,9 @@ int ttai_engine_open(struct ttai_engine **out, const struct ttai_engine_opts *op
     eng->registry = opts->registry;
     eng->clock = opts->clock.now_ms != NULL ? opts->clock : (struct ttai_clock){real_now, NULL};
     eng->cache_max = cache_max_clamped(opts->cache_max ? opts->cache_max : CACHE_MAX_DEFAULT);
+    eng->query_first_task_wait_ms = opts->query_first_task_wait_ms == 0
+                                        ? QUERY_FIRST_TASK_WAIT_MS_DEFAULT
+                                        : opts->query_first_task_wait_ms;
     eng->lru.lru_next = eng->lru.lru_prev = &eng->lru;
     pthread_mutex_init(&eng->mu, NULL);
     eng->buckets = ttai_calloc(HASH_BUCKETS, sizeof(*eng->buckets));

@@ -169,6 +169,7 @@ struct ttai_engine {
     const struct ttai_registry *registry;
     struct ttai_clock clock;
     size_t cache_max;
+    int64_t query_first_task_wait_ms;  /* < 0: queries never wait */
     pthread_mutex_t mu;
 
     struct ttai_wf **buckets;          /* cached runs by run id */

@@ -23,7 +23,9 @@ static int engine_open(struct ttai_testenv *env, struct ttai_err *err)
                                     .cache_max = env->cache_max,
                                     /* A virtual world need not survive a
                                      * power loss; restarts close cleanly. */
-                                    .no_sync = true};
+                                    .no_sync = true,
+                                    /* The test drives the tasks itself. */
+                                    .query_first_task_wait_ms = -1};
     return ttai_engine_open(&env->eng, &opts, err);
 }
 

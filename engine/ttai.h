@@ -296,6 +296,13 @@ struct ttai_engine_opts {
     size_t activity_threads;              /* 0: 4 */
     size_t map_bytes_max;                 /* 0: storage default */
     bool no_sync;                         /* tests only: no fsync (store_opts) */
+    /* A query to a run that has not run its first workflow task (just
+     * started, or just continued as new) waits up to this long (real time)
+     * for that task, so that it answers from the state the workflow set up
+     * rather than the zeroed one (Temporal waits likewise). 0: 5000 ms;
+     * negative: never wait (the virtual-clock test environment, where the
+     * caller itself drives the tasks). */
+    int64_t query_first_task_wait_ms;
 };
 
 int ttai_engine_open(struct ttai_engine **out, const struct ttai_engine_opts *opts,
