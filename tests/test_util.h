@@ -154,7 +154,8 @@ static inline void test__child_main(int in, int out, const char *dir, size_t map
     struct store *store = NULL;
     struct test_child_req req;
     while (test__read_full(in, &req, sizeof(req)) == 0) {
-        struct test_child_rep rep = {0, 0};
+        struct test_child_rep rep;
+        memset(&rep, 0, sizeof(rep));
         struct ttai_err err;
         if (store == NULL) {
             struct store_opts opts = {.dir = dir, .read_only = true,
@@ -198,8 +199,14 @@ static inline void test_child_start(struct test_child *c, const char *dir, size_
 /* The last event id of run as the child sees it in a new read. */
 static inline struct test_child_rep test_child_ask(struct test_child *c, const struct ttai_run_id *run)
 {
-    struct test_child_req req = {*run};
-    struct test_child_rep rep = {-1, 0};
+    /* Zeroed whole, padding included: the bytes cross a pipe (and
+     * valgrind checks that every byte written was set). */
+    struct test_child_req req;
+    memset(&req, 0, sizeof(req));
+    memcpy(&req.run, run, sizeof(req.run));
+    struct test_child_rep rep;
+    memset(&rep, 0, sizeof(rep));
+    rep.rc = -1;
     if (test__write_full(c->to_child, &req, sizeof(req)) != 0 ||
         test__read_full(c->from_child, &rep, sizeof(rep)) != 0)
         rep.rc = -1000;
