@@ -121,21 +121,7 @@ static void list_table(const json_t *workflows)
                                        "start_time",  "close_time", "history_length"};
     static const char *const header[] = {"WORKFLOW ID", "RUN ID",     "TYPE",  "STATUS",
                                          "START TIME",  "CLOSE TIME", "EVENTS"};
-    struct ctl_table t;
-    ctl_table_init(&t, 7);
-    (void)ctl_table_add(&t, header);
-    size_t i;
-    json_t *wf;
-    json_array_foreach(workflows, i, wf) {
-        char *cells[7];
-        for (int c = 0; c < 7; c++)
-            cells[c] = ctl_json_cell(json_object_get(wf, keys[c]));
-        (void)ctl_table_add(&t, (const char *const *)cells); /* out of memory: row left out */
-        for (int c = 0; c < 7; c++)
-            ttai_free(cells[c]);
-    }
-    ctl_table_print(&t);
-    ctl_table_release(&t);
+    ctl_objects_table_print(workflows, keys, header, 7);
 }
 
 /* GETs one page of the list, asking for at most `want` (0: a full page)

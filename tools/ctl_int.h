@@ -209,6 +209,11 @@ int ctl_json_print_line(const json_t *v);
  * "-", others compact JSON. Returns a ttai_malloc'd string or NULL. */
 char *ctl_json_cell(const json_t *v);
 
+/* Prints an array of objects as a table: one row per object, the cells
+ * its keys[0..cols) as ctl_json_cell gives them, under header. */
+void ctl_objects_table_print(const json_t *objects, const char *const *keys,
+                             const char *const *header, int cols);
+
 /* One history event as a table row (ID, TIME, TYPE, DETAILS), fixed widths
  * so that streamed rows line up with the header. */
 void ctl_event_header_print(void);

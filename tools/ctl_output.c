@@ -172,3 +172,23 @@ void ctl_event_row_print(const json_t *event)
             *p = '?';
     printf(EVENT_ROW_FORMAT, id, time ? time : "-", type ? type : "?", details);
 }
+
+void ctl_objects_table_print(const json_t *objects, const char *const *keys,
+                             const char *const *header, int cols)
+{
+    struct ctl_table t;
+    ctl_table_init(&t, cols);
+    (void)ctl_table_add(&t, header);
+    size_t i;
+    const json_t *o;
+    json_array_foreach(objects, i, o) {
+        char *cells[CTL_TABLE_COLS_MAX];
+        for (int c = 0; c < cols; c++)
+            cells[c] = ctl_json_cell(json_object_get(o, keys[c]));
+        (void)ctl_table_add(&t, (const char *const *)cells); /* out of memory: row left out */
+        for (int c = 0; c < cols; c++)
+            ttai_free(cells[c]);
+    }
+    ctl_table_print(&t);
+    ctl_table_release(&t);
+}

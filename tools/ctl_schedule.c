@@ -480,18 +480,7 @@ static void describe_table(const json_t *s)
     printf("\nRecent actions:\n");
     static const char *const keys[] = {"nominal_time", "actual_time", "workflow_id", "outcome"};
     static const char *const header[] = {"NOMINAL TIME", "ACTUAL TIME", "WORKFLOW ID", "OUTCOME"};
-    ctl_table_init(&t, 4);
-    (void)ctl_table_add(&t, header);
-    json_array_foreach(json_object_get(state, "recent"), i, v) {
-        char *cells[4];
-        for (int c = 0; c < 4; c++)
-            cells[c] = ctl_json_cell(json_object_get(v, keys[c]));
-        (void)ctl_table_add(&t, (const char *const *)cells);
-        for (int c = 0; c < 4; c++)
-            ttai_free(cells[c]);
-    }
-    ctl_table_print(&t);
-    ctl_table_release(&t);
+    ctl_objects_table_print(json_object_get(state, "recent"), keys, header, 4);
 }
 
 static void list_table(const json_t *schedules)
@@ -500,21 +489,7 @@ static void list_table(const json_t *schedules)
                                        "next_fire", "actions"};
     static const char *const header[] = {"SCHEDULE ID", "CRON", "WORKFLOW TYPE", "PAUSED",
                                          "NEXT FIRE", "ACTIONS"};
-    struct ctl_table t;
-    ctl_table_init(&t, 6);
-    (void)ctl_table_add(&t, header);
-    size_t i;
-    json_t *s;
-    json_array_foreach(schedules, i, s) {
-        char *cells[6];
-        for (int c = 0; c < 6; c++)
-            cells[c] = ctl_json_cell(json_object_get(s, keys[c]));
-        (void)ctl_table_add(&t, (const char *const *)cells); /* out of memory: row left out */
-        for (int c = 0; c < 6; c++)
-            ttai_free(cells[c]);
-    }
-    ctl_table_print(&t);
-    ctl_table_release(&t);
+    ctl_objects_table_print(schedules, keys, header, 6);
 }
 
 /* The schedule of an answer as JSON, or one line saying what happened. */

@@ -108,19 +108,7 @@ static void daily_report_run(struct ttai_wf *wf, void *state, struct ttai_payloa
 
     char title[64];
     snprintf(title, sizeof(title), "Daily Report - %s", date);
-    struct mon_alerts alerts;
-    mon_alerts_init(&alerts);
-    struct ttai_buf *a = &alerts.items;
-    ttai_buf_map(a, 6);
-    mon_kv_str(a, "type", "daily_report");
-    mon_kv_str(a, "severity", "info");
-    mon_kv_str(a, "title", title);
-    mon_kv_str(a, "message", report);
-    mon_kv_str(a, "format", "markdown");
-    ttai_buf_str(a, "channels");
-    mon_channels_pack(&channels, a);
-    alerts.count = 1;
-    if (mon_route(wf, "report", &alerts) != 0)
+    if (mon_route_report(wf, "daily_report", title, report, &channels) != 0)
         ttai_wf_fail(wf, "RouteFailed", "route_alerts failed for the daily report");
 
     ttai_buf_init(&b);

@@ -248,11 +248,13 @@ bool mon_wait(struct ttai_wf *wf, const bool *shutdown, int64_t ms)
 
 /* ---- Signals before the input ----------------------------------------------- */
 
-bool mon_early_defer(struct ttai_wf *wf, struct mon_early *e, mon_signal_fn apply,
-                     struct ttai_payload args)
+void mon_early_signal(struct ttai_wf *wf, struct mon_early *e, mon_signal_fn apply, void *state,
+                      struct ttai_payload args)
 {
-    if (e->started)
-        return false;
+    if (e->started) {
+        apply(wf, state, args);
+        return;
+    }
     if (e->count == e->cap) {
         /* Run memory is freed with the run; the old array is simply left. */
         uint32_t cap = e->cap ? 2 * e->cap : 8;
@@ -265,7 +267,6 @@ bool mon_early_defer(struct ttai_wf *wf, struct mon_early *e, mon_signal_fn appl
     /* The engine keeps signal arguments for the run's lifetime. */
     e->items[e->count].apply = apply;
     e->items[e->count++].args = args;
-    return true;
 }
 
 void mon_early_start(struct ttai_wf *wf, struct mon_early *e, void *state)
@@ -358,6 +359,24 @@ int mon_route(struct ttai_wf *wf, const char *alert_type, struct mon_alerts *a)
     struct ttai_payload input = mon_keep(wf, &b);
     struct ttai_result res;
     return ttai_wf_activity(wf, MON_ACT_ROUTE_ALERTS, input, &mon_opts_route, &res);
+}
+
+int mon_route_report(struct ttai_wf *wf, const char *type, const char *title, const char *report,
+                     const struct mon_channels *channels)
+{
+    struct mon_alerts alerts;
+    mon_alerts_init(&alerts);
+    struct ttai_buf *a = &alerts.items;
+    ttai_buf_map(a, 6);
+    mon_kv_str(a, "type", type);
+    mon_kv_str(a, "severity", "info");
+    mon_kv_str(a, "title", title);
+    mon_kv_str(a, "message", report);
+    mon_kv_str(a, "format", "markdown");
+    ttai_buf_str(a, "channels");
+    mon_channels_pack(channels, a);
+    alerts.count = 1;
+    return mon_route(wf, "report", &alerts);
 }
 
 bool mon_needs_attention(const msgpack_object *position)

@@ -147,9 +147,10 @@ struct mon_early {
     } *items;                  /* ttai_wf_alloc'ed */
 };
 
-/* In a signal handler: true when the signal was kept for later. */
-bool mon_early_defer(struct ttai_wf *wf, struct mon_early *e, mon_signal_fn apply,
-                     struct ttai_payload args);
+/* In a signal handler: applies the signal to state now, or keeps it for
+ * mon_early_start when the input is not loaded yet. */
+void mon_early_signal(struct ttai_wf *wf, struct mon_early *e, mon_signal_fn apply, void *state,
+                      struct ttai_payload args);
 /* In the workflow function, once the input is loaded: applies the kept
  * signals in order; later signals apply at once. */
 void mon_early_start(struct ttai_wf *wf, struct mon_early *e, void *state);
@@ -179,6 +180,10 @@ void mon_alerts_release(struct mon_alerts *a);
  * the seed does. Releases a first (it must not live across the call).
  * Returns the activity's rc (0 when routed). Nothing is run for no alerts. */
 int mon_route(struct ttai_wf *wf, const char *alert_type, struct mon_alerts *a);
+/* Routes one markdown report (alert_type "report", severity info) of the
+ * given type ("daily_report", ...) and title to channels. */
+int mon_route_report(struct ttai_wf *wf, const char *type, const char *title, const char *report,
+                     const struct mon_channels *channels);
 
 /* The reports' "positions requiring attention" (seed 001): DTE at most 7
  * (999 when absent) or P&L at most -20%. */

@@ -147,8 +147,7 @@ static void apply_remove_symbols(struct ttai_wf *wf, void *state, struct ttai_pa
 #define NEWS_SIGNAL(name)                                                               \
     static void on_##name(struct ttai_wf *wf, void *state, struct ttai_payload args)      \
     {                                                                                   \
-        if (!mon_early_defer(wf, &((struct news_state *)state)->early, apply_##name, args)) \
-            apply_##name(wf, state, args);                                              \
+        mon_early_signal(wf, &((struct news_state *)state)->early, apply_##name, state, args); \
     }
 NEWS_SIGNAL(update_symbols)
 NEWS_SIGNAL(add_symbols)

@@ -92,8 +92,7 @@ static void apply_update_config(struct ttai_wf *wf, void *state, struct ttai_pay
 
 static void on_update_config(struct ttai_wf *wf, void *state, struct ttai_payload args)
 {
-    if (!mon_early_defer(wf, &((struct pm_state *)state)->early, apply_update_config, args))
-        apply_update_config(wf, state, args);
+    mon_early_signal(wf, &((struct pm_state *)state)->early, apply_update_config, state, args);
 }
 
 static void on_shutdown(struct ttai_wf *wf, void *state, struct ttai_payload args)

@@ -222,20 +222,17 @@ static void apply_rearm(struct ttai_wf *wf, void *state, struct ttai_payload arg
 
 static void on_add_alert(struct ttai_wf *wf, void *state, struct ttai_payload args)
 {
-    if (!mon_early_defer(wf, &((struct ra_state *)state)->early, apply_add_alert, args))
-        apply_add_alert(wf, state, args);
+    mon_early_signal(wf, &((struct ra_state *)state)->early, apply_add_alert, state, args);
 }
 
 static void on_remove_alert(struct ttai_wf *wf, void *state, struct ttai_payload args)
 {
-    if (!mon_early_defer(wf, &((struct ra_state *)state)->early, apply_remove_alert, args))
-        apply_remove_alert(wf, state, args);
+    mon_early_signal(wf, &((struct ra_state *)state)->early, apply_remove_alert, state, args);
 }
 
 static void on_rearm(struct ttai_wf *wf, void *state, struct ttai_payload args)
 {
-    if (!mon_early_defer(wf, &((struct ra_state *)state)->early, apply_rearm, args))
-        apply_rearm(wf, state, args);
+    mon_early_signal(wf, &((struct ra_state *)state)->early, apply_rearm, state, args);
 }
 
 static void on_shutdown(struct ttai_wf *wf, void *state, struct ttai_payload args)

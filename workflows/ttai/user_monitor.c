@@ -201,14 +201,12 @@ static void apply_update_positions(struct ttai_wf *wf, void *state, struct ttai_
 
 static void on_update_rules(struct ttai_wf *wf, void *state, struct ttai_payload args)
 {
-    if (!mon_early_defer(wf, &((struct um_state *)state)->early, apply_update_rules, args))
-        apply_update_rules(wf, state, args);
+    mon_early_signal(wf, &((struct um_state *)state)->early, apply_update_rules, state, args);
 }
 
 static void on_update_positions(struct ttai_wf *wf, void *state, struct ttai_payload args)
 {
-    if (!mon_early_defer(wf, &((struct um_state *)state)->early, apply_update_positions, args))
-        apply_update_positions(wf, state, args);
+    mon_early_signal(wf, &((struct um_state *)state)->early, apply_update_positions, state, args);
 }
 
 static void on_shutdown(struct ttai_wf *wf, void *state, struct ttai_payload args)

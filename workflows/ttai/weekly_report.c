@@ -315,19 +315,7 @@ static void weekly_report_run(struct ttai_wf *wf, void *state, struct ttai_paylo
     char title[80], week_end[16];
     mon_date(t, week_end, sizeof(week_end));
     snprintf(title, sizeof(title), "Weekly Report - week ending %s", week_end);
-    struct mon_alerts alerts;
-    mon_alerts_init(&alerts);
-    struct ttai_buf *a = &alerts.items;
-    ttai_buf_map(a, 6);
-    mon_kv_str(a, "type", "weekly_report");
-    mon_kv_str(a, "severity", "info");
-    mon_kv_str(a, "title", title);
-    mon_kv_str(a, "message", report);
-    mon_kv_str(a, "format", "markdown");
-    ttai_buf_str(a, "channels");
-    mon_channels_pack(&channels, a);
-    alerts.count = 1;
-    if (mon_route(wf, "report", &alerts) != 0)
+    if (mon_route_report(wf, "weekly_report", title, report, &channels) != 0)
         ttai_wf_fail(wf, "RouteFailed", "route_alerts failed for the weekly report");
     ttai_wf_complete(wf, summary);
 }
