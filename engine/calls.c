@@ -108,14 +108,32 @@ void eng_uncache(struct ttai_engine *eng, const struct ttai_run_id *id)
         eng_cache_remove(eng, wf);
 }
 
+/* Adds to b the start's own operations: the execution condition, the run,
+ * the execution and the run's timeout timer. */
+static int add_start_ops(struct store_batch *b, const struct store_run *run, bool exists,
+                         const struct ttai_run_id *existing, int64_t deadline)
+{
+    int rc = store_batch_require_exec(b, run->ns, run->workflow_id, exists ? existing : NULL);
+    if (rc == 0)
+        rc = store_batch_put_run(b, run);
+    if (rc == 0)
+        rc = store_batch_put_exec(b, run->ns, run->workflow_id, &run->run_id);
+    if (rc == 0 && deadline > 0)
+        rc = store_batch_put_timer(b, deadline, &run->run_id, 0, TIMER_RUN_TIMEOUT);
+    return rc;
+}
+
 /* Starts a run; with a signal (signal != NULL) the SignalReceived event is
  * appended in the same batch, right after WorkflowStarted.
  *
- * The new run goes to the cache once the start is durable, so that its
- * first task reads the start's events and runs the code without loading
- * and replaying the run. The first task itself stays the engine's: a start
- * answered before that task ran lets a query see the workflow's initial
- * state. */
+ * A plain start runs the workflow's first task here, under the engine
+ * lock, and commits it with the start: one commit instead of two in a row,
+ * and a start is answered with its first task done, so that a query right
+ * after it sees the state the code built from its input (as a Temporal
+ * query waits for the first workflow task). When the task cannot go with
+ * the start (its batch cannot be built), and for signal-with-start, the new
+ * run goes to the cache once the start is durable, and its first task,
+ * which reads the start's events without a replay, stays the engine's. */
 static int start_run(struct ttai_engine *eng, const char *ns, const char *type,
                         const char *workflow_id, struct ttai_payload input,
                         const struct ttai_start_opts *opts, const struct store_event *signal,
@@ -132,38 +150,31 @@ static int start_run(struct ttai_engine *eng, const char *ns, const char *type,
         return ttai_errf(err, TTAI_ENOTFOUND, "unknown workflow type '%s'", type);
     if (input.len > STORE_EVENT_BYTES_MAX / 2)
         return ttai_errf(err, TTAI_ETOOBIG, "input of %zu bytes is over the limit", input.len);
+    int64_t started_ns = ttai_mono_ns();
     struct store_run existing;
     struct ttai_err lookup;
     bool exists = resolve_run(eng, ns, workflow_id, NULL, &existing, &lookup) == 0;
-    struct store_batch *b = store_batch_new();
-    if (b == NULL)
-        return ttai_errf(err, TTAI_ENOMEM, "out of memory starting a workflow");
     if (exists && existing.status == STORE_RUN_RUNNING) {
         if (opts->id_conflict == TTAI_CONFLICT_USE_EXISTING) {
             if (run_id_out != NULL)
                 *run_id_out = existing.run_id;
-            store_batch_free(b);
             return TTAI_OK;
         }
-        if (opts->id_conflict != TTAI_CONFLICT_TERMINATE) {
-            store_batch_free(b);
+        if (opts->id_conflict != TTAI_CONFLICT_TERMINATE)
             return ttai_errf(err, TTAI_EEXIST, "workflow '%s' is already running", workflow_id);
-        }
-        rc = eng_terminate_run(eng, &existing, STORE_EV_WORKFLOW_TERMINATED,
-                           "terminated by a new start with the same id", b, err);
     } else if (exists && (opts->id_reuse == TTAI_REUSE_REJECT ||
                           (opts->id_reuse == TTAI_REUSE_ALLOW_FAILED_ONLY &&
                            existing.status == STORE_RUN_COMPLETED))) {
-        store_batch_free(b);
         return ttai_errf(err, TTAI_EEXIST, "workflow id '%s' was used and the reuse policy refuses it",
                          workflow_id);
     }
+    bool terminate = exists && existing.status == STORE_RUN_RUNNING;
     struct store_run run = {.status = STORE_RUN_RUNNING, .start_ms = eng_now_ms(eng)};
     snprintf(run.ns, sizeof(run.ns), "%s", ns);
     snprintf(run.workflow_id, sizeof(run.workflow_id), "%s", workflow_id);
     snprintf(run.type, sizeof(run.type), "%s", type);
-    if (rc == 0 && eng_run_id_new(&run.run_id) != 0)
-        rc = ttai_errf(err, TTAI_EIO, "cannot make a run id");
+    if (eng_run_id_new(&run.run_id) != 0)
+        return ttai_errf(err, TTAI_EIO, "cannot make a run id");
     struct store_event started = {.type = STORE_EV_WORKFLOW_STARTED, .time_ms = run.start_ms,
                                   .name = {(const uint8_t *)type, strlen(type)},
                                   .payload = {input.data, input.len},
@@ -172,38 +183,71 @@ static int start_run(struct ttai_engine *eng, const char *ns, const char *type,
                                   .fire_ms = opts->execution_timeout_ms > 0
                                                  ? run.start_ms + opts->execution_timeout_ms : 0};
     int64_t deadline = eng_run_deadline(run.start_ms, opts->run_timeout_ms, started.fire_ms);
-    if (rc == 0)
-        rc = store_batch_require_exec(b, ns, workflow_id, exists ? &existing.run_id : NULL);
-    if (rc == 0)
-        rc = store_batch_put_run(b, &run);
-    if (rc == 0)
-        rc = store_batch_put_exec(b, ns, workflow_id, &run.run_id);
-    if (rc == 0)
+    struct store_batch *b = store_batch_new();
+    if (b == NULL)
+        return ttai_errf(err, TTAI_ENOMEM, "out of memory starting a workflow");
+    struct task_out first;
+    bool fused = false;
+    for (int attempt = 0; attempt < 2 && !fused; attempt++) {
+        store_batch_clear(b);
+        rc = 0;
+        if (terminate)
+            rc = eng_terminate_run(eng, &existing, STORE_EV_WORKFLOW_TERMINATED,
+                                   "terminated by a new start with the same id", b, err);
+        if (rc == 0)
+            rc = add_start_ops(b, &run, exists, &existing.run_id, deadline);
+        if (rc != 0)
+            break;
+        if (attempt == 0 && signal == NULL) {
+            struct ttai_wf *wf = eng_run_new(&run, def, eng);
+            if (wf == NULL)
+                continue;
+            struct ttai_err task_err;
+            pthread_mutex_lock(&eng->mu);
+            fused = eng_start_fuse(eng, wf, &started, b, &first, run.start_ms, &task_err) == 0;
+            pthread_mutex_unlock(&eng->mu);
+            if (!fused)
+                eng_run_free(wf); /* b holds part of the task: start again without it */
+            continue;
+        }
         rc = store_batch_append(b, &run.run_id, &started, err);
-    if (rc == 0 && signal != NULL)
-        rc = store_batch_append(b, &run.run_id, signal, err);
-    if (rc == 0 && deadline > 0)
-        rc = store_batch_put_timer(b, deadline, &run.run_id, 0, TIMER_RUN_TIMEOUT);
+        if (rc == 0 && signal != NULL)
+            rc = store_batch_append(b, &run.run_id, signal, err);
+        break;
+    }
     if (rc == 0)
         rc = store_commit(eng->store, b, err);
     store_batch_free(b);
-    if (rc != 0)
+    if (rc != 0 && !fused)
         return rc;
-    /* The run as a load would rebuild it: the start's events stored, no
-     * task run yet. */
-    struct ttai_wf *fresh = eng_run_new(&run, def, eng);
-    if (fresh != NULL)
+    /* Not fused: the run as a load would rebuild it, the start's events
+     * stored, no task run yet. */
+    struct ttai_wf *fresh = NULL;
+    if (!fused && (fresh = eng_run_new(&run, def, eng)) != NULL)
         fresh->last_event_id = signal != NULL ? 2 : 1;
     pthread_mutex_lock(&eng->mu);
+    if (rc != 0) {
+        /* Refused or failed: the first task ran for nothing. */
+        first.wf->inflight = false;
+        eng_cache_remove(eng, first.wf);
+        pthread_mutex_unlock(&eng->mu);
+        return rc;
+    }
     if (deadline > 0) {
         struct store_timer t = {deadline, run.run_id, 0, TIMER_RUN_TIMEOUT};
         eng_timer_push(&eng->timers, &t);
     }
     if (exists)
         eng_uncache(eng, &existing.run_id);
-    if (fresh != NULL)
-        eng_cache_adopt(eng, fresh);
-    eng_mark_ready(eng, &run.run_id);
+    if (fused) {
+        first.ready_ns = started_ns;
+        first.pending.rc = 0;
+        eng_task_finish(eng, &first);
+    } else {
+        if (fresh != NULL)
+            eng_cache_adopt(eng, fresh);
+        eng_mark_ready(eng, &run.run_id);
+    }
     pthread_mutex_unlock(&eng->mu);
     if (run_id_out != NULL)
         *run_id_out = run.run_id;

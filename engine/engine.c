@@ -622,6 +622,26 @@ bool eng_task_fuse(struct ttai_engine *eng, struct store_read *rd, const struct 
     return true;
 }
 
+int eng_start_fuse(struct ttai_engine *eng, struct ttai_wf *wf, const struct store_event *started,
+                   struct store_batch *b, struct task_out *out, int64_t now, struct ttai_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    struct store_event first = *started;
+    first.event_id = 1; /* what the store gives the first event of a run */
+    wf->synced = true;
+    eng_run_task(wf, &first, 1, now);
+    eng->stats.tasks++;
+    out->wf = wf;
+    out->batch = b;
+    int rc = build_task_events(eng, out, started, now, err);
+    if (rc != 0)
+        return rc;
+    cache_insert(eng, wf);
+    wf->inflight = true;
+    eng->stats.tasks_fused++;
+    return TTAI_OK;
+}
+
 void eng_round_touch(struct ttai_engine *eng, const struct ttai_run_id *run)
 {
     struct ttai_wf *wf = eng_cache_find(eng, run);

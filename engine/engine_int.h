@@ -310,6 +310,17 @@ struct task_out {
 bool eng_task_fuse(struct ttai_engine *eng, struct store_read *rd, const struct ttai_run_id *run,
                    const struct store_event *input, struct store_batch *b, struct task_out *out,
                    int64_t now);
+/* A start with its first task: runs the first task of wf, a run being
+ * started (not stored yet, not cached), over its WorkflowStarted event, and
+ * adds to b (which holds the start's own operations: the run, its
+ * execution, its timeout timer) that event, the task's events and their
+ * side tables, so that the start and the first task commit together. On
+ * success the run is cached and in flight: the caller finishes the task
+ * with eng_task_finish once b is durable, or removes the run when b was
+ * refused. On failure (rc) b holds part of the task and wf is the caller's.
+ * Engine lock held. */
+int eng_start_fuse(struct ttai_engine *eng, struct ttai_wf *wf, const struct store_event *started,
+                   struct store_batch *b, struct task_out *out, int64_t now, struct ttai_err *err);
 /* After the group is durable: acts on one task's commit (arms timers,
  * dispatches activities, closes) or, refused, evicts the run for replay.
  * Returns the batch's rc. */

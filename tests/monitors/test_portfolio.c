@@ -150,8 +150,11 @@ void test_portfolio_config_status_continue_as_new(void)
     mt_open(MT_FAKES, MT_T0);
     fake_portfolio("{\"margin_utilization\": 55, \"positions\": []}");
     mt_start("PortfolioMonitor", "pm", "{\"check_interval_minutes\": 1}");
-    /* Before the first task, the seed's None. */
-    ASSERT_JSON(mt_query("pm", "get_status"), "{\"config\": null, \"shutting_down\": false}");
+    /* A start commits with the run's first task, so a query right after it
+     * sees the configuration the code built from its input, never the
+     * seed's initial None (as a Temporal query waits for the first task). */
+    ASSERT_JSON(mt_query("pm", "get_status"),
+                "{\"config\": " DEFAULT_CONFIG("70.0") ", \"shutting_down\": false}");
     mt_settle();
     ASSERT_JSON(mt_query("pm", "get_status"),
                 "{\"config\": " DEFAULT_CONFIG("70.0") ", \"shutting_down\": false}");

@@ -1,6 +1,7 @@
 /* test_runtime.c: the workflow runtime on a virtual clock: samples, timers,
  * signals around continue-as-new, queries, restart, non-determinism. Every
  * test also replays the recorded history offline and compares queries. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -279,6 +280,63 @@ static void test_hello(struct ttai_testenv *env)
                                 &err), TTAI_EEXIST);
     ASSERT_EQ(ttai_engine_start(eng, "default", "nope", "x", json(&in, "1"), NULL, NULL, &err),
               TTAI_ENOTFOUND);
+    ttai_buf_release(&in);
+}
+
+static int fail_next_commit(void *arg)
+{
+    (void)arg;
+    return EIO;
+}
+
+/* A start commits with the run's first task: one commit, and the history
+ * holds the task's events before anything else ran. A start whose commit
+ * fails leaves nothing behind, in the store or in the engine. */
+static void test_start_with_first_task(struct ttai_testenv *env)
+{
+    struct ttai_engine *eng = ttai_testenv_engine(env);
+    struct store *store = ttai_engine_store(eng);
+    struct ttai_buf in;
+    ttai_buf_init(&in);
+    struct store_counters before, after;
+    store_counters_get(store, &before);
+    struct ttai_run_id run;
+    ASSERT_OK(ttai_engine_start(eng, "default", "hello", "hello-fused", json(&in, "\"you\""), NULL,
+                                &run, &err), &err);
+    store_counters_get(store, &after);
+    ASSERT_EQ(after.commits, before.commits + 1);
+    ASSERT_EQ(after.batches, before.batches + 1);
+    static const int want[] = {STORE_EV_WORKFLOW_STARTED, STORE_EV_TASK_COMPLETED,
+                               STORE_EV_ACTIVITY_SCHEDULED};
+    struct store_read *rd;
+    ASSERT_OK(store_read_begin(store, &rd, &err), &err);
+    for (uint64_t id = 1; id <= 3; id++) {
+        struct store_event ev;
+        ASSERT_OK(store_event_get(rd, &run, id, &ev, &err), &err);
+        ASSERT_EQ(ev.type, want[id - 1]);
+    }
+    struct store_event none;
+    ASSERT_EQ(store_event_get(rd, &run, 4, &none, &err), TTAI_ENOTFOUND);
+    store_read_end(rd);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    char *res = result_json(eng, "hello-fused");
+    ASSERT(strcmp(res, "\"Hello, you!\"") == 0);
+    ttai_free(res);
+
+    store_fault_set(store, fail_next_commit, NULL);
+    ASSERT_EQ(ttai_engine_start(eng, "default", "hello", "hello-lost", json(&in, "\"x\""), NULL,
+                                NULL, &err), TTAI_EIO);
+    store_fault_set(store, NULL, NULL);
+    ASSERT_OK(ttai_testenv_restart(env, &err), &err); /* the store latched the failure */
+    eng = ttai_testenv_engine(env);
+    struct ttai_run_info info;
+    ASSERT_EQ(ttai_engine_describe(eng, "default", "hello-lost", NULL, &info, &err), TTAI_ENOTFOUND);
+    ASSERT_OK(ttai_engine_start(eng, "default", "hello", "hello-lost", json(&in, "\"again\""), NULL,
+                                NULL, &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    res = result_json(eng, "hello-lost");
+    ASSERT(strcmp(res, "\"Hello, again!\"") == 0);
+    ttai_free(res);
     ttai_buf_release(&in);
 }
 
@@ -583,6 +641,7 @@ int main(void)
     struct ttai_testenv *env;
     ASSERT_OK(ttai_testenv_open(&env, dir, &registry, T0, &err), &err);
     test_hello(env);
+    test_start_with_first_task(env);
     test_counter(env);
     test_timers_and_restart(env);
     test_week_of_ticks(env);
