@@ -3,6 +3,7 @@
  * test also replays the recorded history offline and compares queries. */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -340,6 +341,71 @@ static void test_start_with_first_task(struct ttai_testenv *env)
     ttai_buf_release(&in);
 }
 
+/* Starts of one id racing from several threads: each first task runs, one
+ * start commits and the others are refused (before their commit, or by the
+ * store's condition on the execution); a refused start leaves nothing
+ * cached. */
+#define RACERS 6
+#define RACES 20
+struct racer {
+    struct ttai_engine *eng;
+    pthread_barrier_t *go;
+    const char *id;
+    int rc;
+};
+
+static void *racer_main(void *arg)
+{
+    struct racer *r = arg;
+    struct ttai_err e;
+    pthread_barrier_wait(r->go);
+    r->rc = ttai_engine_start(r->eng, "default", "sleeper", r->id, (struct ttai_payload){0}, NULL,
+                              NULL, &e);
+    return NULL;
+}
+
+static void test_racing_starts(struct ttai_testenv *env)
+{
+    struct ttai_engine *eng = ttai_testenv_engine(env);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    struct ttai_engine_stats before, after;
+    ttai_engine_stats_get(eng, &before);
+    for (int race = 0; race < RACES; race++) {
+        char id[32];
+        snprintf(id, sizeof(id), "race-%d", race);
+        pthread_barrier_t go;
+        ASSERT(pthread_barrier_init(&go, NULL, RACERS) == 0);
+        struct racer racers[RACERS];
+        pthread_t threads[RACERS];
+        for (int i = 0; i < RACERS; i++) {
+            racers[i] = (struct racer){eng, &go, id, -1};
+            ASSERT(pthread_create(&threads[i], NULL, racer_main, &racers[i]) == 0);
+        }
+        int won = 0;
+        for (int i = 0; i < RACERS; i++) {
+            ASSERT(pthread_join(threads[i], NULL) == 0);
+            if (racers[i].rc == 0)
+                won++;
+            else
+                ASSERT(racers[i].rc == TTAI_EEXIST || racers[i].rc == TTAI_ECONFLICT);
+        }
+        pthread_barrier_destroy(&go);
+        ASSERT_EQ(won, 1);
+        struct ttai_run_info info;
+        ASSERT_OK(ttai_engine_describe(eng, "default", id, NULL, &info, &err), &err);
+        ASSERT_EQ(info.history_length, 3); /* started, its task, the timer: once */
+    }
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    ttai_engine_stats_get(eng, &after);
+    ASSERT_EQ(after.cached, before.cached + RACES);
+    for (int race = 0; race < RACES; race++) {
+        char id[32];
+        snprintf(id, sizeof(id), "race-%d", race);
+        ASSERT_OK(ttai_engine_terminate(eng, "default", id, "done racing", &err), &err);
+    }
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+}
+
 static void test_counter(struct ttai_testenv *env)
 {
     struct ttai_engine *eng = ttai_testenv_engine(env);
@@ -642,6 +708,7 @@ int main(void)
     ASSERT_OK(ttai_testenv_open(&env, dir, &registry, T0, &err), &err);
     test_hello(env);
     test_start_with_first_task(env);
+    test_racing_starts(env);
     test_counter(env);
     test_timers_and_restart(env);
     test_week_of_ticks(env);
