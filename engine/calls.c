@@ -123,25 +123,48 @@ static int add_start_ops(struct store_batch *b, const struct store_run *run, boo
     return rc;
 }
 
-/* Starts a run; with a signal (signal != NULL) the SignalReceived event is
- * appended in the same batch, right after WorkflowStarted.
+/* A start between its preparation and its finish. */
+struct ttai_start_op {
+    const struct ttai_workflow_def *def;
+    struct store_batch *batch;          /* until committed or submitted; NULL: no commit */
+    struct store_run run;               /* the new run (or the existing one, no commit) */
+    struct store_run existing;
+    bool exists;
+    bool has_signal;
+    bool fused;                         /* the first task is in the batch */
+    struct task_out first;
+    int64_t deadline;                   /* the run's timeout timer, 0: none */
+    int64_t started_ns;
+    /* An asynchronous start: the commit's outcome and whom to tell. */
+    int rc;
+    struct ttai_err err;
+    ttai_start_durable_fn durable_cb;
+    void *arg;
+};
+
+/* Everything of a start up to its commit: the checks, the run id, the
+ * batch, and for a plain start the first task. A start the engine answers
+ * without a commit (TTAI_CONFLICT_USE_EXISTING on a running workflow)
+ * leaves op->batch NULL and op->run the existing run.
  *
  * A plain start runs the workflow's first task here, under the engine
  * lock, and commits it with the start: one commit instead of two in a row,
  * and a start is answered with its first task done, so that a query right
  * after it sees the state the code built from its input (as a Temporal
  * query waits for the first workflow task). When the task cannot go with
- * the start (its batch cannot be built), and for signal-with-start, the new
- * run goes to the cache once the start is durable, and its first task,
- * which reads the start's events without a replay, stays the engine's. */
-static int start_run(struct ttai_engine *eng, const char *ns, const char *type,
-                        const char *workflow_id, struct ttai_payload input,
-                        const struct ttai_start_opts *opts, const struct store_event *signal,
-                        struct ttai_run_id *run_id_out, struct ttai_err *err)
+ * the start (its batch cannot be built), and for signal-with-start (signal
+ * != NULL, appended right after WorkflowStarted), the new run goes to the
+ * cache once the start is durable, and its first task, which reads the
+ * start's events without a replay, stays the engine's. */
+static int start_prepare(struct ttai_engine *eng, const char *ns, const char *type,
+                         const char *workflow_id, struct ttai_payload input,
+                         const struct ttai_start_opts *opts, const struct store_event *signal,
+                         struct ttai_start_op *op, struct ttai_err *err)
 {
     static const struct ttai_start_opts defaults;
     if (opts == NULL)
         opts = &defaults;
+    memset(op, 0, sizeof(*op));
     int rc = check_names(ns, workflow_id, err);
     if (rc != 0)
         return rc;
@@ -150,108 +173,137 @@ static int start_run(struct ttai_engine *eng, const char *ns, const char *type,
         return ttai_errf(err, TTAI_ENOTFOUND, "unknown workflow type '%s'", type);
     if (input.len > STORE_EVENT_BYTES_MAX / 2)
         return ttai_errf(err, TTAI_ETOOBIG, "input of %zu bytes is over the limit", input.len);
-    int64_t started_ns = ttai_mono_ns();
-    struct store_run existing;
+    op->def = def;
+    op->has_signal = signal != NULL;
+    op->started_ns = ttai_mono_ns();
     struct ttai_err lookup;
-    bool exists = resolve_run(eng, ns, workflow_id, NULL, &existing, &lookup) == 0;
-    if (exists && existing.status == STORE_RUN_RUNNING) {
+    op->exists = resolve_run(eng, ns, workflow_id, NULL, &op->existing, &lookup) == 0;
+    if (op->exists && op->existing.status == STORE_RUN_RUNNING) {
         if (opts->id_conflict == TTAI_CONFLICT_USE_EXISTING) {
-            if (run_id_out != NULL)
-                *run_id_out = existing.run_id;
+            op->run = op->existing;
             return TTAI_OK;
         }
         if (opts->id_conflict != TTAI_CONFLICT_TERMINATE)
             return ttai_errf(err, TTAI_EEXIST, "workflow '%s' is already running", workflow_id);
-    } else if (exists && (opts->id_reuse == TTAI_REUSE_REJECT ||
-                          (opts->id_reuse == TTAI_REUSE_ALLOW_FAILED_ONLY &&
-                           existing.status == STORE_RUN_COMPLETED))) {
+    } else if (op->exists && (opts->id_reuse == TTAI_REUSE_REJECT ||
+                              (opts->id_reuse == TTAI_REUSE_ALLOW_FAILED_ONLY &&
+                               op->existing.status == STORE_RUN_COMPLETED))) {
         return ttai_errf(err, TTAI_EEXIST, "workflow id '%s' was used and the reuse policy refuses it",
                          workflow_id);
     }
-    bool terminate = exists && existing.status == STORE_RUN_RUNNING;
-    struct store_run run = {.status = STORE_RUN_RUNNING, .start_ms = eng_now_ms(eng)};
-    snprintf(run.ns, sizeof(run.ns), "%s", ns);
-    snprintf(run.workflow_id, sizeof(run.workflow_id), "%s", workflow_id);
-    snprintf(run.type, sizeof(run.type), "%s", type);
-    if (eng_run_id_new(&run.run_id) != 0)
+    bool terminate = op->exists && op->existing.status == STORE_RUN_RUNNING;
+    struct store_run *run = &op->run;
+    *run = (struct store_run){.status = STORE_RUN_RUNNING, .start_ms = eng_now_ms(eng)};
+    snprintf(run->ns, sizeof(run->ns), "%s", ns);
+    snprintf(run->workflow_id, sizeof(run->workflow_id), "%s", workflow_id);
+    snprintf(run->type, sizeof(run->type), "%s", type);
+    if (eng_run_id_new(&run->run_id) != 0)
         return ttai_errf(err, TTAI_EIO, "cannot make a run id");
-    struct store_event started = {.type = STORE_EV_WORKFLOW_STARTED, .time_ms = run.start_ms,
+    struct store_event started = {.type = STORE_EV_WORKFLOW_STARTED, .time_ms = run->start_ms,
                                   .name = {(const uint8_t *)type, strlen(type)},
                                   .payload = {input.data, input.len},
                                   .exec_timeout_ms = opts->execution_timeout_ms,
                                   .run_timeout_ms = opts->run_timeout_ms,
                                   .fire_ms = opts->execution_timeout_ms > 0
-                                                 ? run.start_ms + opts->execution_timeout_ms : 0};
-    int64_t deadline = eng_run_deadline(run.start_ms, opts->run_timeout_ms, started.fire_ms);
+                                                 ? run->start_ms + opts->execution_timeout_ms : 0};
+    op->deadline = eng_run_deadline(run->start_ms, opts->run_timeout_ms, started.fire_ms);
     struct store_batch *b = store_batch_new();
     if (b == NULL)
         return ttai_errf(err, TTAI_ENOMEM, "out of memory starting a workflow");
-    struct task_out first;
-    bool fused = false;
-    for (int attempt = 0; attempt < 2 && !fused; attempt++) {
+    for (int attempt = 0; attempt < 2 && !op->fused; attempt++) {
         store_batch_clear(b);
         rc = 0;
         if (terminate)
-            rc = eng_terminate_run(eng, &existing, STORE_EV_WORKFLOW_TERMINATED,
+            rc = eng_terminate_run(eng, &op->existing, STORE_EV_WORKFLOW_TERMINATED,
                                    "terminated by a new start with the same id", b, err);
         if (rc == 0)
-            rc = add_start_ops(b, &run, exists, &existing.run_id, deadline);
+            rc = add_start_ops(b, run, op->exists, &op->existing.run_id, op->deadline);
         if (rc != 0)
             break;
         if (attempt == 0 && signal == NULL) {
-            struct ttai_wf *wf = eng_run_new(&run, def, eng);
+            struct ttai_wf *wf = eng_run_new(run, def, eng);
             if (wf == NULL)
                 continue;
             struct ttai_err task_err;
             pthread_mutex_lock(&eng->mu);
-            fused = eng_start_fuse(eng, wf, &started, b, &first, run.start_ms, &task_err) == 0;
+            op->fused = eng_start_fuse(eng, wf, &started, b, &op->first, run->start_ms,
+                                       &task_err) == 0;
             pthread_mutex_unlock(&eng->mu);
-            if (!fused)
+            if (!op->fused)
                 eng_run_free(wf); /* b holds part of the task: start again without it */
             continue;
         }
-        rc = store_batch_append(b, &run.run_id, &started, err);
+        rc = store_batch_append(b, &run->run_id, &started, err);
         if (rc == 0 && signal != NULL)
-            rc = store_batch_append(b, &run.run_id, signal, err);
+            rc = store_batch_append(b, &run->run_id, signal, err);
         break;
     }
-    if (rc == 0)
-        rc = store_commit(eng->store, b, err);
-    store_batch_free(b);
-    if (rc != 0 && !fused)
+    if (rc != 0) {
+        store_batch_free(b);
         return rc;
+    }
+    op->batch = b;
+    return TTAI_OK;
+}
+
+/* Everything of a start after its commit (rc: the commit's outcome). */
+static int start_finish(struct ttai_engine *eng, struct ttai_start_op *op, int rc,
+                        struct ttai_run_id *run_id_out)
+{
     /* Not fused: the run as a load would rebuild it, the start's events
      * stored, no task run yet. */
     struct ttai_wf *fresh = NULL;
-    if (!fused && (fresh = eng_run_new(&run, def, eng)) != NULL)
-        fresh->last_event_id = signal != NULL ? 2 : 1;
+    if (rc == 0 && !op->fused && (fresh = eng_run_new(&op->run, op->def, eng)) != NULL)
+        fresh->last_event_id = op->has_signal ? 2 : 1;
     pthread_mutex_lock(&eng->mu);
     if (rc != 0) {
-        /* Refused or failed: the first task ran for nothing. */
-        first.wf->inflight = false;
-        eng_cache_remove(eng, first.wf);
+        if (op->fused) {
+            /* Refused or failed: the first task ran for nothing. */
+            op->first.wf->inflight = false;
+            eng_cache_remove(eng, op->first.wf);
+        }
         pthread_mutex_unlock(&eng->mu);
         return rc;
     }
-    if (deadline > 0) {
-        struct store_timer t = {deadline, run.run_id, 0, TIMER_RUN_TIMEOUT};
+    if (op->deadline > 0) {
+        struct store_timer t = {op->deadline, op->run.run_id, 0, TIMER_RUN_TIMEOUT};
         eng_timer_push(&eng->timers, &t);
     }
-    if (exists)
-        eng_uncache(eng, &existing.run_id);
-    if (fused) {
-        first.ready_ns = started_ns;
-        first.pending.rc = 0;
-        eng_task_finish(eng, &first);
+    if (op->exists)
+        eng_uncache(eng, &op->existing.run_id);
+    if (op->fused) {
+        op->first.ready_ns = op->started_ns;
+        op->first.pending.rc = 0;
+        eng_task_finish(eng, &op->first);
     } else {
         if (fresh != NULL)
             eng_cache_adopt(eng, fresh);
-        eng_mark_ready(eng, &run.run_id);
+        eng_mark_ready(eng, &op->run.run_id);
     }
     pthread_mutex_unlock(&eng->mu);
     if (run_id_out != NULL)
-        *run_id_out = run.run_id;
+        *run_id_out = op->run.run_id;
     return TTAI_OK;
+}
+
+static int start_run(struct ttai_engine *eng, const char *ns, const char *type,
+                     const char *workflow_id, struct ttai_payload input,
+                     const struct ttai_start_opts *opts, const struct store_event *signal,
+                     struct ttai_run_id *run_id_out, struct ttai_err *err)
+{
+    struct ttai_start_op op;
+    int rc = start_prepare(eng, ns, type, workflow_id, input, opts, signal, &op, err);
+    if (rc != 0)
+        return rc;
+    if (op.batch == NULL) {
+        if (run_id_out != NULL)
+            *run_id_out = op.run.run_id;
+        return TTAI_OK;
+    }
+    rc = store_commit(eng->store, op.batch, err);
+    store_batch_free(op.batch);
+    op.batch = NULL;
+    return start_finish(eng, &op, rc, run_id_out);
 }
 
 int ttai_engine_start(struct ttai_engine *eng, const char *ns, const char *type,
@@ -260,6 +312,62 @@ int ttai_engine_start(struct ttai_engine *eng, const char *ns, const char *type,
                       struct ttai_err *err)
 {
     return start_run(eng, ns, type, workflow_id, input, opts, NULL, run_id_out, err);
+}
+
+/* On the writer thread: the start's batch is durable or refused. */
+static void start_committed(struct store_batch *batch, int rc, const struct ttai_err *err, void *arg)
+{
+    (void)batch;
+    struct ttai_start_op *op = arg;
+    op->rc = rc;
+    if (err != NULL)
+        op->err = *err;
+    op->durable_cb(op->arg);
+}
+
+int ttai_engine_start_begin(struct ttai_engine *eng, const char *ns, const char *type,
+                            const char *workflow_id, struct ttai_payload input,
+                            const struct ttai_start_opts *opts, ttai_start_durable_fn durable_cb,
+                            void *arg, struct ttai_start_op **op_out,
+                            struct ttai_run_id *run_id_out, struct ttai_err *err)
+{
+    *op_out = NULL;
+    struct ttai_start_op *op = ttai_malloc(sizeof(*op));
+    if (op == NULL)
+        return ttai_errf(err, TTAI_ENOMEM, "out of memory starting a workflow");
+    int rc = start_prepare(eng, ns, type, workflow_id, input, opts, NULL, op, err);
+    if (rc != 0 || op->batch == NULL) {
+        if (rc == 0 && run_id_out != NULL)
+            *run_id_out = op->run.run_id;
+        ttai_free(op);
+        return rc;
+    }
+    op->durable_cb = durable_cb;
+    op->arg = arg;
+    struct store_batch *b = op->batch;
+    op->batch = NULL;
+    *op_out = op; /* before the submit: the callback may run at once */
+    rc = store_submit(eng->store, b, start_committed, op);
+    if (rc != 0) {
+        /* Not queued: no callback; b is still ours. */
+        *op_out = NULL;
+        store_batch_free(b);
+        start_finish(eng, op, rc, NULL);
+        ttai_free(op);
+        return ttai_errf(err, rc, "the store refuses writes: %s", ttai_strerror(rc));
+    }
+    return TTAI_OK;
+}
+
+int ttai_engine_start_end(struct ttai_engine *eng, struct ttai_start_op *op,
+                          struct ttai_run_id *run_id_out, struct ttai_err *err)
+{
+    int rc = op->rc;
+    if (rc != 0 && err != NULL)
+        *err = op->err;
+    rc = start_finish(eng, op, rc, run_id_out);
+    ttai_free(op);
+    return rc;
 }
 
 /* Appends one input event to the addressed run. Retries once when the run

@@ -9,7 +9,10 @@
  *  2. A client that goes away while its job is on a worker is harmless:
  *     libevent detaches a request that was not answered, and answering a
  *     detached request frees it.
- *  3. Nothing is recorded for a refused request: every check that can
+ *  3. A start runs on the loop thread up to its commit and is answered
+ *     from done_cb when the writer reports the commit (start_on_loop);
+ *     every other engine call runs on a worker.
+ *  4. Nothing is recorded for a refused request: every check that can
  *     refuse (route, method, token, body, fields) runs before the engine
  *     call, and the engine refuses atomically.
  */
@@ -213,6 +216,18 @@ static struct srv_job *queue_pop(struct srv_queue *q)
     return job;
 }
 
+/* Hands a job back to the loop thread (done_cb); one wake-up for all the
+ * jobs queued before the loop gets to them. */
+static void done_push(struct ttai_server *srv, struct srv_job *job)
+{
+    pthread_mutex_lock(&srv->done.mu);
+    bool was_empty = srv->done.head == NULL;
+    queue_push(&srv->done, job);
+    pthread_mutex_unlock(&srv->done.mu);
+    if (was_empty)
+        event_active(srv->done_ev, EV_READ, 0);
+}
+
 static void *worker_main(void *arg)
 {
     struct ttai_server *srv = arg;
@@ -227,13 +242,14 @@ static void *worker_main(void *arg)
         job->picked_ns = ttai_mono_ns();
         srv__job_run(srv, job);
         job->ran_ns = ttai_mono_ns();
-        pthread_mutex_lock(&srv->done.mu);
-        bool was_empty = srv->done.head == NULL;
-        queue_push(&srv->done, job);
-        pthread_mutex_unlock(&srv->done.mu);
-        if (was_empty)
-            event_active(srv->done_ev, EV_READ, 0);
+        done_push(srv, job);
     }
+}
+
+void srv__start_durable(void *arg)
+{
+    struct srv_job *job = arg;
+    done_push(job->srv, job);
 }
 
 void srv__submit(struct ttai_server *srv, struct srv_job *job)
@@ -325,6 +341,10 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
         job->next = NULL;
         srv->inflight--;
         job->busy = false;
+        if (job->start_op != NULL) {
+            srv__start_end(srv, job);
+            job->ran_ns = ttai_mono_ns();
+        }
         if (job->route == R_RESULT && job->wait && job->running && !srv->draining) {
             if (job->recheck) {
                 srv__submit(srv, job);      /* a close arrived meanwhile: look again */
@@ -641,6 +661,28 @@ static int job_result_params(struct srv_job *job, const char *query)
     return 0;
 }
 
+/* A start runs here, on the loop thread, up to its commit (ttai_engine_
+ * start_begin: the checks, the first task, the submit), and is answered
+ * from done_cb once the commit is durable: the API worker's two hand-offs
+ * (the loop waking a worker, the writer waking it back) cost more CPU on
+ * this path than the work, and the writer wakes the loop once for all the
+ * starts of a group commit. */
+static void start_on_loop(struct ttai_server *srv, struct srv_job *job)
+{
+    job->on_loop = true;
+    job->busy = true;
+    job->submitted_ns = job->picked_ns = ttai_mono_ns();
+    srv->inflight++; /* counted before the commit's callback can queue it */
+    srv__job_run(srv, job);
+    if (job->start_op != NULL)
+        return; /* done_cb answers it */
+    srv->inflight--;
+    job->busy = false;
+    job->ran_ns = ttai_mono_ns();
+    srv__job_finish(srv, job);
+    check_drained(srv);
+}
+
 /* An /api/ request, routed: namespace and token, then a job for the
  * workers (or a history stream on this thread). */
 static void handle_api(struct ttai_server *srv, struct evhttp_request *req,
@@ -680,6 +722,8 @@ static void handle_api(struct ttai_server *srv, struct evhttp_request *req,
         job_free(job);
     else if (route == R_RESULT)
         srv__result_check(srv, job);
+    else if (route == R_START)
+        start_on_loop(srv, job);
     else
         srv__submit(srv, job);
 }

@@ -327,7 +327,25 @@ static void do_start(struct ttai_server *srv, struct srv_job *job, json_t *o)
                 current_run(srv, job, &before);
         }
         struct ttai_err err = {0};
-        int rc = ttai_engine_start(srv->eng, job->ns, type, id, ttai_buf_payload(&in), &opts, &run, &err);
+        int rc;
+        if (job->on_loop) {
+            if (job->workflow_id == NULL)
+                job->workflow_id = ttai_strndup(id, strlen(id));
+            if (job->workflow_id == NULL) {
+                srv__job_fail(job, 500, "internal", "out of memory");
+                ttai_buf_release(&in);
+                return;
+            }
+            rc = ttai_engine_start_begin(srv->eng, job->ns, type, id, ttai_buf_payload(&in), &opts,
+                                         srv__start_durable, job, &job->start_op, &run, &err);
+            if (rc == 0 && job->start_op != NULL) {
+                ttai_buf_release(&in);
+                return; /* answered by srv__start_end */
+            }
+        } else {
+            rc = ttai_engine_start(srv->eng, job->ns, type, id, ttai_buf_payload(&in), &opts, &run,
+                                   &err);
+        }
         if (rc != 0)
             srv__job_reply_rc(job, rc, &err);
         else
@@ -335,6 +353,18 @@ static void do_start(struct ttai_server *srv, struct srv_job *job, json_t *o)
                       id, &run);
     }
     ttai_buf_release(&in);
+}
+
+void srv__start_end(struct ttai_server *srv, struct srv_job *job)
+{
+    struct ttai_err err = {0};
+    struct ttai_run_id run;
+    int rc = ttai_engine_start_end(srv->eng, job->start_op, &run, &err);
+    job->start_op = NULL;
+    if (rc != 0)
+        srv__job_reply_rc(job, rc, &err);
+    else
+        reply_ids(job, 201, job->workflow_id, &run); /* a commit made a new run */
 }
 
 static void do_signal(struct ttai_server *srv, struct srv_job *job, json_t *o)

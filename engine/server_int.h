@@ -77,6 +77,10 @@ struct srv_job {
     bool recheck;                     /* a close arrived while the worker looked */
     bool waiting;                     /* on the waiter list */
     bool busy;                        /* on a worker (submitted, not answered) */
+    /* A start run on the loop thread (srv__start_on_loop): its commit is
+     * pending while start_op is set. */
+    bool on_loop;
+    struct ttai_start_op *start_op;
     int64_t timeout_ms;
     int64_t deadline_ms;
     struct event *timer;
@@ -144,6 +148,10 @@ void srv__reply_json(struct evhttp_request *req, int status, const char *json);
 void srv__submit(struct ttai_server *srv, struct srv_job *job);
 void srv__job_finish(struct ttai_server *srv, struct srv_job *job);
 void srv__result_check(struct ttai_server *srv, struct srv_job *job);
+/* A start's commit is durable or refused (writer thread): queues the job
+ * for the loop thread, which answers it with srv__start_end. */
+void srv__start_durable(void *arg);
+void srv__start_end(struct ttai_server *srv, struct srv_job *job);
 void srv__log_request(struct ttai_server *srv, struct evhttp_request *req, int status,
                       int64_t started_ns);
 

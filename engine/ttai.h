@@ -330,6 +330,26 @@ int ttai_engine_start(struct ttai_engine *eng, const char *ns, const char *type,
                       const char *workflow_id, struct ttai_payload input,
                       const struct ttai_start_opts *opts, struct ttai_run_id *run_id_out,
                       struct ttai_err *err) TTAI_MUST_CHECK;
+/* The same start without waiting for the commit, for a caller with an
+ * event loop (ttaid's HTTP loop): everything up to the commit runs in the
+ * call, which then returns TTAI_OK with *op set, and durable_cb(arg) is
+ * called once, on the store's writer thread, when the start is durable or
+ * refused; it must only hand the op back to the caller's thread, which
+ * then calls ttai_engine_start_end. A start answered without a commit
+ * (TTAI_CONFLICT_USE_EXISTING on a running workflow) returns TTAI_OK with
+ * *op NULL and run_id_out set; an error returns its code with *op NULL and
+ * no callback. */
+struct ttai_start_op;
+typedef void (*ttai_start_durable_fn)(void *arg);
+int ttai_engine_start_begin(struct ttai_engine *eng, const char *ns, const char *type,
+                            const char *workflow_id, struct ttai_payload input,
+                            const struct ttai_start_opts *opts, ttai_start_durable_fn durable_cb,
+                            void *arg, struct ttai_start_op **op, struct ttai_run_id *run_id_out,
+                            struct ttai_err *err) TTAI_MUST_CHECK;
+/* Finishes an asynchronous start after its durable_cb (frees op): returns
+ * what ttai_engine_start would have returned, with the new run's id. */
+int ttai_engine_start_end(struct ttai_engine *eng, struct ttai_start_op *op,
+                          struct ttai_run_id *run_id_out, struct ttai_err *err) TTAI_MUST_CHECK;
 /* Delivers a signal to the current run (run NULL) or a given run; returns
  * once SignalReceived is durable. Errors: TTAI_ENOTFOUND (unknown workflow
  * or signal name: nothing is recorded), TTAI_ECLOSED (run closed). */
