@@ -70,32 +70,95 @@ static void *poller_main(void *arg)
     return NULL;
 }
 
-/* Starts workflows [first, first + count) from one of several threads, as
- * many API clients would: concurrent starts share group commits. */
-struct starter {
-    struct ttai_engine *eng;
-    long first, count, per_workflow;
-    int rc;
-    struct ttai_err err;
+/* The starts, made from one thread without waiting for each commit, the
+ * way ttaid's HTTP loop makes them (ttai_engine_start_begin): the writer's
+ * callback hands each durable start back, and the same thread ends it
+ * (ttai_engine_start_end dispatches the first activity). */
+struct start_slot {
+    struct starts *all;
+    struct ttai_start_op *op;
 };
 
-static void *starter_main(void *arg)
+struct starts {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct start_slot **durable;        /* handed back, not ended yet */
+    size_t durable_count;
+    long ended;
+};
+
+static void start_durable(void *arg)
 {
-    struct starter *s = arg;
-    struct ttai_buf in;
-    ttai_buf_init(&in);
-    ttai_buf_int(&in, s->per_workflow);
-    for (long i = s->first; i < s->first + s->count && s->rc == 0; i++) {
-        char id[48];
-        snprintf(id, sizeof(id), "noop-%ld", i);
-        s->rc = ttai_engine_start(s->eng, "bench", "noop_loop", id, ttai_buf_payload(&in), NULL,
-                                  NULL, &s->err);
-    }
-    ttai_buf_release(&in);
-    return NULL;
+    struct start_slot *slot = arg;
+    struct starts *all = slot->all;
+    pthread_mutex_lock(&all->mu);
+    all->durable[all->durable_count++] = slot;
+    pthread_cond_signal(&all->cv);
+    pthread_mutex_unlock(&all->mu);
 }
 
-#define STARTERS 32
+/* Ends the starts handed back so far; with wait, waits for one first. */
+static int starts_end(struct ttai_engine *eng, struct starts *all, bool wait, struct ttai_err *err)
+{
+    pthread_mutex_lock(&all->mu);
+    while (wait && all->durable_count == 0)
+        pthread_cond_wait(&all->cv, &all->mu);
+    size_t n = all->durable_count;
+    struct start_slot *taken[256];
+    if (n > 256)
+        n = 256;
+    all->durable_count -= n;
+    memcpy(taken, all->durable + all->durable_count, n * sizeof(*taken));
+    pthread_mutex_unlock(&all->mu);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        int one = ttai_engine_start_end(eng, taken[i]->op, NULL, err);
+        if (one != 0 && rc == 0)
+            rc = one;
+        all->ended++;
+    }
+    return rc;
+}
+
+static int start_all(struct ttai_engine *eng, long workflows, long per_workflow, struct ttai_err *err)
+{
+    struct starts all = {.durable = calloc((size_t)workflows, sizeof(struct start_slot *))};
+    struct start_slot *slots = calloc((size_t)workflows, sizeof(*slots));
+    if (all.durable == NULL || slots == NULL) {
+        free(all.durable);
+        free(slots);
+        return ttai_errf(err, TTAI_ENOMEM, "out of memory");
+    }
+    pthread_mutex_init(&all.mu, NULL);
+    pthread_cond_init(&all.cv, NULL);
+    struct ttai_buf in;
+    ttai_buf_init(&in);
+    ttai_buf_int(&in, per_workflow);
+    int rc = 0;
+    long begun = 0;
+    for (long i = 0; i < workflows && rc == 0; i++) {
+        char id[48];
+        snprintf(id, sizeof(id), "noop-%ld", i);
+        slots[i].all = &all;
+        rc = ttai_engine_start_begin(eng, "bench", "noop_loop", id, ttai_buf_payload(&in), NULL,
+                                     start_durable, &slots[i], &slots[i].op, NULL, err);
+        if (rc == 0 && slots[i].op != NULL)
+            begun++;
+        if (rc == 0)
+            rc = starts_end(eng, &all, false, err);
+    }
+    while (all.ended < begun) {
+        int one = starts_end(eng, &all, true, err);
+        if (one != 0 && rc == 0)
+            rc = one;
+    }
+    ttai_buf_release(&in);
+    pthread_cond_destroy(&all.cv);
+    pthread_mutex_destroy(&all.mu);
+    free(all.durable);
+    free(slots);
+    return rc;
+}
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -189,22 +252,7 @@ int bench_activities_main(int argc, char **argv)
     pthread_create(&thread, NULL, poller_main, &p);
     long total = o.workflows * o.per_workflow;
     int64_t t0 = ttai_mono_ns();
-    struct starter starters[STARTERS];
-    pthread_t starter_threads[STARTERS];
-    long each = (o.workflows + STARTERS - 1) / STARTERS;
-    for (int i = 0; i < STARTERS; i++) {
-        long first = i * each;
-        long count = first >= o.workflows ? 0 : (first + each > o.workflows ? o.workflows - first : each);
-        starters[i] = (struct starter){eng, first, count, o.per_workflow, 0, {0}};
-        pthread_create(&starter_threads[i], NULL, starter_main, &starters[i]);
-    }
-    for (int i = 0; i < STARTERS; i++) {
-        pthread_join(starter_threads[i], NULL);
-        if (starters[i].rc != 0 && rc == 0) {
-            rc = starters[i].rc;
-            err = starters[i].err;
-        }
-    }
+    rc = start_all(eng, o.workflows, o.per_workflow, &err);
     double start_s = (double)(ttai_mono_ns() - t0) / 1e9;
     struct ttai_engine_stats at_start;
     ttai_engine_stats_get(eng, &at_start);
@@ -244,8 +292,8 @@ int bench_activities_main(int argc, char **argv)
            "no-op activities through workflows", per_s, total, o.workflows, seconds);
     printf("  %-40s %12.3f ms p50, %.3f ms p99 (last %zu attempts)\n", "dispatch latency", p50,
            p99, n);
-    printf("  %-40s %12.3f s, %llu commits (the %d starting threads end)\n", "starts",
-           start_s, (unsigned long long)at_start.commits, STARTERS);
+    printf("  %-40s %12.3f s, %llu commits (until every start is durable)\n", "starts",
+           start_s, (unsigned long long)at_start.commits);
     printf("  %-40s %12llu polls, %llu commits, %.1f batches/commit, %.2f ms/commit\n",
            "engine", (unsigned long long)st.polls, (unsigned long long)st.commits,
            st.commits ? (double)st.batches / (double)st.commits : 0.0,
