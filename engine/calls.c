@@ -159,7 +159,7 @@ struct ttai_start_op {
 static int start_prepare(struct ttai_engine *eng, const char *ns, const char *type,
                          const char *workflow_id, struct ttai_payload input,
                          const struct ttai_start_opts *opts, const struct store_event *signal,
-                         struct ttai_start_op *op, struct ttai_err *err)
+                         bool try_lock, struct ttai_start_op *op, struct ttai_err *err)
 {
     static const struct ttai_start_opts defaults;
     if (opts == NULL)
@@ -225,7 +225,13 @@ static int start_prepare(struct ttai_engine *eng, const char *ns, const char *ty
             if (wf == NULL)
                 continue;
             struct ttai_err task_err;
-            pthread_mutex_lock(&eng->mu);
+            if (try_lock && pthread_mutex_trylock(&eng->mu) != 0) {
+                eng_run_free(wf);
+                store_batch_free(b);
+                return TTAI_EBUSY; /* nothing done: the caller starts it another way */
+            }
+            if (!try_lock)
+                pthread_mutex_lock(&eng->mu);
             op->fused = eng_start_fuse(eng, wf, &started, b, &op->first, run->start_ms,
                                        &task_err) == 0;
             pthread_mutex_unlock(&eng->mu);
@@ -246,8 +252,10 @@ static int start_prepare(struct ttai_engine *eng, const char *ns, const char *ty
     return TTAI_OK;
 }
 
-/* Everything of a start after its commit (rc: the commit's outcome). */
-static int start_finish(struct ttai_engine *eng, struct ttai_start_op *op, int rc,
+/* Everything of a start after its commit (rc: the commit's outcome). With
+ * try_lock, returns TTAI_EBUSY having done nothing when the engine lock is
+ * taken. */
+static int start_finish(struct ttai_engine *eng, struct ttai_start_op *op, int rc, bool try_lock,
                         struct ttai_run_id *run_id_out)
 {
     /* Not fused: the run as a load would rebuild it, the start's events
@@ -255,7 +263,12 @@ static int start_finish(struct ttai_engine *eng, struct ttai_start_op *op, int r
     struct ttai_wf *fresh = NULL;
     if (rc == 0 && !op->fused && (fresh = eng_run_new(&op->run, op->def, eng)) != NULL)
         fresh->last_event_id = op->has_signal ? 2 : 1;
-    pthread_mutex_lock(&eng->mu);
+    if (try_lock && pthread_mutex_trylock(&eng->mu) != 0) {
+        eng_run_free(fresh);
+        return TTAI_EBUSY;
+    }
+    if (!try_lock)
+        pthread_mutex_lock(&eng->mu);
     if (rc != 0) {
         if (op->fused) {
             /* Refused or failed: the first task ran for nothing. */
@@ -292,7 +305,7 @@ static int start_run(struct ttai_engine *eng, const char *ns, const char *type,
                      struct ttai_run_id *run_id_out, struct ttai_err *err)
 {
     struct ttai_start_op op;
-    int rc = start_prepare(eng, ns, type, workflow_id, input, opts, signal, &op, err);
+    int rc = start_prepare(eng, ns, type, workflow_id, input, opts, signal, false, &op, err);
     if (rc != 0)
         return rc;
     if (op.batch == NULL) {
@@ -303,7 +316,7 @@ static int start_run(struct ttai_engine *eng, const char *ns, const char *type,
     rc = store_commit(eng->store, op.batch, err);
     store_batch_free(op.batch);
     op.batch = NULL;
-    return start_finish(eng, &op, rc, run_id_out);
+    return start_finish(eng, &op, rc, false, run_id_out);
 }
 
 int ttai_engine_start(struct ttai_engine *eng, const char *ns, const char *type,
@@ -335,7 +348,7 @@ int ttai_engine_start_begin(struct ttai_engine *eng, const char *ns, const char 
     struct ttai_start_op *op = ttai_malloc(sizeof(*op));
     if (op == NULL)
         return ttai_errf(err, TTAI_ENOMEM, "out of memory starting a workflow");
-    int rc = start_prepare(eng, ns, type, workflow_id, input, opts, NULL, op, err);
+    int rc = start_prepare(eng, ns, type, workflow_id, input, opts, NULL, true, op, err);
     if (rc != 0 || op->batch == NULL) {
         if (rc == 0 && run_id_out != NULL)
             *run_id_out = op->run.run_id;
@@ -352,20 +365,21 @@ int ttai_engine_start_begin(struct ttai_engine *eng, const char *ns, const char 
         /* Not queued: no callback; b is still ours. */
         *op_out = NULL;
         store_batch_free(b);
-        start_finish(eng, op, rc, NULL);
+        start_finish(eng, op, rc, false, NULL);
         ttai_free(op);
         return ttai_errf(err, rc, "the store refuses writes: %s", ttai_strerror(rc));
     }
     return TTAI_OK;
 }
 
-int ttai_engine_start_end(struct ttai_engine *eng, struct ttai_start_op *op,
+int ttai_engine_start_end(struct ttai_engine *eng, struct ttai_start_op *op, bool wait,
                           struct ttai_run_id *run_id_out, struct ttai_err *err)
 {
-    int rc = op->rc;
+    int rc = start_finish(eng, op, op->rc, !wait, run_id_out);
+    if (rc == TTAI_EBUSY && !wait)
+        return rc; /* op is still the caller's */
     if (rc != 0 && err != NULL)
         *err = op->err;
-    rc = start_finish(eng, op, rc, run_id_out);
     ttai_free(op);
     return rc;
 }

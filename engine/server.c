@@ -342,7 +342,10 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
         srv->inflight--;
         job->busy = false;
         if (job->start_op != NULL) {
-            srv__start_end(srv, job);
+            if (!srv__start_end(srv, job, false)) {
+                srv__submit(srv, job); /* the engine is busy: a worker waits for it */
+                continue;
+            }
             job->ran_ns = ttai_mono_ns();
         }
         if (job->route == R_RESULT && job->wait && job->running && !srv->draining) {
@@ -666,7 +669,9 @@ static int job_result_params(struct srv_job *job, const char *query)
  * from done_cb once the commit is durable: the API worker's two hand-offs
  * (the loop waking a worker, the writer waking it back) cost more CPU on
  * this path than the work, and the writer wakes the loop once for all the
- * starts of a group commit. */
+ * starts of a group commit. The loop never waits for the engine lock: when
+ * the engine holds it (running tasks, replaying a long history), the start
+ * or its end goes to a worker instead. */
 static void start_on_loop(struct ttai_server *srv, struct srv_job *job)
 {
     job->on_loop = true;
@@ -678,6 +683,14 @@ static void start_on_loop(struct ttai_server *srv, struct srv_job *job)
         return; /* done_cb answers it */
     srv->inflight--;
     job->busy = false;
+    if (job->to_worker) {
+        /* The engine was busy (a long task, a replay): nothing was done;
+         * a worker makes the start and may wait for it. */
+        job->to_worker = false;
+        job->on_loop = false;
+        srv__submit(srv, job);
+        return;
+    }
     job->ran_ns = ttai_mono_ns();
     srv__job_finish(srv, job);
     check_drained(srv);

@@ -322,7 +322,8 @@ static void do_start(struct ttai_server *srv, struct srv_job *job, json_t *o)
     if (field_payload(job, o, "input", &in)) {
         struct ttai_run_id before = {0}, run;
         if (opts.id_conflict == TTAI_CONFLICT_USE_EXISTING) {
-            job->workflow_id = ttai_strndup(id, strlen(id));
+            if (job->workflow_id == NULL)
+                job->workflow_id = ttai_strndup(id, strlen(id));
             if (job->workflow_id != NULL)
                 current_run(srv, job, &before);
         }
@@ -338,9 +339,12 @@ static void do_start(struct ttai_server *srv, struct srv_job *job, json_t *o)
             }
             rc = ttai_engine_start_begin(srv->eng, job->ns, type, id, ttai_buf_payload(&in), &opts,
                                          srv__start_durable, job, &job->start_op, &run, &err);
-            if (rc == 0 && job->start_op != NULL) {
+            if ((rc == 0 && job->start_op != NULL) || rc == TTAI_EBUSY) {
+                /* Answered by srv__start_end, or (the engine is busy) made
+                 * again on a worker, where it may wait. */
+                job->to_worker = rc == TTAI_EBUSY;
                 ttai_buf_release(&in);
-                return; /* answered by srv__start_end */
+                return;
             }
         } else {
             rc = ttai_engine_start(srv->eng, job->ns, type, id, ttai_buf_payload(&in), &opts, &run,
@@ -355,16 +359,19 @@ static void do_start(struct ttai_server *srv, struct srv_job *job, json_t *o)
     ttai_buf_release(&in);
 }
 
-void srv__start_end(struct ttai_server *srv, struct srv_job *job)
+bool srv__start_end(struct ttai_server *srv, struct srv_job *job, bool wait)
 {
     struct ttai_err err = {0};
     struct ttai_run_id run;
-    int rc = ttai_engine_start_end(srv->eng, job->start_op, &run, &err);
+    int rc = ttai_engine_start_end(srv->eng, job->start_op, wait, &run, &err);
+    if (rc == TTAI_EBUSY && !wait)
+        return false;
     job->start_op = NULL;
     if (rc != 0)
         srv__job_reply_rc(job, rc, &err);
     else
         reply_ids(job, 201, job->workflow_id, &run); /* a commit made a new run */
+    return true;
 }
 
 static void do_signal(struct ttai_server *srv, struct srv_job *job, json_t *o)
@@ -960,6 +967,10 @@ static void do_result(struct ttai_server *srv, struct srv_job *job)
 
 void srv__job_run(struct ttai_server *srv, struct srv_job *job)
 {
+    if (job->start_op != NULL) {
+        srv__start_end(srv, job, true); /* the loop found the engine busy */
+        return;
+    }
     if (job->route == R_METRICS) {
         srv__metrics(srv, job);
         return;

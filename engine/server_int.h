@@ -80,6 +80,7 @@ struct srv_job {
     /* A start run on the loop thread (srv__start_on_loop): its commit is
      * pending while start_op is set. */
     bool on_loop;
+    bool to_worker;                   /* the engine was busy: make it on a worker */
     struct ttai_start_op *start_op;
     int64_t timeout_ms;
     int64_t deadline_ms;
@@ -151,7 +152,8 @@ void srv__result_check(struct ttai_server *srv, struct srv_job *job);
 /* A start's commit is durable or refused (writer thread): queues the job
  * for the loop thread, which answers it with srv__start_end. */
 void srv__start_durable(void *arg);
-void srv__start_end(struct ttai_server *srv, struct srv_job *job);
+/* Returns false (nothing done) when !wait and the engine is busy. */
+bool srv__start_end(struct ttai_server *srv, struct srv_job *job, bool wait);
 void srv__log_request(struct ttai_server *srv, struct evhttp_request *req, int status,
                       int64_t started_ns);
 

@@ -330,15 +330,19 @@ int ttai_engine_start(struct ttai_engine *eng, const char *ns, const char *type,
                       const char *workflow_id, struct ttai_payload input,
                       const struct ttai_start_opts *opts, struct ttai_run_id *run_id_out,
                       struct ttai_err *err) TTAI_MUST_CHECK;
-/* The same start without waiting for the commit, for a caller with an
- * event loop (ttaid's HTTP loop): everything up to the commit runs in the
- * call, which then returns TTAI_OK with *op set, and durable_cb(arg) is
- * called once, on the store's writer thread, when the start is durable or
- * refused; it must only hand the op back to the caller's thread, which
- * then calls ttai_engine_start_end. A start answered without a commit
- * (TTAI_CONFLICT_USE_EXISTING on a running workflow) returns TTAI_OK with
- * *op NULL and run_id_out set; an error returns its code with *op NULL and
- * no callback. */
+/* The same start without waiting for the commit or for the engine, for a
+ * caller with an event loop (ttaid's HTTP loop): everything up to the
+ * commit runs in the call, which then returns TTAI_OK with *op set, and
+ * durable_cb(arg) is called once, on the store's writer thread, when the
+ * start is durable or refused; it must only hand the op back to the
+ * caller's thread, which then calls ttai_engine_start_end. A start answered
+ * without a commit (TTAI_CONFLICT_USE_EXISTING on a running workflow)
+ * returns TTAI_OK with *op NULL and run_id_out set; an error returns its
+ * code with *op NULL and no callback. The call never waits for the engine
+ * lock (the engine thread holds it while it runs workflow tasks, which may
+ * replay long histories): when the lock is taken it returns TTAI_EBUSY
+ * having done nothing, and the caller makes the start with
+ * ttai_engine_start on a thread that may wait. */
 struct ttai_start_op;
 typedef void (*ttai_start_durable_fn)(void *arg);
 int ttai_engine_start_begin(struct ttai_engine *eng, const char *ns, const char *type,
@@ -347,8 +351,11 @@ int ttai_engine_start_begin(struct ttai_engine *eng, const char *ns, const char 
                             void *arg, struct ttai_start_op **op, struct ttai_run_id *run_id_out,
                             struct ttai_err *err) TTAI_MUST_CHECK;
 /* Finishes an asynchronous start after its durable_cb (frees op): returns
- * what ttai_engine_start would have returned, with the new run's id. */
-int ttai_engine_start_end(struct ttai_engine *eng, struct ttai_start_op *op,
+ * what ttai_engine_start would have returned, with the new run's id.
+ * Without wait, returns TTAI_EBUSY having done nothing (op kept) when the
+ * engine lock is taken; call it again, with wait, from a thread that may
+ * wait. */
+int ttai_engine_start_end(struct ttai_engine *eng, struct ttai_start_op *op, bool wait,
                           struct ttai_run_id *run_id_out, struct ttai_err *err) TTAI_MUST_CHECK;
 /* Delivers a signal to the current run (run NULL) or a given run; returns
  * once SignalReceived is durable. Errors: TTAI_ENOTFOUND (unknown workflow

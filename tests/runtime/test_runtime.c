@@ -4,7 +4,10 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,12 +191,27 @@ static int spinner_suggested(const struct ttai_wf *wf, const void *state, struct
 
 static const struct ttai_query_def spinner_queries[] = {{"suggested", spinner_suggested},
                                                         {NULL, NULL}};
+/* Its first task waits for the test to open the gate: while it runs, the
+ * thread running it holds the engine lock. */
+static atomic_bool gate_entered, gate_open;
+
+static void gate_run(struct ttai_wf *wf, void *state, struct ttai_payload input)
+{
+    (void)state;
+    (void)input;
+    atomic_store(&gate_entered, true);
+    while (!atomic_load(&gate_open))
+        sched_yield();
+    ttai_wf_complete(wf, (struct ttai_payload){NULL, 0});
+}
+static const struct ttai_workflow_def wf_gate = {"gate", gate_run, 0, NULL, NULL};
+
 static const struct ttai_workflow_def wf_spinner = {"spinner", spinner_run,
                                                     sizeof(struct spinner_state), NULL,
                                                     spinner_queries};
 
 static const struct ttai_workflow_def *const all_workflows[] = {
-    &wf_hello, &wf_counter, &wf_ticker, &wf_sleeper, &wf_retrier, &wf_spinner, NULL};
+    &wf_hello, &wf_counter, &wf_ticker, &wf_sleeper, &wf_retrier, &wf_spinner, &wf_gate, NULL};
 static const struct ttai_activity_def *const all_activities[] = {&act_greet, &act_flaky, NULL};
 static const struct ttai_registry registry = {all_workflows, all_activities};
 
@@ -404,6 +422,74 @@ static void test_racing_starts(struct ttai_testenv *env)
         ASSERT_OK(ttai_engine_terminate(eng, "default", id, "done racing", &err), &err);
     }
     ASSERT_OK(ttai_testenv_settle(env), &err);
+}
+
+static const char *gate_id;
+
+static void *gate_starter(void *arg)
+{
+    struct ttai_err e;
+    int rc = ttai_engine_start(arg, "default", "gate", gate_id, (struct ttai_payload){0}, NULL, NULL,
+                               &e);
+    return (void *)(intptr_t)rc;
+}
+
+static void start_durable(void *arg)
+{
+    atomic_store((atomic_bool *)arg, true);
+}
+
+/* The asynchronous start never waits for the engine lock: while another
+ * thread holds it (here a start whose first task waits at a gate), begin
+ * and end answer TTAI_EBUSY having done nothing, and work once it is free. */
+static void test_async_start_busy(struct ttai_testenv *env)
+{
+    struct ttai_engine *eng = ttai_testenv_engine(env);
+    struct ttai_buf in;
+    ttai_buf_init(&in);
+    pthread_t holder;
+    gate_id = "gate-1";
+    ASSERT(pthread_create(&holder, NULL, gate_starter, eng) == 0);
+    while (!atomic_load(&gate_entered))
+        sched_yield();
+    struct ttai_start_op *op = NULL;
+    atomic_bool durable = false;
+    ASSERT_EQ(ttai_engine_start_begin(eng, "default", "hello", "async-1", json(&in, "\"async\""), NULL,
+                                      start_durable, &durable, &op, NULL, &err), TTAI_EBUSY);
+    ASSERT(op == NULL && !atomic_load(&durable));
+    atomic_store(&gate_open, true);
+    void *held_rc;
+    ASSERT(pthread_join(holder, &held_rc) == 0);
+    ASSERT_EQ((int)(intptr_t)held_rc, 0);
+    struct ttai_run_info info; /* the busy begin recorded nothing */
+    ASSERT_EQ(ttai_engine_describe(eng, "default", "async-1", NULL, &info, &err), TTAI_ENOTFOUND);
+
+    ASSERT_OK(ttai_engine_start_begin(eng, "default", "hello", "async-1", json(&in, "\"async\""),
+                                      NULL, start_durable, &durable, &op, NULL, &err), &err);
+    ASSERT(op != NULL);
+    while (!atomic_load(&durable))
+        sched_yield();
+    /* Durable, not ended: a second gate holds the lock, end says busy. */
+    atomic_store(&gate_entered, false);
+    atomic_store(&gate_open, false);
+    pthread_t second;
+    gate_id = "gate-2";
+    ASSERT(pthread_create(&second, NULL, gate_starter, eng) == 0);
+    while (!atomic_load(&gate_entered))
+        sched_yield();
+    struct ttai_run_id run;
+    ASSERT_EQ(ttai_engine_start_end(eng, op, false, &run, &err), TTAI_EBUSY);
+    atomic_store(&gate_open, true);
+    ASSERT(pthread_join(second, &held_rc) == 0);
+    ASSERT_EQ((int)(intptr_t)held_rc, 0);
+    ASSERT_OK(ttai_engine_start_end(eng, op, true, &run, &err), &err);
+    ASSERT_OK(ttai_engine_describe(eng, "default", "async-1", NULL, &info, &err), &err);
+    ASSERT(ttai_run_id_eq(&info.run_id, &run));
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    char *res = result_json(eng, "async-1");
+    ASSERT(strcmp(res, "\"Hello, async!\"") == 0);
+    ttai_free(res);
+    ttai_buf_release(&in);
 }
 
 static void test_counter(struct ttai_testenv *env)
@@ -709,6 +795,7 @@ int main(void)
     test_hello(env);
     test_start_with_first_task(env);
     test_racing_starts(env);
+    test_async_start_busy(env);
     test_counter(env);
     test_timers_and_restart(env);
     test_week_of_ticks(env);
