@@ -102,7 +102,11 @@ static void check_reply(const char *r, size_t len)
             p++;
             continue;
         }
-        int code = atoi(p + 9);
+        /* The code follows the version's space: libevent answers with the
+         * request's minor version, which may have several digits
+         * ("HTTP/1.112 404"). */
+        const char *sp = memchr(p, ' ', len - (size_t)(p - r));
+        int code = sp != NULL ? atoi(sp + 1) : 0;
         bool ok = false;
         for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
             ok = ok || known[i] == code;
