@@ -16,6 +16,7 @@
 #include "store.h"
 #include "workflows.h"
 
+#include "../harness/gate_workflow.h"
 #include "../harness/harness.h"
 
 
@@ -191,21 +192,6 @@ static int spinner_suggested(const struct ttai_wf *wf, const void *state, struct
 
 static const struct ttai_query_def spinner_queries[] = {{"suggested", spinner_suggested},
                                                         {NULL, NULL}};
-/* Its first task waits for the test to open the gate: while it runs, the
- * thread running it holds the engine lock. */
-static atomic_bool gate_entered, gate_open;
-
-static void gate_run(struct ttai_wf *wf, void *state, struct ttai_payload input)
-{
-    (void)state;
-    (void)input;
-    atomic_store(&gate_entered, true);
-    while (!atomic_load(&gate_open))
-        sched_yield();
-    ttai_wf_complete(wf, (struct ttai_payload){NULL, 0});
-}
-static const struct ttai_workflow_def wf_gate = {"gate", gate_run, 0, NULL, NULL};
-
 static const struct ttai_workflow_def wf_spinner = {"spinner", spinner_run,
                                                     sizeof(struct spinner_state), NULL,
                                                     spinner_queries};
