@@ -27,6 +27,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "listen_addr.h"
 #include "marketsim.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:7281"
@@ -424,29 +425,6 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopexit(arg, NULL);
 }
 
-/* Splits HOST:PORT ([v6]:PORT too); false when malformed. */
-static bool split_listen(const char *listen, char *host, size_t size, int *port)
-{
-    const char *colon = strrchr(listen, ':');
-    if (colon == NULL || colon == listen)
-        return false;
-    const char *h = listen;
-    size_t hl = (size_t)(colon - listen);
-    if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
-        h++;
-        hl -= 2;
-    }
-    char *end = NULL;
-    errno = 0;
-    long p = strtol(colon + 1, &end, 10);
-    if (hl == 0 || hl >= size || end == colon + 1 || *end != '\0' || errno || p < 0 || p > 65535)
-        return false;
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    *port = (int)p;
-    return true;
-}
-
 static bool is_loopback(const char *host)
 {
     return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
@@ -519,7 +497,7 @@ int main(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     char host[256];
     int port;
-    if (!split_listen(o.listen, host, sizeof(host), &port)) {
+    if (!listen_addr_split(o.listen, host, sizeof(host), &port)) {
         fprintf(stderr, "ttai-marketsim: --listen wants HOST:PORT, not '%s'\n", o.listen);
         return 2;
     }

@@ -25,6 +25,7 @@
 #include "activities.h"
 #include "alerts/channels.h"
 #include "store.h"
+#include "listen_addr.h"
 #include "ttaid_config.h"
 #include "ttaid_system.h"
 #include "workflows.h"
@@ -218,7 +219,7 @@ int main(int argc, char **argv)
     const char *data = d.cfg.data ? d.cfg.data : "./ttai-data";
     char host[256];
     int port;
-    if (!ttaid_config_split_listen(d.cfg.listen ? d.cfg.listen : "127.0.0.1:7280", host, sizeof(host), &port)) {
+    if (!listen_addr_split(d.cfg.listen ? d.cfg.listen : "127.0.0.1:7280", host, sizeof(host), &port)) {
         fprintf(stderr, "ttaid: --listen wants HOST:PORT, not '%s'\n", d.cfg.listen);
         return 2;
     }

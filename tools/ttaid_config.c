@@ -221,28 +221,6 @@ bool ttaid_config_load_env(struct ttaid_config *cfg)
     return true;
 }
 
-bool ttaid_config_split_listen(const char *listen, char *host, size_t size, int *port)
-{
-    const char *colon = strrchr(listen, ':');
-    if (colon == NULL || colon == listen)
-        return false;
-    const char *h = listen;
-    size_t hl = (size_t)(colon - listen);
-    if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
-        h++;
-        hl -= 2;
-    }
-    if (hl == 0 || hl >= size)
-        return false;
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    long long p;
-    if (!parse_count(colon + 1, 0, &p) || p > 65535)
-        return false;
-    *port = (int)p;
-    return true;
-}
-
 void ttaid_config_free(struct ttaid_config *cfg)
 {
     for (size_t i = 0; i < cfg->token_count; i++)

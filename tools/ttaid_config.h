@@ -54,9 +54,6 @@ bool ttaid_config_load_text(struct ttaid_config *cfg, const char *text, size_t l
 bool ttaid_config_load_file(struct ttaid_config *cfg, const char *path);
 /* Applies the TTAI_* environment variables. */
 bool ttaid_config_load_env(struct ttaid_config *cfg);
-/* Splits HOST:PORT ([v6]:PORT too) into host (size bytes) and *port;
- * false when malformed. */
-bool ttaid_config_split_listen(const char *listen, char *host, size_t size, int *port);
 /* Frees every string the config owns and zeroes it. */
 void ttaid_config_free(struct ttaid_config *cfg);
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "listen_addr.h"
 #include "ttaid_config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -31,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (cfg.listen != NULL) {
         char host[256];
         int port = -1;
-        if (ttaid_config_split_listen(cfg.listen, host, sizeof(host), &port) &&
+        if (listen_addr_split(cfg.listen, host, sizeof(host), &port) &&
             (port < 0 || port > 65535 || strlen(host) == 0))
             abort();
     }
