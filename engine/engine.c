@@ -61,13 +61,9 @@ const uint64_t *const ttai_latency_bounds_ns = store_latency_bounds_ns;
 
 void eng_hist_add(struct ttai_latency_hist *h, int64_t ns)
 {
-    uint64_t v = ns > 0 ? (uint64_t)ns : 0;
-    size_t i = 0;
-    while (i < TTAI_LATENCY_BUCKETS - 1 && v > store_latency_bounds_ns[i])
-        i++;
-    h->buckets[i]++;
+    h->buckets[store_latency_bucket(ns)]++;
     h->count++;
-    h->sum_ns += v;
+    h->sum_ns += ns > 0 ? (uint64_t)ns : 0;
 }
 
 /* ---- Timer heap (min by fire time) ------------------------------------------ */

@@ -326,15 +326,20 @@ const uint64_t store_latency_bounds_ns[STORE_LATENCY_BUCKETS - 1] = {
     10000000, 20000000,  50000000,  100000000, 200000000, 500000000, 1000000000,
 };
 
-void store_latency_add(struct store_latency_hist *h, int64_t ns)
+size_t store_latency_bucket(int64_t ns)
 {
     uint64_t v = ns > 0 ? (uint64_t)ns : 0;
     size_t i = 0;
     while (i < STORE_LATENCY_BUCKETS - 1 && v > store_latency_bounds_ns[i])
         i++;
-    h->buckets[i]++;
+    return i;
+}
+
+void store_latency_add(struct store_latency_hist *h, int64_t ns)
+{
+    h->buckets[store_latency_bucket(ns)]++;
     h->count++;
-    h->sum_ns += v;
+    h->sum_ns += ns > 0 ? (uint64_t)ns : 0;
 }
 
 void store_counters_get(struct store *store, struct store_counters *out)

@@ -231,6 +231,8 @@ struct store_latency_hist {
     uint64_t count;
     uint64_t sum_ns;
 };
+/* The bucket of a latency of ns (negative counts as 0). */
+size_t store_latency_bucket(int64_t ns);
 /* Adds one sample of ns nanoseconds. */
 void store_latency_add(struct store_latency_hist *h, int64_t ns);
 
