@@ -225,20 +225,31 @@ static bool field_run_id(struct srv_job *job, json_t *o, struct ttai_run_id *run
     return true;
 }
 
-static bool field_ms(struct srv_job *job, json_t *o, const char *key, int64_t *out)
+/* An optional integer field of at least min (0 when absent or null); else
+ * 400 "field 'KEY' must be WHAT". */
+static bool field_int_min(struct srv_job *job, json_t *o, const char *key, json_int_t min,
+                          const char *what, json_int_t *out)
 {
     json_t *v = json_object_get(o, key);
     *out = 0;
     if (v == NULL || json_is_null(v))
         return true;
-    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+    if (!json_is_integer(v) || json_integer_value(v) < min) {
         char msg[128];
-        snprintf(msg, sizeof(msg), "field '%s' must be a non-negative integer", key);
+        snprintf(msg, sizeof(msg), "field '%s' must be %s", key, what);
         srv__job_fail(job, 400, "bad_request", msg);
         return false;
     }
     *out = json_integer_value(v);
     return true;
+}
+
+static bool field_ms(struct srv_job *job, json_t *o, const char *key, int64_t *out)
+{
+    json_int_t v;
+    bool ok = field_int_min(job, o, key, 0, "a non-negative integer", &v);
+    *out = v;
+    return ok;
 }
 
 static bool start_opts(struct srv_job *job, json_t *o, struct ttai_start_opts *opts)
@@ -425,18 +436,10 @@ static void do_signal_with_start(struct ttai_server *srv, struct srv_job *job, j
 /* An optional positive event id field (0 when absent or null). */
 static bool field_event_id(struct srv_job *job, json_t *o, const char *key, uint64_t *out)
 {
-    json_t *v = json_object_get(o, key);
-    *out = 0;
-    if (v == NULL || json_is_null(v))
-        return true;
-    if (!json_is_integer(v) || json_integer_value(v) < 1) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "field '%s' must be an event id (an integer from 1)", key);
-        srv__job_fail(job, 400, "bad_request", msg);
-        return false;
-    }
-    *out = (uint64_t)json_integer_value(v);
-    return true;
+    json_int_t v;
+    bool ok = field_int_min(job, o, key, 1, "an event id (an integer from 1)", &v);
+    *out = (uint64_t)v;
+    return ok;
 }
 
 /* Time travel: the query answered by a replay of the run's history up to
