@@ -175,6 +175,19 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     streams_pump(arg, true);
 }
 
+/* The seq of the oldest of the last n alerts of ns still in the ring (the
+ * next seq when there are none). al->mu held. */
+static uint64_t recent_from(struct srv_alerts *al, const char *ns, uint64_t n)
+{
+    uint64_t low = ring_low(al), from = al->next_seq, found = 0;
+    while (from > low && found < n) {
+        from--;
+        if (strcmp(al->ring[(from - 1) % al->cap].ns, ns) == 0)
+            found++;
+    }
+    return from;
+}
+
 /* The recent alerts of ns as a JSON array, oldest first: the last `limit`. */
 static json_t *recent_json(struct srv_alerts *al, const char *ns, uint64_t limit)
 {
@@ -182,12 +195,7 @@ static json_t *recent_json(struct srv_alerts *al, const char *ns, uint64_t limit
     if (arr == NULL)
         return NULL;
     pthread_mutex_lock(&al->mu);
-    uint64_t low = ring_low(al), from = al->next_seq, found = 0;
-    while (from > low && found < limit) {
-        from--;
-        if (strcmp(al->ring[(from - 1) % al->cap].ns, ns) == 0)
-            found++;
-    }
+    uint64_t from = recent_from(al, ns, limit);
     for (uint64_t s = from; s < al->next_seq; s++) {
         const struct srv_alert *a = &al->ring[(s - 1) % al->cap];
         if (strcmp(a->ns, ns) == 0)
@@ -208,12 +216,7 @@ static uint64_t stream_start(struct srv_alerts *al, struct evhttp_request *req, 
     if (last != NULL && last[0] >= '0' && last[0] <= '9' && *end == '\0')
         return (uint64_t)id + 1;
     pthread_mutex_lock(&al->mu);
-    uint64_t low = ring_low(al), from = al->next_seq, found = 0;
-    while (from > low && found < recent) {
-        from--;
-        if (strcmp(al->ring[(from - 1) % al->cap].ns, ns) == 0)
-            found++;
-    }
+    uint64_t from = recent_from(al, ns, recent);
     pthread_mutex_unlock(&al->mu);
     return from;
 }
