@@ -26,6 +26,7 @@ import json
 import os
 import re
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -456,6 +457,13 @@ def check_live(spec, base):
         used[op["operationId"]] = wid
         url = fill_path(spec, path, op, wid)
         st, ctype, text = http(base, method.upper(), url, body_example(spec, op))
+        if op["operationId"] == "schedule_trigger" and st == 409:
+            # A run of this second exists (an earlier pass of this check on
+            # the same daemon triggered in this second): as documented,
+            # trigger again in the next second.
+            check_answer(spec, op, label + " (same second)", st, ctype, text, 4)
+            time.sleep(1.01 - time.time() % 1)
+            st, ctype, text = http(base, method.upper(), url, body_example(spec, op))
         check_answer(spec, op, label, st, ctype, text, 2)
         # An unknown workflow (signal-with-start starts it: nothing to refuse).
         if wid is not None and op["operationId"] != "signal_with_start":
