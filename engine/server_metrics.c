@@ -213,6 +213,16 @@ void srv__metrics(struct ttai_server *srv, struct srv_job *job)
                              "# TYPE ttai_commit_seconds_total counter\n"
                              "ttai_commit_seconds_total %.6f\n", (double)st.commit_ns_total / 1e9);
     counter(out, "ttai_store_map_grows_total", "Times the LMDB map was grown.", sc.map_grows);
+    counter(out, "ttai_checkpoints_total",
+            "Checkpoints: data.mdb synced and recorded in the write-ahead log.", sc.checkpoints);
+    evbuffer_add_printf(out, "# HELP ttai_checkpoint_seconds_total Time in checkpoints (off the "
+                             "commit path).\n# TYPE ttai_checkpoint_seconds_total counter\n"
+                             "ttai_checkpoint_seconds_total %.6f\n",
+                        (double)sc.checkpoint_ns_total / 1e9);
+    counter(out, "ttai_wal_bytes_total", "Bytes appended to the write-ahead log.", sc.wal_bytes);
+    evbuffer_add_printf(out, "# HELP ttai_wal_replayed_records Write-ahead log records re-applied "
+                             "when the store opened.\n# TYPE ttai_wal_replayed_records gauge\n"
+                             "ttai_wal_replayed_records %" PRIu64 "\n", sc.wal_records_replayed);
     evbuffer_add_printf(out, "# HELP ttai_commit_group_batches_max Most batches one group commit "
                              "has held.\n# TYPE ttai_commit_group_batches_max gauge\n"
                              "ttai_commit_group_batches_max %" PRIu64 "\n", sc.group_batches_max);

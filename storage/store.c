@@ -214,7 +214,10 @@ static int env_open(struct store *store, const struct store_opts *opts, struct t
                          mdb_strerror(rc));
     mdb_env_set_maxdbs(store->env, STORE_T__COUNT + 2);
     mdb_env_set_maxreaders(store->env, 1024);
-    store->map_bytes = opts->map_bytes_initial ? opts->map_bytes_initial : MAP_BYTES_DEFAULT;
+    /* store__wal_prepare may have asked for more, to replay the log. */
+    size_t initial = opts->map_bytes_initial ? opts->map_bytes_initial : MAP_BYTES_DEFAULT;
+    if (initial > store->map_bytes)
+        store->map_bytes = initial;
     if (store->map_bytes > store->map_bytes_max)
         store->map_bytes = store->map_bytes_max; /* the cap wins over the (default) initial size */
     rc = mdb_env_set_mapsize(store->env, store->map_bytes);
@@ -224,7 +227,9 @@ static int env_open(struct store *store, const struct store_opts *opts, struct t
      * map in place (MDB_WRITEMAP): a commit is then memory writes, where
      * it was one pwrite per dirty page and the meta page, the bulk of a
      * small commit's cost. Not with syncs: a stray write into a writable
-     * map would reach the file, and msync of the whole map is no cheaper. */
+     * map would reach the file, and msync of the whole map is no cheaper.
+     * With syncs the environment opens synced; store__wal_start switches it
+     * to unsynced commits once the write-ahead log is in place. */
     bool in_place = opts->no_sync && !store->read_only;
     unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | (store->read_only ? MDB_RDONLY : 0) |
                      (in_place ? MDB_NOSYNC | MDB_WRITEMAP : 0);
@@ -266,10 +271,21 @@ int store_open(struct store **out, const struct store_opts *opts, struct ttai_er
     pthread_rwlockattr_destroy(&attr);
     pthread_mutex_init(&store->mu, NULL);
     pthread_cond_init(&store->work_cv, NULL);
+    pthread_mutex_init(&store->ckpt_mu, NULL);
+    pthread_cond_init(&store->ckpt_cv, NULL);
+    store->data_fd = -1;
+    store->ckpt_interval_ns = (opts->checkpoint_ms > 0 ? opts->checkpoint_ms : 50) * 1000000;
+    bool logged = !opts->read_only && !opts->no_sync;
 
     int rc = store->dir ? TTAI_OK : ttai_errf(err, TTAI_ENOMEM, "out of memory opening store");
     if (rc == 0 && !store->read_only)
         rc = lock_directory(store, err);
+    if (rc == 0)
+        store__boot_id(store, opts->boot_id);
+    if (rc == 0 && logged)
+        rc = store__wal_prepare(store, err);
+    if (rc == 0 && store->read_only)
+        rc = store__wal_check_readable(store, err);
     if (rc == 0)
         rc = env_open(store, opts, err);
     MDB_txn *txn = NULL;
@@ -289,6 +305,8 @@ int store_open(struct store **out, const struct store_opts *opts, struct ttai_er
             rc = ttai_errf(err, store__rc_from_mdb(mrc), "cannot initialise '%s': %s",
                            store->dir, mdb_strerror(mrc));
     }
+    if (rc == 0 && logged)
+        rc = store__wal_start(store, err);
     if (rc == 0 && !store->read_only)
         rc = store__writer_start(store, err);
     if (rc != 0) {
@@ -305,6 +323,7 @@ void store_close(struct store *store)
     if (store == NULL)
         return;
     store__writer_stop(store);
+    store__wal_stop(store);
     if (store->env != NULL)
         mdb_env_close(store->env);
     if (store->lock_fd >= 0)
@@ -312,6 +331,8 @@ void store_close(struct store *store)
     pthread_rwlock_destroy(&store->resize_lock);
     pthread_mutex_destroy(&store->mu);
     pthread_cond_destroy(&store->work_cv);
+    pthread_mutex_destroy(&store->ckpt_mu);
+    pthread_cond_destroy(&store->ckpt_cv);
     ttai_free(store->dir);
     ttai_free(store);
 }

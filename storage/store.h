@@ -195,6 +195,11 @@ struct store_opts {
     bool no_sync;                 /* commits reach the OS but are not fsynced:
                                      only for test environments, where a
                                      power loss need not be survived */
+    int64_t checkpoint_ms;        /* 0: 50 ms. How often data.mdb is synced and
+                                     the write-ahead log's checkpoint moved on */
+    const char *boot_id;          /* NULL: the kernel's boot id. Tests set
+                                     another to make an open recover as after
+                                     a machine restart (docs/storage.md) */
     bool inline_commits;          /* a submitter that finds the writer idle
                                      and the queue empty commits its batches
                                      itself (callbacks then run on its thread,
@@ -248,11 +253,16 @@ struct store_counters {
     uint64_t batches_refused;     /* batches whose conditions failed */
     uint64_t events;              /* events appended */
     uint64_t map_grows;
-    uint64_t commit_ns_total;     /* time in mdb_txn_commit (includes sync) */
+    uint64_t commit_ns_total;     /* time making groups durable: the write-ahead
+                                     log's write and sync, then the LMDB commit */
+    uint64_t checkpoints;         /* LMDB file syncs recorded in the log */
+    uint64_t checkpoint_ns_total; /* time in them (off the commit path) */
+    uint64_t wal_bytes;           /* bytes appended to the write-ahead log */
+    uint64_t wal_records_replayed; /* at open: records re-applied after a stop */
     uint64_t group_batches_max;
     size_t map_bytes;             /* current map size */
     uint64_t group_sizes[STORE_GROUP_BUCKETS];  /* batches per group commit */
-    struct store_latency_hist commit_latency;   /* each successful mdb_txn_commit, sync
+    struct store_latency_hist commit_latency;   /* each successful group commit, sync
                                                    included (one sample per commit) */
 };
 void store_counters_get(struct store *store, struct store_counters *out);

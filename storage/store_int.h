@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 
 #include "store.h"
+#include "wal.h"
 
 /* ---- The open store -------------------------------------------------------
  *
@@ -23,6 +24,7 @@
  *     writes nothing more until it is reopened.
  *  3. Batches in the queue are owned by the store until their callback has
  *     returned (or, for store_commit(), until the waiter is signalled).
+ *  4. See `pin` below.
  */
 struct store {
     MDB_env *env;
@@ -49,6 +51,28 @@ struct store {
     _Atomic int fatal;                 /* see invariant 2: 0 or the first failure rc */
     char fatal_msg[TTAI_ERR_MSG_MAX];  /* written once, before fatal is set */
     struct store_counters counters;
+    /* The write-ahead log and its checkpoints (wal.c, checkpoint.c); wal is
+     * NULL for read-only and no_sync stores, which commit through LMDB
+     * alone. Invariant 4: while the log is open, `pin` is a read
+     * transaction on the snapshot of the durable checkpoint, so LMDB never
+     * reuses a page of it: after a power loss that snapshot is whole. */
+    struct wal *wal;
+    int data_fd;                       /* data.mdb (LMDB's descriptor) */
+    unsigned page_size;
+    char boot_id[WAL_BOOT_ID_BYTES];   /* this boot's (store_opts.boot_id) */
+    bool data_whole;                   /* data.mdb holds every acknowledged
+                                          commit: no restore, no replay */
+    MDB_txn *pin;                      /* see invariant 4 */
+    pthread_t ckpt_thread;
+    bool ckpt_running;
+    pthread_mutex_t ckpt_mu;           /* guards the fields below and pin */
+    pthread_cond_t ckpt_cv;
+    bool ckpt_busy;                    /* ckpt_job is being made durable */
+    bool ckpt_stop;
+    struct wal_checkpoint ckpt_job;
+    MDB_txn *ckpt_job_pin;             /* becomes pin once the job is durable */
+    int64_t ckpt_last_ns;              /* when the last checkpoint was taken */
+    int64_t ckpt_interval_ns;          /* store_opts.checkpoint_ms */
     /* Fault injection (fault.c, tests only): guarded by mu. */
     store_fault_fn fault_cb;
     void *fault_arg;
@@ -57,6 +81,32 @@ struct store {
 /* Starts and stops the writer thread (writer.c). */
 int store__writer_start(struct store *store, struct ttai_err *err);
 void store__writer_stop(struct store *store);
+
+/* The write-ahead log (checkpoint.c). Before the environment opens:
+ * opens the log and puts the checkpoint's snapshot back in data.mdb. */
+int store__wal_prepare(struct store *store, struct ttai_err *err);
+/* Sets store->boot_id: given, or the kernel's ("" when unknown). */
+void store__boot_id(struct store *store, const char *given);
+/* Read-only opens: TTAI_EBUSY when the log holds changes data.mdb may lack
+ * (a crash, then a machine restart, and no read-write open since). */
+int store__wal_check_readable(struct store *store, struct ttai_err *err);
+/* After the environment opened (synced commits): creates the log for a
+ * store without one, replays the log, checkpoints, switches LMDB to
+ * unsynced commits and starts the checkpoint thread. */
+int store__wal_start(struct store *store, struct ttai_err *err);
+/* Makes the group in txn durable through the log and commits it; returns an
+ * LMDB or errno code (txn is gone either way). Writer only. */
+int store__wal_commit(struct store *store, MDB_txn *txn);
+/* Adds an operation of the group being built to the log's record. */
+int store__wal_add(struct store *store, enum wal_op op, int table, const MDB_val *key,
+                   const MDB_val *val);
+/* A checkpoint of the last commit made now, so that the pages the previous
+ * pin held can be reused; false without a log or when it failed. Writer. */
+bool store__ckpt_release(struct store *store);
+/* After a commit: hands a checkpoint to the checkpoint thread when one is due. */
+void store__ckpt_maybe(struct store *store);
+/* Final checkpoint and teardown (after the writer stopped). */
+void store__wal_stop(struct store *store);
 
 /* Translates an LMDB or errno code into a ttai code. */
 int store__rc_from_mdb(int mdb_rc);

@@ -4,8 +4,9 @@
  * (off the writer thread) into one byte buffer. The writer takes every batch
  * waiting in the queue, up to group_events_max events, and for each one in
  * order: checks its conditions against the transaction so far, then applies
- * its operations, or refuses it whole. One mdb_txn_commit() (and so one
- * sync) makes the whole group durable; only then do callbacks run.
+ * its operations, or refuses it whole. One log record and its sync (or,
+ * without the log, one synced mdb_txn_commit()) make the whole group
+ * durable; only then do callbacks run (checkpoint.c).
  *
  *   batch states:
  *     BUILDING --store_submit--> QUEUED --writer takes--> GROUPED
@@ -21,11 +22,12 @@
  *     I/O) aborts the whole group transaction.
  *  2. Event ids are dense: each is the run's last event id in the
  *     transaction plus one.
- *  3. Callbacks run only after mdb_txn_commit() returned success, or with an
- *     error when nothing of the batch was written.
+ *  3. Callbacks run only after the group is durable and committed, or with
+ *     an error when nothing of the batch was written.
  */
 #include "store_int.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <semaphore.h>
 #include <stdio.h>
@@ -444,14 +446,21 @@ static int batch_check(struct group_txn *g, struct store_batch *b)
     return TTAI_OK;
 }
 
+/* Every write of a group goes through put, del or the history cursor in
+ * batch_apply, which also add it to the group's log record (checkpoint.c). */
 static int put(struct group_txn *g, int table, MDB_val key, MDB_val val)
 {
-    return mdb_put(g->txn, g->store->dbi[table], &key, &val, 0);
+    int rc = mdb_put(g->txn, g->store->dbi[table], &key, &val, 0);
+    if (rc == MDB_SUCCESS && g->store->wal != NULL)
+        rc = store__wal_add(g->store, WAL_OP_PUT, table, &key, &val);
+    return rc;
 }
 
 static int del(struct group_txn *g, int table, MDB_val key)
 {
     int rc = mdb_del(g->txn, g->store->dbi[table], &key, NULL);
+    if (rc == MDB_SUCCESS && g->store->wal != NULL)
+        rc = store__wal_add(g->store, WAL_OP_DEL, table, &key, NULL);
     return rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
 }
 
@@ -527,6 +536,8 @@ static int batch_apply(struct group_txn *g, struct store_batch *b)
             /* Through the cursor that found the run's last event: LMDB
              * then searches only its page when the new key falls in it. */
             rc = mdb_cursor_put(g->hist, &key, &val, 0);
+            if (rc == MDB_SUCCESS && g->store->wal != NULL)
+                rc = store__wal_add(g->store, WAL_OP_PUT, STORE_T_HIST, &key, &val);
             b->event_ids[event_index++] = last_id;
             break;
         }
@@ -568,6 +579,8 @@ static int group_run(struct store *store, struct store_batch *list, uint64_t *re
     if (rc != MDB_SUCCESS)
         return rc;
     rc = mdb_cursor_open(g.txn, store->dbi[STORE_T_HIST], &g.hist);
+    if (store->wal != NULL)
+        wal_record_begin(store->wal);
     *refused = 0;
     for (struct store_batch *b = list; rc == MDB_SUCCESS && b != NULL; b = b->next) {
         ttai_err_clear(&b->err);
@@ -594,7 +607,7 @@ static int group_run(struct store *store, struct store_batch *list, uint64_t *re
         return fault;
     }
     int64_t t0 = ttai_mono_ns();
-    rc = mdb_txn_commit(g.txn);
+    rc = store->wal != NULL ? store__wal_commit(store, g.txn) : mdb_txn_commit(g.txn);
     *commit_ns = ttai_mono_ns() - t0;
     pthread_mutex_lock(&store->mu);
     store->counters.commit_ns_total += (uint64_t)*commit_ns;
@@ -651,12 +664,20 @@ static void group_commit(struct store *store, struct store_batch *list, size_t c
     }
     uint64_t refused = 0;
     int64_t commit_ns = 0;
+    int checkpointed = 0;
     int rc;
     for (;;) {
         rc = group_run(store, list, &refused, &commit_ns);
+        /* A full disk: the pages the checkpoint's pin holds are free once a
+         * checkpoint moves it; nothing of the group was kept (checkpoint.c),
+         * so it can run again. */
+        if (rc == ENOSPC && checkpointed++ == 0 && store__ckpt_release(store))
+            continue;
         if (rc != MDB_MAP_FULL)
             break;
-        if (!map_grow(store)) {
+        /* At the limit, pages that only the checkpoint's pin still holds
+         * count as free once a checkpoint of the last commit moves it. */
+        if (!map_grow(store) && !(checkpointed++ == 0 && store__ckpt_release(store))) {
             char detail[64];
             snprintf(detail, sizeof(detail), "%zu", store->map_bytes);
             for (struct store_batch *b = list; b != NULL; b = b->next)
@@ -701,6 +722,7 @@ static void group_commit(struct store *store, struct store_batch *list, size_t c
     /* With the commit it times, so that a snapshot has one sample per commit. */
     store_latency_add(&store->counters.commit_latency, commit_ns);
     pthread_mutex_unlock(&store->mu);
+    store__ckpt_maybe(store);
 }
 
 /* Commits a chain of batches (linked through next, NULL-terminated) in

@@ -72,3 +72,7 @@ TEST(batch_alloc_failures)
 TEST(space_map_growth)
 TEST(space_map_limit)
 TEST(space_fatal_latch)
+/* test_wal.c */
+TEST(wal_records_and_torn_tail)
+TEST(wal_ring_wraps_behind_checkpoints)
+TEST(wal_recovery_after_restart)

@@ -480,6 +480,8 @@ case_metrics() {
                ttai_cache_hits_total ttai_cache_evictions_total ttai_cached_runs ttai_polls_total \
                ttai_commits_total ttai_commit_batches_total ttai_commit_batches_refused_total \
                ttai_events_total ttai_commit_seconds_total ttai_store_map_grows_total \
+               ttai_checkpoints_total ttai_checkpoint_seconds_total ttai_wal_bytes_total \
+               ttai_wal_replayed_records \
                ttai_commit_group_batches_max ttai_store_map_bytes ttai_activity_dispatch_seconds \
                ttai_http_requests_total ttai_http_request_duration_seconds \
                ttai_http_worker_wait_seconds_total ttai_http_handler_seconds_total ttai_runs_closed_total \
