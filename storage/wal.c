@@ -233,14 +233,12 @@ static void slot_decode(const struct slot_disk *s, struct wal_checkpoint *c)
     c->boot_id[WAL_BOOT_ID_BYTES - 1] = '\0';
 }
 
+/* On the stack: the checkpoint thread must not fail for want of memory. */
 static int slot_write(int fd, const struct wal_checkpoint *c, uint64_t epoch, uint64_t capacity)
 {
-    struct slot_disk *s = ttai_malloc(sizeof(*s));
-    if (s == NULL)
-        return ENOMEM;
-    slot_encode(s, c, epoch, capacity);
-    int e = write_all(fd, s, sizeof(*s), (c->seq & 1) * WAL_SLOT_BYTES);
-    ttai_free(s);
+    struct slot_disk s;
+    slot_encode(&s, c, epoch, capacity);
+    int e = write_all(fd, &s, sizeof(s), (c->seq & 1) * WAL_SLOT_BYTES);
     if (e == 0 && fdatasync(fd) != 0)
         e = errno;
     return e;
