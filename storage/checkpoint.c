@@ -56,7 +56,8 @@ static int read_meta_pages(struct store *store, struct wal_checkpoint *c)
 }
 
 /* Captures the snapshot committed last (writer thread, between commits or
- * with a write transaction open: neither changes the committed snapshot).
+ * with a write transaction open: neither changes the committed snapshot;
+ * or the open, before the log exists).
  * *pin gets the read transaction that holds it. */
 static int ckpt_capture(struct store *store, struct wal_checkpoint *c, MDB_txn **pin)
 {
@@ -72,7 +73,8 @@ static int ckpt_capture(struct store *store, struct wal_checkpoint *c, MDB_txn *
         *pin = NULL;
         return rc;
     }
-    wal_position(store->wal, &c->lsn, &c->off);
+    if (store->wal != NULL) /* without one, wal_create places the first record */
+        wal_position(store->wal, &c->lsn, &c->off);
     memcpy(c->boot_id, store->boot_id, sizeof(c->boot_id));
     store->ckpt_last_ns = ttai_mono_ns();
     return 0;
@@ -109,12 +111,7 @@ static void pin_move(struct store *store, MDB_txn *pin)
 
 static void ckpt_failed(struct store *store, const struct ttai_err *err)
 {
-    pthread_mutex_lock(&store->mu);
-    if (atomic_load(&store->fatal) == 0) {
-        snprintf(store->fatal_msg, sizeof(store->fatal_msg), "%s", err->msg);
-        atomic_store(&store->fatal, err->rc == TTAI_ENOSPC ? TTAI_ENOSPC : TTAI_EFATAL);
-    }
-    pthread_mutex_unlock(&store->mu);
+    store__latch_fatal(store, err->rc == TTAI_ENOSPC ? TTAI_ENOSPC : TTAI_EFATAL, err->msg);
 }
 
 static void *ckpt_main(void *arg)
@@ -341,6 +338,19 @@ int store__wal_check_readable(struct store *store, struct ttai_err *err)
     return TTAI_OK;
 }
 
+/* A log whose checkpoint names a later LMDB transaction than data.mdb has
+ * belongs to another data.mdb: restoring its meta pages would point LMDB at
+ * pages this file does not hold. */
+static int log_newer_than_data(struct store *store, uint64_t ckpt_txnid, uint64_t data_txnid,
+                               struct ttai_err *err)
+{
+    return ttai_errf(err, TTAI_ECORRUPT,
+                     "'%s/wal' belongs to a newer data.mdb (transaction %" PRIu64
+                     ", data.mdb has %" PRIu64 "): if data.mdb was restored from a backup, "
+                     "remove '%s/wal' and start again",
+                     store->dir, ckpt_txnid, data_txnid, store->dir);
+}
+
 int store__wal_prepare(struct store *store, struct ttai_err *err)
 {
     bool has_ckpt = false;
@@ -349,25 +359,22 @@ int store__wal_prepare(struct store *store, struct ttai_err *err)
         return rc; /* no log: store__wal_start creates it */
     struct wal_checkpoint c;
     wal_checkpoint_get(store->wal, &c);
+    /* In the boot that wrote the checkpoint, the page cache holds every
+     * commit made since; with no record after the checkpoint (a clean stop)
+     * nothing was committed since it. Either way data.mdb is whole as it
+     * is (wal_discard), and store__wal_start checks that it is not older
+     * than the log once LMDB has opened it. */
+    store->data_whole = (store->boot_id[0] != '\0' && strcmp(c.boot_id, store->boot_id) == 0) ||
+                        !wal_has_records(store->wal);
+    if (store->data_whole)
+        return TTAI_OK;
+    /* Before the meta pages below overwrite it, the same check on the disk. */
     char path[4096];
     snprintf(path, sizeof(path), "%s/data.mdb", store->dir);
     struct stat st;
     uint64_t on_disk = 0;
     if (stat(path, &st) != 0 || (rc = disk_txnid(store, &on_disk, err)) != 0 || on_disk < c.txnid)
-        return rc != 0 ? rc
-                       : ttai_errf(err, TTAI_ECORRUPT,
-                                   "'%s/wal' belongs to a newer data.mdb (transaction %" PRIu64
-                                   ", data.mdb has %" PRIu64 "): if data.mdb was restored from "
-                                   "a backup, remove '%s/wal' and start again",
-                                   store->dir, c.txnid, on_disk, store->dir);
-    /* In the boot that wrote the checkpoint, the page cache holds every
-     * commit made since; with no record after the checkpoint (a clean stop)
-     * nothing was committed since it. Either way data.mdb is whole as it
-     * is (wal_discard). */
-    store->data_whole = (store->boot_id[0] != '\0' && strcmp(c.boot_id, store->boot_id) == 0) ||
-                        !wal_has_records(store->wal);
-    if (store->data_whole)
-        return TTAI_OK;
+        return rc != 0 ? rc : log_newer_than_data(store, c.txnid, on_disk, err);
     /* Put the checkpoint's meta pages back (see the top of this file). */
     int fd = open(path, O_RDWR | O_CLOEXEC);
     int e = fd < 0 ? errno : 0;
@@ -389,7 +396,7 @@ int store__wal_prepare(struct store *store, struct ttai_err *err)
                          strerror(e));
     /* Room for the replay, whatever the map's configured limit: the records
      * fitted before the stop. */
-    uint64_t want = (uint64_t)st.st_size + 2 * WAL_CAPACITY_BYTES;
+    uint64_t want = (uint64_t)st.st_size + 2 * wal_capacity(store->wal);
     if (want > store->map_bytes)
         store->map_bytes = (size_t)want;
     if (store->map_bytes > store->map_bytes_max)
@@ -445,21 +452,10 @@ int store__wal_start(struct store *store, struct ttai_err *err)
          * checkpoint. */
         wal_close(store->wal);
         store->wal = NULL;
-        memset(&c, 0, sizeof(c));
-        rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &pin);
-        if (rc == MDB_SUCCESS) {
-            c.txnid = mdb_txn_id(pin);
-            c.page_size = store->page_size;
-            memcpy(c.boot_id, store->boot_id, sizeof(c.boot_id));
-            rc = read_meta_pages(store, &c);
-            rc = rc == 0 ? MDB_SUCCESS : rc;
-        }
-        if (rc != MDB_SUCCESS) {
-            if (pin != NULL)
-                mdb_txn_abort(pin);
+        rc = ckpt_capture(store, &c, &pin);
+        if (rc != 0)
             return ttai_errf(err, store__rc_from_mdb(rc), "cannot read '%s/data.mdb': %s",
                              store->dir, mdb_strerror(rc));
-        }
         bool has_ckpt = false;
         rc = wal_create(store->dir, WAL_CAPACITY_BYTES, &c, err);
         if (rc == 0)
@@ -479,8 +475,11 @@ int store__wal_start(struct store *store, struct ttai_err *err)
         if (rc != MDB_SUCCESS)
             return ttai_errf(err, store__rc_from_mdb(rc), "cannot read '%s/data.mdb': %s",
                              store->dir, mdb_strerror(rc));
-        if (store->data_whole ? info.me_last_txnid < c.txnid
-                             : info.me_last_txnid != c.txnid || mdb_txn_id(pin) != c.txnid) {
+        if (store->data_whole && info.me_last_txnid < c.txnid) {
+            mdb_txn_abort(pin);
+            return log_newer_than_data(store, c.txnid, info.me_last_txnid, err);
+        }
+        if (!store->data_whole && (info.me_last_txnid != c.txnid || mdb_txn_id(pin) != c.txnid)) {
             mdb_txn_abort(pin);
             return ttai_errf(err, TTAI_ECORRUPT,
                              "data.mdb in '%s' is at transaction %zu after restoring the "

@@ -108,6 +108,9 @@ void store__ckpt_maybe(struct store *store);
 /* Final checkpoint and teardown (after the writer stopped). */
 void store__wal_stop(struct store *store);
 
+/* Latches the store (invariant 2) with rc and msg, unless it already is. */
+void store__latch_fatal(struct store *store, int rc, const char *msg);
+
 /* Translates an LMDB or errno code into a ttai code. */
 int store__rc_from_mdb(int mdb_rc);
 /* True when the filesystem of dir has (nearly) no space left for us;

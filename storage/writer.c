@@ -645,12 +645,15 @@ static void group_fail_all(struct store_batch *list, int rc, const char *fmt, co
             b->rc = rc;
 }
 
-static void latch_fatal(struct store *store, int rc, const char *msg)
+void store__latch_fatal(struct store *store, int rc, const char *msg)
 {
-    if (atomic_load(&store->fatal) != 0)
-        return;
-    snprintf(store->fatal_msg, sizeof(store->fatal_msg), "%s", msg);
-    atomic_store(&store->fatal, rc);
+    /* Under mu: the writer and the checkpoint thread may both fail. */
+    pthread_mutex_lock(&store->mu);
+    if (atomic_load(&store->fatal) == 0) {
+        snprintf(store->fatal_msg, sizeof(store->fatal_msg), "%s", msg);
+        atomic_store(&store->fatal, rc);
+    }
+    pthread_mutex_unlock(&store->mu);
 }
 
 /* Commits one group: retries after growing the map, latches on failure. */
@@ -695,7 +698,7 @@ static void group_commit(struct store *store, struct store_batch *list, size_t c
             code = TTAI_ENOSPC; /* a short write on a full disk comes back as EIO */
         snprintf(msg, sizeof(msg), "commit of %zu batches to '%s' failed: %s", count, store->dir,
                  code == TTAI_ENOSPC ? "no space left on device" : mdb_strerror(rc));
-        latch_fatal(store, code == TTAI_ENOSPC ? TTAI_ENOSPC : TTAI_EFATAL, msg);
+        store__latch_fatal(store, code == TTAI_ENOSPC ? TTAI_ENOSPC : TTAI_EFATAL, msg);
         for (struct store_batch *b = list; b != NULL; b = b->next)
             if (b->rc != TTAI_ECONFLICT && b->rc != TTAI_ENOTFOUND)
                 b->rc = 0;

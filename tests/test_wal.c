@@ -53,21 +53,28 @@ static struct wal *open_log(const char *dir)
     return wal;
 }
 
-/* Writes `records` records of two operations each, keys counting on from *key. */
+/* Builds a record of two operations: a put of key + 1 (100 bytes, the
+ * last one the key's low byte) and a delete of key + 2. */
+static void build_record(struct wal *wal, uint32_t key)
+{
+    uint8_t val[100] = {0};
+    uint32_t k = key + 1;
+    val[99] = (uint8_t)k;
+    wal_record_begin(wal);
+    ASSERT_OK(wal_record_add(wal, WAL_OP_PUT, STORE_T_HIST, &k, 4, val, sizeof(val)),
+              (struct ttai_err *)NULL);
+    k++;
+    ASSERT_OK(wal_record_add(wal, WAL_OP_DEL, STORE_T_HIST, &k, 4, NULL, 0),
+              (struct ttai_err *)NULL);
+}
+
+/* Writes `records` records (build_record), keys counting on from *key. */
 static void write_records(struct wal *wal, int records, uint32_t *key)
 {
     struct ttai_err err;
-    uint8_t val[100];
     for (int r = 0; r < records; r++) {
-        wal_record_begin(wal);
-        for (int i = 0; i < 2; i++) {
-            uint32_t k = ++*key;
-            memset(val, 0, sizeof(val));
-            val[99] = (uint8_t)k;
-            ASSERT_OK(wal_record_add(wal, i == 0 ? WAL_OP_PUT : WAL_OP_DEL, STORE_T_HIST, &k, 4,
-                                     i == 0 ? val : NULL, i == 0 ? sizeof(val) : 0),
-                      (struct ttai_err *)NULL);
-        }
+        build_record(wal, *key);
+        *key += 2;
         ASSERT(wal_room(wal, wal_record_bytes(wal)));
         ASSERT_OK(wal_record_write(wal, &err), &err);
     }
@@ -162,15 +169,7 @@ void test_wal_ring_wraps_behind_checkpoints(void)
         /* Fill until the ring has no room; then a checkpoint frees it. */
         int written = 0;
         for (;;) {
-            wal_record_begin(wal);
-            uint8_t val[100] = {0};
-            uint32_t k = key + 1;
-            val[99] = (uint8_t)k;
-            ASSERT_OK(wal_record_add(wal, WAL_OP_PUT, STORE_T_HIST, &k, 4, val, sizeof(val)),
-                      (struct ttai_err *)NULL);
-            k++;
-            ASSERT_OK(wal_record_add(wal, WAL_OP_DEL, STORE_T_HIST, &k, 4, NULL, 0),
-                      (struct ttai_err *)NULL);
+            build_record(wal, key);
             if (!wal_room(wal, wal_record_bytes(wal)))
                 break;
             ASSERT_OK(wal_record_write(wal, &err), &err);
