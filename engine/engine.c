@@ -938,6 +938,16 @@ bool ttai_engine_activities_idle(struct ttai_engine *eng)
     return eng_pool_idle(eng->pool);
 }
 
+void ttai_engine_dispatch_hold(struct ttai_engine *eng)
+{
+    eng_pool_hold(eng->pool);
+}
+
+void ttai_engine_dispatch_release(struct ttai_engine *eng)
+{
+    eng_pool_release(eng->pool);
+}
+
 void ttai_engine_wait(struct ttai_engine *eng, int64_t timeout_ms)
 {
     eng_pool_wait_any(eng->pool, timeout_ms);

@@ -65,8 +65,9 @@ struct eng_pool {
     size_t queued;                  /* jobs in the queue */
     size_t queued_deadlines;        /* of which with a schedule-to-start timeout */
     size_t done_count;              /* outcomes waiting to be taken */
-    bool held;                      /* eng_pool_hold: dispatch wakes workers sparingly */
-    size_t held_wakes;              /* ... workers woken since the hold */
+    size_t holds;                   /* eng_pool_hold calls not yet released: while
+                                     * any, dispatch wakes workers sparingly */
+    size_t held_wakes;              /* ... workers woken since the first hold */
     size_t idle_workers;            /* workers waiting for a job */
     size_t done_waiters;            /* engine threads waiting for an outcome */
     bool kicked;                    /* eng_pool_kick() since the last wait */
@@ -182,6 +183,7 @@ static void job_free(struct job *j)
 static void *worker_main(void *arg)
 {
     struct eng_pool *pool = arg;
+    pthread_setname_np(pthread_self(), "ttai-activity"); /* top -H, perf --sort comm */
     pthread_mutex_lock(&pool->mu);
     for (;;) {
         while (pool->queue_head == NULL && !pool->stopping) {
@@ -351,10 +353,11 @@ int eng_pool_dispatch(struct eng_pool *pool, const struct ttai_registry *reg,
          * for every HOLD_JOBS_PER_WAKE queued: a woken worker takes
          * attempts until the queue is empty, and waking one per attempt
          * would cost a futex call each. */
+        bool held = pool->holds > 0;
         if (pool->idle_workers > 0 &&
-            (!pool->held || pool->queued > pool->held_wakes * HOLD_JOBS_PER_WAKE)) {
+            (!held || pool->queued > pool->held_wakes * HOLD_JOBS_PER_WAKE)) {
             pthread_cond_signal(&pool->work_cv);
-            pool->held_wakes += pool->held;
+            pool->held_wakes += held;
         }
     }
     pthread_mutex_unlock(&pool->mu);
@@ -364,15 +367,19 @@ int eng_pool_dispatch(struct eng_pool *pool, const struct ttai_registry *reg,
 void eng_pool_hold(struct eng_pool *pool)
 {
     pthread_mutex_lock(&pool->mu);
-    pool->held = true;
-    pool->held_wakes = 0;
+    if (pool->holds++ == 0)
+        pool->held_wakes = 0;
     pthread_mutex_unlock(&pool->mu);
 }
 
 void eng_pool_release(struct eng_pool *pool)
 {
     pthread_mutex_lock(&pool->mu);
-    pool->held = false;
+    TTAI_ASSERT(pool->holds > 0);
+    if (--pool->holds > 0) {
+        pthread_mutex_unlock(&pool->mu); /* the last release wakes them */
+        return;
+    }
     /* One wake per idle worker that has a job to take, not one per job. */
     if (pool->queued >= pool->idle_workers)
         pthread_cond_broadcast(&pool->work_cv);

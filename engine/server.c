@@ -231,6 +231,7 @@ static void done_push(struct ttai_server *srv, struct srv_job *job)
 static void *worker_main(void *arg)
 {
     struct ttai_server *srv = arg;
+    pthread_setname_np(pthread_self(), "ttai-api"); /* top -H, perf --sort comm */
     for (;;) {
         pthread_mutex_lock(&srv->work.mu);
         while (srv->work.head == NULL && !srv->stopping)
@@ -335,6 +336,9 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
     struct srv_job *list = srv->done.head;
     srv->done.head = srv->done.tail = NULL;
     pthread_mutex_unlock(&srv->done.mu);
+    /* The starts of a group commit end here together: their first
+     * activities wake the pool once, after the last. */
+    ttai_engine_dispatch_hold(srv->eng);
     while (list != NULL) {
         struct srv_job *job = list;
         list = job->next;
@@ -363,6 +367,7 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
             srv__waiter_remove(srv, job);
         srv__job_finish(srv, job);
     }
+    ttai_engine_dispatch_release(srv->eng);
     check_drained(srv);
 }
 

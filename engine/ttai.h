@@ -357,6 +357,12 @@ int ttai_engine_start_begin(struct ttai_engine *eng, const char *ns, const char 
  * wait. */
 int ttai_engine_start_end(struct ttai_engine *eng, struct ttai_start_op *op, bool wait,
                           struct ttai_run_id *run_id_out, struct ttai_err *err) TTAI_MUST_CHECK;
+/* Activities dispatched between hold and release (by any thread) wake the
+ * activity pool's idle workers at the release, a few wake-ups in all,
+ * instead of one each: for a caller that ends many starts in a row. Holds
+ * nest; the last release wakes. */
+void ttai_engine_dispatch_hold(struct ttai_engine *eng);
+void ttai_engine_dispatch_release(struct ttai_engine *eng);
 /* Delivers a signal to the current run (run NULL) or a given run; returns
  * once SignalReceived is durable. Errors: TTAI_ENOTFOUND (unknown workflow
  * or signal name: nothing is recorded), TTAI_ECLOSED (run closed). */

@@ -117,6 +117,7 @@ static void ckpt_failed(struct store *store, const struct ttai_err *err)
 static void *ckpt_main(void *arg)
 {
     struct store *store = arg;
+    pthread_setname_np(pthread_self(), "ttai-checkpoint"); /* top -H, perf --sort comm */
     pthread_mutex_lock(&store->ckpt_mu);
     for (;;) {
         if (!store->ckpt_busy) {

@@ -757,6 +757,7 @@ static void commit_chain(struct store *store, struct store_batch *list)
 static void *writer_main(void *arg)
 {
     struct store *store = arg;
+    pthread_setname_np(pthread_self(), "ttai-writer"); /* top -H, perf --sort comm */
     pthread_mutex_lock(&store->mu);
     for (;;) {
         /* An inline commit in progress (group_busy) goes first: batches

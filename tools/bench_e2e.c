@@ -10,8 +10,8 @@
  *   W3  500 sequential round trips on one `counter`: a signal `add`, then
  *       queries `value` until the total shows it: p50/p99.
  *
- * One thread drives every request with libcurl's multi interface: one easy
- * handle, and so one kept-alive connection, per flow in flight. The client's
+ * One thread drives every request (bench_http.c: epoll, one kept-alive
+ * connection per flow in flight, a send and a recv per request). The client's
  * CPU time is reported next to the daemon's so that a reader can see it is
  * not the bottleneck. Without --address the benchmark starts its own ttaid
  * (the binary next to ttai-bench) on a fresh directory on a real disk and a
@@ -21,7 +21,6 @@
  */
 #include "bench_e2e.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -42,6 +41,8 @@
 #include <unistd.h>
 
 #include "base.h"
+#include "bench_http.h"
+#include "listen_addr.h"
 
 #define W2_WORKFLOWS 100
 #define W2_ITERATIONS 20
@@ -65,149 +66,17 @@ struct e2e_opts {
     bool json;
 };
 
-/* ---- HTTP client: libcurl multi, one thread ------------------------------------ */
-
-struct client;
-struct call;
-typedef void (*call_done_fn)(struct client *cl, struct call *c);
-
-/* One request at a time on one easy handle; reused for the next. */
-struct call {
-    CURL *easy;
-    char *resp;                       /* the answer's body, NUL-terminated */
-    size_t len, cap;
-    long status;
-    call_done_fn done;
-    void *owner;
-};
-
-struct client {
-    CURLM *multi;
-    char base[320];                   /* http://HOST:PORT */
-    struct curl_slist *headers;
-    int running;
-    bool failed;
-    char error[600];
-};
-
-static void client_fail(struct client *cl, const char *fmt, ...) TTAI_PRINTF(2, 3);
-static void client_fail(struct client *cl, const char *fmt, ...)
-{
-    if (cl->failed)
-        return;
-    cl->failed = true;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cl->error, sizeof(cl->error), fmt, ap);
-    va_end(ap);
-}
-
-static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
-{
-    struct call *c = arg;
-    size_t n = size * nmemb;
-    if (c->len + n + 1 > c->cap) {
-        size_t cap = c->cap ? c->cap : 1024;
-        while (cap < c->len + n + 1)
-            cap *= 2;
-        char *grown = ttai_realloc(c->resp, cap);
-        if (grown == NULL)
-            return 0; /* curl reports a write error */
-        c->resp = grown;
-        c->cap = cap;
-    }
-    memcpy(c->resp + c->len, data, n);
-    c->len += n;
-    c->resp[c->len] = '\0';
-    return n;
-}
-
-static bool call_init(struct client *cl, struct call *c, void *owner)
-{
-    memset(c, 0, sizeof(*c));
-    c->owner = owner;
-    c->easy = curl_easy_init();
-    if (c->easy == NULL)
-        return false;
-    curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, write_cb);
-    curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
-    curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
-    curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, cl->headers);
-    curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c->easy, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, (long)LONG_POLL_MS + 30000L);
-    return true;
-}
-
-static void call_release(struct call *c)
-{
-    if (c->easy != NULL)
-        curl_easy_cleanup(c->easy);
-    ttai_free(c->resp);
-    memset(c, 0, sizeof(*c));
-}
-
-/* Sends a request (body: POST with that JSON; NULL: GET). */
-static void call_issue(struct client *cl, struct call *c, const char *path, const char *body)
-{
-    char url[1024];
-    snprintf(url, sizeof(url), "%s%s", cl->base, path);
-    curl_easy_setopt(c->easy, CURLOPT_URL, url);
-    if (body != NULL) {
-        curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-        curl_easy_setopt(c->easy, CURLOPT_COPYPOSTFIELDS, body);
-    } else {
-        curl_easy_setopt(c->easy, CURLOPT_HTTPGET, 1L);
-    }
-    c->len = 0;
-    if (c->resp != NULL)
-        c->resp[0] = '\0';
-    c->status = 0;
-    if (curl_multi_add_handle(cl->multi, c->easy) != CURLM_OK) {
-        client_fail(cl, "cannot add a request to libcurl");
-        return;
-    }
-    cl->running++;
-}
-
-/* Runs until no request is in flight or one failed. */
-static void client_run(struct client *cl)
-{
-    while (cl->running > 0 && !cl->failed) {
-        int still;
-        curl_multi_perform(cl->multi, &still);
-        CURLMsg *m;
-        int left;
-        while ((m = curl_multi_info_read(cl->multi, &left)) != NULL) {
-            if (m->msg != CURLMSG_DONE)
-                continue;
-            CURL *easy = m->easy_handle;
-            CURLcode result = m->data.result;
-            struct call *c = NULL;
-            curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&c);
-            curl_multi_remove_handle(cl->multi, easy);
-            cl->running--;
-            if (result != CURLE_OK) {
-                client_fail(cl, "%s: %s", cl->base, curl_easy_strerror(result));
-                continue;
-            }
-            curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &c->status);
-            if (c->done != NULL)
-                c->done(cl, c);
-        }
-        if (cl->running > 0 && !cl->failed)
-            curl_multi_poll(cl->multi, NULL, 0, 1000, NULL);
-    }
-}
+/* ---- HTTP ---------------------------------------------------------------------- */
 
 /* One request, waited for (nothing else may be in flight). Returns the
  * HTTP status, or -1 when the daemon could not be reached. */
-static long call_sync(struct client *cl, struct call *c, const char *path, const char *body)
+static long call_sync(struct http_client *cl, struct http_call *c, const char *path,
+                      const char *body)
 {
     c->done = NULL;
-    call_issue(cl, c, path, body);
-    client_run(cl);
-    return cl->failed ? -1 : c->status;
+    http_call_issue(c, path, body);
+    http_client_run(cl);
+    return http_client_failed(cl) ? -1 : c->status;
 }
 
 /* ---- The daemon ---------------------------------------------------------------- */
@@ -421,7 +290,7 @@ static double metric(const char *text, const char *series)
     return 0;
 }
 
-static void snapshot_take(struct client *cl, struct call *c, const struct daemon *d,
+static void snapshot_take(struct http_client *cl, struct http_call *c, const struct daemon *d,
                           struct snapshot *s)
 {
     memset(s, 0, sizeof(*s));
@@ -529,7 +398,7 @@ struct flows {
 };
 
 struct flow_slot {
-    struct call call;
+    struct http_call call;
     struct flows *f;
     long index;
     int64_t t0;
@@ -542,10 +411,10 @@ static void flow_path(const struct flow_slot *s, char *out, size_t size, const c
              s->index, suffix);
 }
 
-static void flow_next(struct client *cl, struct flow_slot *s)
+static void flow_next(struct http_client *cl, struct flow_slot *s)
 {
     struct flows *f = s->f;
-    if (f->issued >= f->total || f->type_missing || cl->failed)
+    if (f->issued >= f->total || f->type_missing || http_client_failed(cl))
         return;
     s->index = f->issued++;
     s->awaiting_result = false;
@@ -553,20 +422,20 @@ static void flow_next(struct client *cl, struct flow_slot *s)
     char body[512];
     snprintf(body, sizeof(body), "{\"type\":\"%s\",\"id\":\"%s-%ld\",\"input\":%s}", f->type,
              f->id_prefix, s->index, f->input);
-    call_issue(cl, &s->call, "/api/v1/namespaces/" NAMESPACE "/workflows", body);
+    http_call_issue(&s->call, "/api/v1/namespaces/" NAMESPACE "/workflows", body);
 }
 
-static void flow_wait_result(struct client *cl, struct flow_slot *s)
+static void flow_wait_result(struct flow_slot *s)
 {
     char path[300];
     char suffix[64];
     snprintf(suffix, sizeof(suffix), "/result?wait=1&timeout_ms=%d", LONG_POLL_MS);
     flow_path(s, path, sizeof(path), suffix);
     s->awaiting_result = true;
-    call_issue(cl, &s->call, path, NULL);
+    http_call_issue(&s->call, path, NULL);
 }
 
-static void flow_done(struct client *cl, struct call *c)
+static void flow_done(struct http_client *cl, struct http_call *c)
 {
     struct flow_slot *s = c->owner;
     struct flows *f = s->f;
@@ -574,24 +443,24 @@ static void flow_done(struct client *cl, struct call *c)
     if (!s->awaiting_result) {
         if (c->status == 201) {
             f->start_ns[s->index] = now - s->t0;
-            flow_wait_result(cl, s);
+            flow_wait_result(s);
         } else if (c->status == 404) {
             f->type_missing = true; /* a start answers 404 only for an unknown type */
             snprintf(f->missing, sizeof(f->missing), "%s", c->resp ? c->resp : "");
         } else {
-            client_fail(cl, "start of a '%s' workflow: HTTP %ld %s", f->type, c->status,
+            http_client_fail(cl, "start of a '%s' workflow: HTTP %ld %s", f->type, c->status,
                         c->resp ? c->resp : "");
         }
         return;
     }
     if (c->status == 202) { /* the long-poll timed out: ask again */
-        flow_wait_result(cl, s);
+        flow_wait_result(s);
         return;
     }
     json_t *o = c->status == 200 && c->resp ? json_loads(c->resp, 0, NULL) : NULL;
     const char *status = json_string_value(json_object_get(o, "status"));
     if (status == NULL || strcmp(status, "completed") != 0) {
-        client_fail(cl, "result of '%s-%ld': HTTP %ld %s", f->id_prefix, s->index, c->status,
+        http_client_fail(cl, "result of '%s-%ld': HTTP %ld %s", f->id_prefix, s->index, c->status,
                     c->resp ? c->resp : "");
         json_decref(o);
         return;
@@ -607,34 +476,31 @@ static void flow_done(struct client *cl, struct call *c)
 }
 
 /* Runs f with `concurrency` workflows in flight; false when a request failed. */
-static bool flows_run(struct client *cl, struct flows *f, long concurrency)
+static bool flows_run(struct http_client *cl, struct flows *f, long concurrency)
 {
     f->latency_ns = ttai_calloc((size_t)f->total, sizeof(int64_t));
     f->start_ns = ttai_calloc((size_t)f->total, sizeof(int64_t));
     long slots = concurrency < f->total ? concurrency : f->total;
     struct flow_slot *s = ttai_calloc((size_t)slots, sizeof(*s));
     if (f->latency_ns == NULL || f->start_ns == NULL || s == NULL) {
-        client_fail(cl, "out of memory");
+        http_client_fail(cl, "out of memory");
         ttai_free(s);
         return false;
     }
     long ready = 0;
     for (; ready < slots; ready++) {
-        if (!call_init(cl, &s[ready].call, &s[ready])) {
-            client_fail(cl, "cannot make a libcurl handle");
-            break;
-        }
+        http_call_init(cl, &s[ready].call, &s[ready]);
         s[ready].call.done = flow_done;
         s[ready].f = f;
     }
     f->t_begin = ttai_mono_ns();
     for (long i = 0; i < ready; i++)
         flow_next(cl, &s[i]);
-    client_run(cl);
+    http_client_run(cl);
     for (long i = 0; i < ready; i++)
-        call_release(&s[i].call);
+        http_call_release(&s[i].call);
     ttai_free(s);
-    return !cl->failed;
+    return !http_client_failed(cl);
 }
 
 static void flows_release(struct flows *f)
@@ -652,7 +518,7 @@ struct w3_result {
     long queries;
 };
 
-static bool w3_run(struct client *cl, struct call *c, const char *tag, struct w3_result *r)
+static bool w3_run(struct http_client *cl, struct http_call *c, const char *tag, struct w3_result *r)
 {
     char path[300], id[128];
     snprintf(id, sizeof(id), "%s-w3", tag);
@@ -660,7 +526,7 @@ static bool w3_run(struct client *cl, struct call *c, const char *tag, struct w3
     snprintf(body, sizeof(body), "{\"type\":\"counter\",\"id\":\"%s\",\"input\":{}}", id);
     long st = call_sync(cl, c, "/api/v1/namespaces/" NAMESPACE "/workflows", body);
     if (st != 201) {
-        client_fail(cl, "start of the counter: HTTP %ld %s", st, c->resp ? c->resp : "");
+        http_client_fail(cl, "start of the counter: HTTP %ld %s", st, c->resp ? c->resp : "");
         return false;
     }
     char signal_path[300], query_path[300];
@@ -670,7 +536,7 @@ static bool w3_run(struct client *cl, struct call *c, const char *tag, struct w3
         int64_t t0 = ttai_mono_ns();
         st = call_sync(cl, c, signal_path, "{\"input\":1}");
         if (st != 200) {
-            client_fail(cl, "signal: HTTP %ld %s", st, c->resp ? c->resp : "");
+            http_client_fail(cl, "signal: HTTP %ld %s", st, c->resp ? c->resp : "");
             return false;
         }
         r->signal_ns[round - 1] = ttai_mono_ns() - t0;
@@ -682,13 +548,13 @@ static bool w3_run(struct client *cl, struct call *c, const char *tag, struct w3
             bool seen = json_is_integer(v) && json_integer_value(v) >= round;
             json_decref(o);
             if (st != 200 || v == NULL) {
-                client_fail(cl, "query: HTTP %ld %s", st, c->resp ? c->resp : "");
+                http_client_fail(cl, "query: HTTP %ld %s", st, c->resp ? c->resp : "");
                 return false;
             }
             if (seen)
                 break;
             if (ttai_mono_ns() - t0 > W3_ROUND_LIMIT_NS) {
-                client_fail(cl, "signal %ld never showed in the counter's value", round);
+                http_client_fail(cl, "signal %ld never showed in the counter's value", round);
                 return false;
             }
         }
@@ -696,7 +562,7 @@ static bool w3_run(struct client *cl, struct call *c, const char *tag, struct w3
     }
     snprintf(path, sizeof(path), "/api/v1/namespaces/" NAMESPACE "/workflows/%s/signals/stop", id);
     (void)call_sync(cl, c, path, "{}"); /* the counter's end is not measured */
-    return !cl->failed;
+    return !http_client_failed(cl);
 }
 
 /* ---- Options ------------------------------------------------------------------------ */
@@ -852,10 +718,6 @@ int bench_e2e_main(int argc, char **argv)
             return 2;
         }
     }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "ttai-bench e2e: cannot initialise libcurl\n");
-        return 1;
-    }
     struct daemon d = {0};
     char address[300];
     if (o.address == NULL) {
@@ -867,37 +729,41 @@ int bench_e2e_main(int argc, char **argv)
     } else {
         snprintf(address, sizeof(address), "%s", o.address);
     }
-    struct client cl = {0};
-    snprintf(cl.base, sizeof(cl.base), "http://%s", address);
-    cl.multi = curl_multi_init();
-    cl.headers = curl_slist_append(NULL, "Content-Type: application/json");
-    cl.headers = curl_slist_append(cl.headers, "Expect:");
-    if (o.token != NULL) {
-        char auth[600];
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", o.token);
-        cl.headers = curl_slist_append(cl.headers, auth);
+    char host[256];
+    int port;
+    struct http_client *cl = NULL;
+    if (!listen_addr_split(address, host, sizeof(host), &port) || port == 0) {
+        fprintf(stderr, "ttai-bench e2e: --address wants HOST:PORT, not '%s'\n", address);
+        daemon_stop(&d);
+        return 2;
+    }
+    if (http_client_new(&cl, host, port, o.token) != TTAI_OK) {
+        fprintf(stderr, "ttai-bench e2e: cannot resolve '%s'\n", host);
+        daemon_stop(&d);
+        return 1;
     }
     /* Every run gets ids of its own, so that --address can be used again. */
     char tag[64];
     snprintf(tag, sizeof(tag), "e2e-%d-%lld", (int)getpid(), (long long)(ttai_wall_ms() % 100000000));
-    struct call side;
+    struct http_call side;
     struct report r = {json_object(), json_object(), json_object()};
     struct snapshot s0, s1;
-    bool ok = cl.multi != NULL && cl.headers != NULL && call_init(&cl, &side, NULL);
+    http_call_init(cl, &side, NULL);
+    bool ok = !http_client_failed(cl);
 
     /* W1 */
     struct flows w1 = {.type = "hello", .input = "\"bench\"", .total = o.n};
     snprintf(w1.id_prefix, sizeof(w1.id_prefix), "%s-w1", tag);
     if (ok) {
-        snapshot_take(&cl, &side, &d, &s0);
-        ok = flows_run(&cl, &w1, o.concurrency);
+        snapshot_take(cl, &side, &d, &s0);
+        ok = flows_run(cl, &w1, o.concurrency);
     }
     if (ok && w1.type_missing) {
-        client_fail(&cl, "ttaid has no 'hello' workflow: %s", w1.missing);
+        http_client_fail(cl, "ttaid has no 'hello' workflow: %s", w1.missing);
         ok = false;
     }
     if (ok) {
-        snapshot_take(&cl, &side, &d, &s1);
+        snapshot_take(cl, &side, &d, &s1);
         double secs = (double)(w1.t_last - w1.t_begin) / 1e9;
         json_object_set_new(r.w1, "per_s", json_real((double)w1.finished / secs));
         json_object_set_new(r.w1, "p50_ms", json_real(quantile_ms(w1.latency_ns, (size_t)w1.total, 0.50)));
@@ -917,18 +783,18 @@ int bench_e2e_main(int argc, char **argv)
     struct flows w2 = {.type = "bench_monitor", .input = w2_input, .total = W2_WORKFLOWS};
     snprintf(w2.id_prefix, sizeof(w2.id_prefix), "%s-w2", tag);
     if (ok) {
-        snapshot_take(&cl, &side, &d, &s0);
-        ok = flows_run(&cl, &w2, W2_WORKFLOWS);
+        snapshot_take(cl, &side, &d, &s0);
+        ok = flows_run(cl, &w2, W2_WORKFLOWS);
     }
     if (ok && w2.type_missing) {
         json_object_set_new(r.w2, "iterations_per_s", json_null());
         json_object_set_new(r.w2, "error", json_string("ttaid has no 'bench_monitor' workflow type"));
     } else if (ok) {
-        snapshot_take(&cl, &side, &d, &s1);
+        snapshot_take(cl, &side, &d, &s1);
         double secs = (double)(w2.t_last - w2.t_begin) / 1e9;
         double iterations = w2.result_sum;
         if (iterations != (double)W2_WORKFLOWS * W2_ITERATIONS) {
-            client_fail(&cl, "W2: the workflows report %.0f iterations, not %d", iterations,
+            http_client_fail(cl, "W2: the workflows report %.0f iterations, not %d", iterations,
                         W2_WORKFLOWS * W2_ITERATIONS);
             ok = false;
         }
@@ -944,15 +810,15 @@ int bench_e2e_main(int argc, char **argv)
     /* W3 */
     struct w3_result *w3 = ttai_calloc(1, sizeof(*w3));
     if (ok && w3 == NULL) {
-        client_fail(&cl, "out of memory");
+        http_client_fail(cl, "out of memory");
         ok = false;
     }
     if (ok) {
-        snapshot_take(&cl, &side, &d, &s0);
-        ok = w3_run(&cl, &side, tag, w3);
+        snapshot_take(cl, &side, &d, &s0);
+        ok = w3_run(cl, &side, tag, w3);
     }
     if (ok) {
-        snapshot_take(&cl, &side, &d, &s1);
+        snapshot_take(cl, &side, &d, &s1);
         json_object_set_new(r.w3, "p50_ms", json_real(quantile_ms(w3->round_ns, W3_ROUNDS, 0.50)));
         json_object_set_new(r.w3, "p99_ms", json_real(quantile_ms(w3->round_ns, W3_ROUNDS, 0.99)));
         json_object_set_new(r.w3, "rounds", json_integer(W3_ROUNDS));
@@ -963,12 +829,10 @@ int bench_e2e_main(int argc, char **argv)
     }
     ttai_free(w3);
 
-    call_release(&side);
-    if (cl.multi != NULL)
-        curl_multi_cleanup(cl.multi);
-    curl_slist_free_all(cl.headers);
+    http_call_release(&side);
     if (!ok)
-        fprintf(stderr, "ttai-bench e2e: %s\n", cl.error[0] ? cl.error : "cannot set up libcurl");
+        fprintf(stderr, "ttai-bench e2e: %s\n", http_client_error(cl));
+    http_client_free(cl);
     if (!daemon_stop(&d))
         ok = false;
     if (ok && o.json) {
@@ -986,6 +850,5 @@ int bench_e2e_main(int argc, char **argv)
         json_decref(r.w2);
         json_decref(r.w3);
     }
-    curl_global_cleanup();
     return ok ? 0 : 1;
 }

@@ -100,6 +100,7 @@ static void watch_store(struct daemon *d, bool *reported)
 static void *engine_main(void *arg)
 {
     struct daemon *d = arg;
+    pthread_setname_np(pthread_self(), "ttai-engine"); /* top -H, perf --sort comm */
     bool store_reported = false;
     while (!atomic_load(&d->engine_stop)) {
         watch_store(d, &store_reported);

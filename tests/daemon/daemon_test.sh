@@ -907,6 +907,18 @@ case_bench_smoke() {
         '200["completed"]'
     stop_daemon
     check "sigterm exit" $STOP_RC 0
+    # Its HTTP client sends the bearer token, and says so when refused.
+    start_daemon --token "bt:bench"
+    "$bench" e2e --n 20 --concurrency 4 --address "127.0.0.1:$PORT" --token bt >/dev/null 2>"$TMP/e2e.err"
+    check "e2e --token exit" $? 0
+    "$bench" e2e --n 20 --address "127.0.0.1:$PORT" >/dev/null 2>"$TMP/e2e.err"
+    check "e2e without the token exit" $? 1
+    check "e2e without the token says 401" "$(grep -c 'HTTP 401' "$TMP/e2e.err")" 1
+    stop_daemon
+    check "sigterm exit" $STOP_RC 0
+    "$bench" e2e --n 20 --address "127.0.0.1:$PORT" >/dev/null 2>"$TMP/e2e.err"
+    check "e2e unreachable exit" $? 1
+    check "e2e unreachable says so" "$(grep -c "cannot reach ttaid at 127.0.0.1:$PORT" "$TMP/e2e.err")" 1
     check "bad flag" "$("$bench" e2e --n zero >/dev/null 2>&1; echo $?)" 2
 }
 
