@@ -140,6 +140,10 @@ struct ttai_start_op {
     struct ttai_err err;
     ttai_start_durable_fn durable_cb;
     void *arg;
+    /* An end left to the poller (ttai_engine_start_end_later). */
+    ttai_start_ended_fn ended_cb;
+    void *ended_arg;
+    struct ttai_start_op *next_end;
 };
 
 /* Everything of a start up to its commit: the checks, the run id, the
@@ -252,30 +256,19 @@ static int start_prepare(struct ttai_engine *eng, const char *ns, const char *ty
     return TTAI_OK;
 }
 
-/* Everything of a start after its commit (rc: the commit's outcome). With
- * try_lock, returns TTAI_EBUSY having done nothing when the engine lock is
- * taken. */
-static int start_finish(struct ttai_engine *eng, struct ttai_start_op *op, int rc, bool try_lock,
-                        struct ttai_run_id *run_id_out)
+/* Everything of a start after its commit (rc: the commit's outcome), under
+ * the engine lock. fresh: the run as a load would rebuild it, for a start
+ * whose first task was not fused (NULL: none, or out of memory). */
+static int start_finish_locked(struct ttai_engine *eng, struct ttai_start_op *op, int rc,
+                               struct ttai_wf *fresh)
 {
-    /* Not fused: the run as a load would rebuild it, the start's events
-     * stored, no task run yet. */
-    struct ttai_wf *fresh = NULL;
-    if (rc == 0 && !op->fused && (fresh = eng_run_new(&op->run, op->def, eng)) != NULL)
-        fresh->last_event_id = op->has_signal ? 2 : 1;
-    if (try_lock && pthread_mutex_trylock(&eng->mu) != 0) {
-        eng_run_free(fresh);
-        return TTAI_EBUSY;
-    }
-    if (!try_lock)
-        pthread_mutex_lock(&eng->mu);
     if (rc != 0) {
         if (op->fused) {
             /* Refused or failed: the first task ran for nothing. */
             op->first.wf->inflight = false;
             eng_cache_remove(eng, op->first.wf);
         }
-        pthread_mutex_unlock(&eng->mu);
+        eng_run_free(fresh);
         return rc;
     }
     if (op->deadline > 0) {
@@ -293,10 +286,37 @@ static int start_finish(struct ttai_engine *eng, struct ttai_start_op *op, int r
             eng_cache_adopt(eng, fresh);
         eng_mark_ready(eng, &op->run.run_id);
     }
-    pthread_mutex_unlock(&eng->mu);
-    if (run_id_out != NULL)
-        *run_id_out = op->run.run_id;
     return TTAI_OK;
+}
+
+static struct ttai_wf *start_fresh_run(struct ttai_engine *eng, const struct ttai_start_op *op,
+                                       int rc)
+{
+    /* Not fused: the run as a load would rebuild it, the start's events
+     * stored, no task run yet. */
+    struct ttai_wf *fresh = NULL;
+    if (rc == 0 && !op->fused && (fresh = eng_run_new(&op->run, op->def, eng)) != NULL)
+        fresh->last_event_id = op->has_signal ? 2 : 1;
+    return fresh;
+}
+
+/* start_finish_locked with the lock taken here. With try_lock, returns
+ * TTAI_EBUSY having done nothing when the engine lock is taken. */
+static int start_finish(struct ttai_engine *eng, struct ttai_start_op *op, int rc, bool try_lock,
+                        struct ttai_run_id *run_id_out)
+{
+    struct ttai_wf *fresh = start_fresh_run(eng, op, rc);
+    if (try_lock && pthread_mutex_trylock(&eng->mu) != 0) {
+        eng_run_free(fresh);
+        return TTAI_EBUSY;
+    }
+    if (!try_lock)
+        pthread_mutex_lock(&eng->mu);
+    rc = start_finish_locked(eng, op, rc, fresh);
+    pthread_mutex_unlock(&eng->mu);
+    if (rc == 0 && run_id_out != NULL)
+        *run_id_out = op->run.run_id;
+    return rc;
 }
 
 static int start_run(struct ttai_engine *eng, const char *ns, const char *type,
@@ -382,6 +402,47 @@ int ttai_engine_start_end(struct ttai_engine *eng, struct ttai_start_op *op, boo
         *err = op->err;
     ttai_free(op);
     return rc;
+}
+
+void ttai_engine_start_end_later(struct ttai_engine *eng, struct ttai_start_op *op,
+                                 ttai_start_ended_fn ended_cb, void *arg)
+{
+    op->ended_cb = ended_cb;
+    op->ended_arg = arg;
+    op->next_end = NULL;
+    pthread_mutex_lock(&eng->ends_mu);
+    bool was_empty = eng->ends_head == NULL;
+    if (eng->ends_tail != NULL)
+        eng->ends_tail->next_end = op;
+    else
+        eng->ends_head = op;
+    eng->ends_tail = op;
+    pthread_mutex_unlock(&eng->ends_mu);
+    if (was_empty)
+        eng_pool_kick(eng->pool); /* the poller may be waiting for work */
+}
+
+int eng_start_ends_run(struct ttai_engine *eng, bool tell)
+{
+    pthread_mutex_lock(&eng->ends_mu);
+    struct ttai_start_op *op = eng->ends_head;
+    eng->ends_head = eng->ends_tail = NULL;
+    pthread_mutex_unlock(&eng->ends_mu);
+    if (op == NULL)
+        return 0;
+    int n = 0;
+    eng_pool_hold(eng->pool);
+    while (op != NULL) {
+        struct ttai_start_op *next = op->next_end;
+        int rc = start_finish_locked(eng, op, op->rc, start_fresh_run(eng, op, op->rc));
+        if (tell)
+            op->ended_cb(op->ended_arg, rc, &op->run.run_id, rc != 0 ? &op->err : NULL);
+        ttai_free(op);
+        op = next;
+        n++;
+    }
+    eng_pool_release(eng->pool);
+    return n;
 }
 
 /* Appends one input event to the addressed run. Retries once when the run

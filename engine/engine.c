@@ -898,6 +898,7 @@ int ttai_engine_poll(struct ttai_engine *eng, int64_t *next_timer_ms)
 {
     pthread_mutex_lock(&eng->mu);
     int done = dispatch_deferred(eng);
+    done += eng_start_ends_run(eng, true);
     while (eng->round_count > 0 && round_durable(eng->rounds[0]))
         done += round_finish_oldest(eng);
     /* A second round overlaps the first's sync only when it has enough to
@@ -1113,6 +1114,7 @@ int ttai_engine_open(struct ttai_engine **out, const struct ttai_engine_opts *op
                                         : opts->query_first_task_wait_ms;
     eng->lru.lru_next = eng->lru.lru_prev = &eng->lru;
     pthread_mutex_init(&eng->mu, NULL);
+    pthread_mutex_init(&eng->ends_mu, NULL);
     eng->buckets = ttai_calloc(HASH_BUCKETS, sizeof(*eng->buckets));
     eng->rounds = ttai_calloc(ROUNDS_IN_FLIGHT_MAX, sizeof(*eng->rounds));
     struct store_opts so = {.dir = opts->data_dir ? opts->data_dir : "./ttai-data",
@@ -1145,6 +1147,7 @@ void ttai_engine_close(struct ttai_engine *eng)
     if (eng == NULL)
         return;
     pthread_mutex_lock(&eng->mu);
+    (void)eng_start_ends_run(eng, false); /* made, but their callers have gone */
     while (eng->round_count > 0)
         (void)round_finish_oldest(eng); /* returns a count, not an error */
     pthread_mutex_unlock(&eng->mu);
@@ -1161,6 +1164,7 @@ void ttai_engine_close(struct ttai_engine *eng)
     ttai_free(eng->deferred);
     ttai_free(eng->rounds);
     pthread_mutex_destroy(&eng->mu);
+    pthread_mutex_destroy(&eng->ends_mu);
     ttai_free(eng);
 }
 

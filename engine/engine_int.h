@@ -191,6 +191,10 @@ struct ttai_engine {
     struct eng_pool *pool;
     struct eng_scheds *sched;          /* schedules.c */
     struct ttai_engine_stats stats;
+    /* Starts whose end waits for the poller (ttai_engine_start_end_later);
+     * under ends_mu, not mu: they are queued when mu is taken. */
+    pthread_mutex_t ends_mu;
+    struct ttai_start_op *ends_head, *ends_tail;
 };
 
 /* schedules.c: the engine's side of schedules (schedules.h). Opened after
@@ -228,6 +232,10 @@ void eng_uncache(struct ttai_engine *eng, const struct ttai_run_id *id);
  * invariant 1 of engine.c keeps only Running runs in the cache, so the
  * store is asked. Takes wf; returns false when it freed it instead. */
 bool eng_cache_adopt(struct ttai_engine *eng, struct ttai_wf *wf);
+/* Ends the starts queued by ttai_engine_start_end_later (calls.c; under
+ * the engine lock, on the polling thread), calling their ended_cb when
+ * tell; returns how many. */
+int eng_start_ends_run(struct ttai_engine *eng, bool tell);
 /* Tells the embedder (ttai_engine_on_close) that a run's close is durable. */
 void eng_closed(struct ttai_engine *eng, const struct store_run *run, int status);
 void eng_timer_pop(struct timer_heap *h);

@@ -135,9 +135,10 @@ const double srv__latency_bounds[SRV_LATENCY_BUCKETS - 1] = {
 /* Adds a request's times to its route's counters. */
 static void route_stats_add(struct ttai_server *srv, const struct srv_job *job, int64_t now_ns)
 {
-    if (job->route <= 0 || job->route >= R__COUNT)
+    int route = job->execute ? R_START : job->route; /* an execute is a start's request */
+    if (route <= 0 || route >= R__COUNT)
         return;
-    struct srv_route_stats *rs = &srv->route_stats[job->route];
+    struct srv_route_stats *rs = &srv->route_stats[route];
     int64_t d = now_ns - job->started_ns;
     double sec = (double)d / 1e9;
     int b = 0;
@@ -247,7 +248,7 @@ static void *worker_main(void *arg)
     }
 }
 
-void srv__start_durable(void *arg)
+void srv__job_back(void *arg)
 {
     struct srv_job *job = arg;
     done_push(job->srv, job);
@@ -327,6 +328,20 @@ void srv__result_check(struct ttai_server *srv, struct srv_job *job)
     check_drained(srv);
 }
 
+/* A start with wait=result that started (200 or 201) becomes a result
+ * long-poll of its workflow, as if its client had asked for the result
+ * next: answered at the close, or at the deadline its request set. Returns
+ * true when it did (the job is not finished). */
+static bool execute_wait(struct ttai_server *srv, struct srv_job *job)
+{
+    if (!job->execute || job->route != R_START || (job->status != 200 && job->status != 201))
+        return false;
+    job->route = R_RESULT;
+    job->wait = true;
+    srv__result_check(srv, job);
+    return true;
+}
+
 static void done_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -346,12 +361,12 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
         srv->inflight--;
         job->busy = false;
         if (job->start_op != NULL) {
-            if (!srv__start_end(srv, job, false)) {
-                srv__submit(srv, job); /* the engine is busy: a worker waits for it */
-                continue;
-            }
+            if (!srv__start_end(srv, job))
+                continue; /* the engine thread ends it and hands it back */
             job->ran_ns = ttai_mono_ns();
         }
+        if (execute_wait(srv, job))
+            continue;
         if (job->route == R_RESULT && job->wait && job->running && !srv->draining) {
             if (job->recheck) {
                 srv__submit(srv, job);      /* a close arrived meanwhile: look again */
@@ -647,14 +662,28 @@ static int job_fill(struct ttai_server *srv, struct srv_job *job, const struct r
     return 0;
 }
 
-/* wait=1 and timeout_ms of a result request. Returns 0, or 400 (sent). */
+/* wait=1 and timeout_ms of a result request, or wait=result and
+ * timeout_ms of a start (an execute). Returns 0, or 400 (sent). */
 static int job_result_params(struct srv_job *job, const char *query)
 {
     char *w = query ? srv__query_param(query, "wait") : NULL;
-    job->wait = w != NULL && (strcmp(w, "1") == 0 || strcmp(w, "true") == 0);
-    ttai_free(w);
-    if (!job->wait)
-        return 0;
+    if (job->route == R_START) {
+        job->execute = w != NULL && strcmp(w, "result") == 0;
+        bool bad = w != NULL && !job->execute;
+        ttai_free(w);
+        if (bad) {
+            srv__reply_error(job->req, 400, "bad_request",
+                             "wait on a start must be 'result' (start, then wait for the result)");
+            return 400;
+        }
+        if (!job->execute)
+            return 0;
+    } else {
+        job->wait = w != NULL && (strcmp(w, "1") == 0 || strcmp(w, "true") == 0);
+        ttai_free(w);
+        if (!job->wait)
+            return 0;
+    }
     char *t = srv__query_param(query, "timeout_ms");
     char *end = NULL;
     long long ms = t ? strtoll(t, &end, 10) : 60000;
@@ -676,7 +705,8 @@ static int job_result_params(struct srv_job *job, const char *query)
  * this path than the work, and the writer wakes the loop once for all the
  * starts of a group commit. The loop never waits for the engine lock: when
  * the engine holds it (running tasks, replaying a long history), the start
- * or its end goes to a worker instead. */
+ * goes to a worker instead, and its end to the engine thread itself
+ * (srv__start_end), which is about to poll: no thread waits for the lock. */
 static void start_on_loop(struct ttai_server *srv, struct srv_job *job)
 {
     job->on_loop = true;
@@ -697,6 +727,8 @@ static void start_on_loop(struct ttai_server *srv, struct srv_job *job)
         return;
     }
     job->ran_ns = ttai_mono_ns();
+    if (execute_wait(srv, job))
+        return;
     srv__job_finish(srv, job);
     check_drained(srv);
 }
@@ -736,7 +768,8 @@ static void handle_api(struct ttai_server *srv, struct evhttp_request *req,
     job->req = req;
     job->route = route;
     job->started_ns = t0;
-    if (job_fill(srv, job, p, query) != 0 || (route == R_RESULT && job_result_params(job, query) != 0))
+    if (job_fill(srv, job, p, query) != 0 ||
+        ((route == R_RESULT || route == R_START) && job_result_params(job, query) != 0))
         job_free(job);
     else if (route == R_RESULT)
         srv__result_check(srv, job);

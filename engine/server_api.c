@@ -332,24 +332,20 @@ static void do_start(struct ttai_server *srv, struct srv_job *job, json_t *o)
     ttai_buf_init(&in);
     if (field_payload(job, o, "input", &in)) {
         struct ttai_run_id before = {0}, run;
-        if (opts.id_conflict == TTAI_CONFLICT_USE_EXISTING) {
-            if (job->workflow_id == NULL)
-                job->workflow_id = ttai_strndup(id, strlen(id));
-            if (job->workflow_id != NULL)
-                current_run(srv, job, &before);
+        /* The id names the job's workflow from here on (its reply, and an
+         * execute's result). */
+        if (job->workflow_id == NULL && (job->workflow_id = ttai_strndup(id, strlen(id))) == NULL) {
+            srv__job_fail(job, 500, "internal", "out of memory");
+            ttai_buf_release(&in);
+            return;
         }
+        if (opts.id_conflict == TTAI_CONFLICT_USE_EXISTING)
+            current_run(srv, job, &before);
         struct ttai_err err = {0};
         int rc;
         if (job->on_loop) {
-            if (job->workflow_id == NULL)
-                job->workflow_id = ttai_strndup(id, strlen(id));
-            if (job->workflow_id == NULL) {
-                srv__job_fail(job, 500, "internal", "out of memory");
-                ttai_buf_release(&in);
-                return;
-            }
             rc = ttai_engine_start_begin(srv->eng, job->ns, type, id, ttai_buf_payload(&in), &opts,
-                                         srv__start_durable, job, &job->start_op, &run, &err);
+                                         srv__job_back, job, &job->start_op, &run, &err);
             if ((rc == 0 && job->start_op != NULL) || rc == TTAI_EBUSY) {
                 /* Answered by srv__start_end, or (the engine is busy) made
                  * again on a worker, where it may wait. */
@@ -370,18 +366,43 @@ static void do_start(struct ttai_server *srv, struct srv_job *job, json_t *o)
     ttai_buf_release(&in);
 }
 
-bool srv__start_end(struct ttai_server *srv, struct srv_job *job, bool wait)
+/* The reply to a start that made a new run (a commit), on whichever
+ * thread ended it. */
+static void start_reply(struct srv_job *job, int rc, const struct ttai_run_id *run,
+                        const struct ttai_err *err)
+{
+    if (rc != 0)
+        srv__job_reply_rc(job, rc, err);
+    else
+        reply_ids(job, 201, job->workflow_id, run);
+}
+
+/* On the engine thread: the start the loop left to it is ended. */
+static void start_ended(void *arg, int rc, const struct ttai_run_id *run, const struct ttai_err *err)
+{
+    struct srv_job *job = arg;
+    start_reply(job, rc, run, err);
+    job->ran_ns = ttai_mono_ns();
+    srv__job_back(job);
+}
+
+bool srv__start_end(struct ttai_server *srv, struct srv_job *job)
 {
     struct ttai_err err = {0};
     struct ttai_run_id run;
-    int rc = ttai_engine_start_end(srv->eng, job->start_op, wait, &run, &err);
-    if (rc == TTAI_EBUSY && !wait)
-        return false;
+    struct ttai_start_op *op = job->start_op;
     job->start_op = NULL;
-    if (rc != 0)
-        srv__job_reply_rc(job, rc, &err);
-    else
-        reply_ids(job, 201, job->workflow_id, &run); /* a commit made a new run */
+    int rc = ttai_engine_start_end(srv->eng, op, false, &run, &err);
+    if (rc == TTAI_EBUSY) {
+        /* The engine thread holds the lock (it runs tasks): it ends the
+         * start at its next poll, which is due, and hands the job back;
+         * no thread waits for the lock. */
+        job->busy = true;
+        srv->inflight++;
+        ttai_engine_start_end_later(srv->eng, op, start_ended, job);
+        return false;
+    }
+    start_reply(job, rc, &run, &err);
     return true;
 }
 
@@ -947,21 +968,36 @@ static void do_result(struct ttai_server *srv, struct srv_job *job)
         ttai_errf(&err, rc, "workflow '%s' not found", job->workflow_id);
     if (rc != 0) {
         srv__job_reply_rc(job, rc, &err);
-    } else if (rec.status == STORE_RUN_RUNNING) {
+    } else if (rec.status == STORE_RUN_RUNNING && !job->execute) {
         job->running = true;
         reply_set(job, 202, ttai_strndup("{\"status\":\"running\"}", 20));
-    } else if (ev.type == STORE_EV_WORKFLOW_COMPLETED) {
-        srv__job_reply_obj(job, 200, json_pack("{s:s,s:o}", "status", "completed", "result",
-                                               payload_json(ev.payload.data, ev.payload.len)));
     } else {
-        const char *status = srv__status_name(rec.status);
-        json_t *type = ev.failure_type.len ? json_stringn((const char *)ev.failure_type.data,
-                                                          ev.failure_type.len)
-                                           : json_string(status);
-        srv__job_reply_obj(job, 200, json_pack("{s:s,s:{s:o,s:s%}}", "status", status, "failure",
-                                               "type", type, "message",
-                                               (const char *)ev.failure_message.data,
-                                               ev.failure_message.len));
+        json_t *o;
+        int status = 200;
+        if (rec.status == STORE_RUN_RUNNING) {
+            job->running = true;
+            status = 202;
+            o = json_pack("{s:s}", "status", "running");
+        } else if (ev.type == STORE_EV_WORKFLOW_COMPLETED) {
+            o = json_pack("{s:s,s:o}", "status", "completed", "result",
+                          payload_json(ev.payload.data, ev.payload.len));
+        } else {
+            const char *name = srv__status_name(rec.status);
+            json_t *type = ev.failure_type.len ? json_stringn((const char *)ev.failure_type.data,
+                                                              ev.failure_type.len)
+                                               : json_string(name);
+            o = json_pack("{s:s,s:{s:o,s:s%}}", "status", name, "failure", "type", type,
+                          "message", (const char *)ev.failure_message.data,
+                          ev.failure_message.len);
+        }
+        if (job->execute && o != NULL) {
+            /* An execute's answer names the run it comes from (the last
+             * one, after continue-as-new), as its start's answer did. */
+            char text[TTAI_RUN_ID_TEXT];
+            json_object_set_new(o, "workflow_id", json_string(job->workflow_id));
+            json_object_set_new(o, "run_id", json_string(ttai_run_id_format(&run, text)));
+        }
+        srv__job_reply_obj(job, status, o);
     }
     store_read_end(rd);
 }
@@ -970,10 +1006,6 @@ static void do_result(struct ttai_server *srv, struct srv_job *job)
 
 void srv__job_run(struct ttai_server *srv, struct srv_job *job)
 {
-    if (job->start_op != NULL) {
-        srv__start_end(srv, job, true); /* the loop found the engine busy */
-        return;
-    }
     if (job->route == R_METRICS) {
         srv__metrics(srv, job);
         return;

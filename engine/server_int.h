@@ -73,6 +73,8 @@ struct srv_job {
     bool text;                        /* reply is text/plain (metrics) */
     /* Result long-poll. */
     bool wait;                        /* wait=1 */
+    bool execute;                     /* a start with wait=result: once started, a
+                                       * result long-poll (route R_RESULT from then on) */
     bool running;                     /* worker found the workflow running */
     bool recheck;                     /* a close arrived while the worker looked */
     bool waiting;                     /* on the waiter list */
@@ -149,11 +151,16 @@ void srv__reply_json(struct evhttp_request *req, int status, const char *json);
 void srv__submit(struct ttai_server *srv, struct srv_job *job);
 void srv__job_finish(struct ttai_server *srv, struct srv_job *job);
 void srv__result_check(struct ttai_server *srv, struct srv_job *job);
-/* A start's commit is durable or refused (writer thread): queues the job
- * for the loop thread, which answers it with srv__start_end. */
-void srv__start_durable(void *arg);
-/* Returns false (nothing done) when !wait and the engine is busy. */
-bool srv__start_end(struct ttai_server *srv, struct srv_job *job, bool wait);
+/* Hands a job (arg) back to the loop thread, from any thread: a worker's
+ * finished job, a start whose commit is durable or refused (the writer
+ * thread; the loop then ends it with srv__start_end), a start the engine
+ * thread ended. One wake-up for all the jobs queued before the loop gets
+ * to them. */
+void srv__job_back(void *arg);
+/* Ends a durable start and sets its reply; returns true. When the engine
+ * lock is taken, leaves the end to the engine thread, which hands the job
+ * back (srv__job_back) with its reply, and returns false. */
+bool srv__start_end(struct ttai_server *srv, struct srv_job *job);
 void srv__log_request(struct ttai_server *srv, struct evhttp_request *req, int status,
                       int64_t started_ns);
 

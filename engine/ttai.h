@@ -357,6 +357,20 @@ int ttai_engine_start_begin(struct ttai_engine *eng, const char *ns, const char 
  * wait. */
 int ttai_engine_start_end(struct ttai_engine *eng, struct ttai_start_op *op, bool wait,
                           struct ttai_run_id *run_id_out, struct ttai_err *err) TTAI_MUST_CHECK;
+/* Leaves the end of an asynchronous start, after its durable_cb, to the
+ * thread that polls the engine: for a caller that must not wait, whose
+ * ttai_engine_start_end found the engine lock taken (by the poller, most
+ * often, which is then about to poll again). The next ttai_engine_poll
+ * ends it and calls ended_cb(arg, rc, run, err) on the polling thread with
+ * what ttai_engine_start_end would have returned (err NULL when rc is 0);
+ * like durable_cb, ended_cb must only hand the outcome back. A poller that
+ * waits in ttai_engine_wait is woken. Takes op. An end still queued when
+ * the engine closes is made at the close without its ended_cb (the
+ * embedder has stopped polling, and its callers are gone). */
+typedef void (*ttai_start_ended_fn)(void *arg, int rc, const struct ttai_run_id *run,
+                                    const struct ttai_err *err);
+void ttai_engine_start_end_later(struct ttai_engine *eng, struct ttai_start_op *op,
+                                 ttai_start_ended_fn ended_cb, void *arg);
 /* Activities dispatched between hold and release (by any thread) wake the
  * activity pool's idle workers at the release, a few wake-ups in all,
  * instead of one each: for a caller that ends many starts in a row. Holds

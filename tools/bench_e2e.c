@@ -50,6 +50,8 @@
 #define W3_ROUNDS 500
 #define W3_ROUND_LIMIT_NS (10 * 1000000000LL) /* a signal never seen: give up */
 #define LONG_POLL_MS 60000
+#define TTAI_STR_(x) #x
+#define TTAI_STR(x) TTAI_STR_(x)
 #define DAEMON_START_MS 20000
 #define DAEMON_STOP_MS 20000
 #define NAMESPACE "bench"
@@ -393,6 +395,7 @@ struct flows {
     int64_t *latency_ns;              /* start sent to result received */
     int64_t *start_ns;                /* start sent to its answer */
     double result_sum;                /* numeric results added up (W2: iterations) */
+    bool execute;                     /* one request: a start with wait=result */
     bool type_missing;
     char missing[400];
 };
@@ -422,7 +425,10 @@ static void flow_next(struct http_client *cl, struct flow_slot *s)
     char body[512];
     snprintf(body, sizeof(body), "{\"type\":\"%s\",\"id\":\"%s-%ld\",\"input\":%s}", f->type,
              f->id_prefix, s->index, f->input);
-    http_call_issue(&s->call, "/api/v1/namespaces/" NAMESPACE "/workflows", body);
+    char path[160];
+    snprintf(path, sizeof(path), "/api/v1/namespaces/" NAMESPACE "/workflows%s",
+             f->execute ? "?wait=result&timeout_ms=" TTAI_STR(LONG_POLL_MS) : "");
+    http_call_issue(&s->call, path, body);
 }
 
 static void flow_wait_result(struct flow_slot *s)
@@ -440,7 +446,9 @@ static void flow_done(struct http_client *cl, struct http_call *c)
     struct flow_slot *s = c->owner;
     struct flows *f = s->f;
     int64_t now = ttai_mono_ns();
-    if (!s->awaiting_result) {
+    if (!s->awaiting_result && f->execute && (c->status == 200 || c->status == 202)) {
+        s->awaiting_result = true; /* its answer is the result's */
+    } else if (!s->awaiting_result) {
         if (c->status == 201) {
             f->start_ns[s->index] = now - s->t0;
             flow_wait_result(s);
@@ -652,13 +660,13 @@ static int parse(int argc, char **argv, struct e2e_opts *o)
 /* ---- Report -------------------------------------------------------------------------- */
 
 struct report {
-    json_t *w1, *w2, *w3;
+    json_t *w1, *w1_two, *w2, *w3;
 };
 
 static void print_table(const struct report *r, const struct e2e_opts *o, const struct daemon *d,
                         const char *address)
 {
-    json_t *w1 = r->w1, *w2 = r->w2, *w3 = r->w3;
+    json_t *w1 = r->w1, *w1t = r->w1_two, *w2 = r->w2, *w3 = r->w3;
 #define NUM(obj, key) json_number_value(json_object_get((obj), (key)))
 #define HAS(obj, key) (json_object_get((obj), (key)) != NULL)
     printf("ttai-bench e2e (ttaid at %s%s%s, %s)\n\n", address,
@@ -669,6 +677,8 @@ static void print_table(const struct report *r, const struct e2e_opts *o, const 
     snprintf(label, sizeof(label), "W1 hello workflows (%ld, %ld in flight)", o->n, o->concurrency);
     printf("%-46s %9.0f /s %7.2f ms %7.2f ms\n", label, NUM(w1, "per_s"), NUM(w1, "p50_ms"),
            NUM(w1, "p99_ms"));
+    printf("%-46s %9.0f /s %7.2f ms %7.2f ms\n", "   the same, start then result (2 requests)",
+           NUM(w1t, "per_s"), NUM(w1t, "p50_ms"), NUM(w1t, "p99_ms"));
     snprintf(label, sizeof(label), "W2 monitor iterations (%d x %d)", W2_WORKFLOWS, W2_ITERATIONS);
     if (json_is_number(json_object_get(w2, "iterations_per_s")))
         printf("%-46s %9.0f /s\n", label, NUM(w2, "iterations_per_s"));
@@ -676,18 +686,24 @@ static void print_table(const struct report *r, const struct e2e_opts *o, const 
         printf("%-46s not run: %s\n", label, json_string_value(json_object_get(w2, "error")));
     snprintf(label, sizeof(label), "W3 signal-then-query round trips (%d)", W3_ROUNDS);
     printf("%-46s %12s %7.2f ms %7.2f ms\n\n", label, "", NUM(w3, "p50_ms"), NUM(w3, "p99_ms"));
-    printf("W1 per workflow: start answered p50 %.2f ms", NUM(w1, "start_p50_ms"));
-    if (HAS(w1, "start_handler_ms"))
-        printf(" (in the daemon %.2f ms: %.2f waiting for an API worker, %.2f on it)",
-               NUM(w1, "start_server_ms"), NUM(w1, "start_worker_wait_ms"), NUM(w1, "start_handler_ms"));
-    printf("\n");
+    printf("W1 per workflow (one request):");
     if (HAS(w1, "commits_per_workflow"))
-        printf("   %.3f commits (%.1f batches, %.2f ms each), %.1f tasks, %.1f events\n",
+        printf(" %.3f commits (%.1f batches, %.2f ms each), %.1f tasks, %.1f events",
                NUM(w1, "commits_per_workflow"), NUM(w1, "batches_per_commit"), NUM(w1, "commit_ms"),
                NUM(w1, "tasks_per_workflow"), NUM(w1, "events_per_workflow"));
+    printf("\n");
     if (HAS(w1, "server_cpu_us_per_workflow"))
         printf("   CPU: %.0f us in ttaid, %.0f us in this client\n", NUM(w1, "server_cpu_us_per_workflow"),
                NUM(w1, "client_cpu_us_per_workflow"));
+    printf("W1 per workflow (two requests): start answered p50 %.2f ms", NUM(w1t, "start_p50_ms"));
+    if (HAS(w1t, "start_handler_ms"))
+        printf(" (in the daemon %.2f ms: %.2f waiting for an API worker, %.2f on it)",
+               NUM(w1t, "start_server_ms"), NUM(w1t, "start_worker_wait_ms"),
+               NUM(w1t, "start_handler_ms"));
+    printf("\n");
+    if (HAS(w1t, "server_cpu_us_per_workflow"))
+        printf("   CPU: %.0f us in ttaid, %.0f us in this client\n",
+               NUM(w1t, "server_cpu_us_per_workflow"), NUM(w1t, "client_cpu_us_per_workflow"));
     printf("W3 per round trip: signal answered p50 %.2f ms, %.2f queries", NUM(w3, "signal_p50_ms"),
            NUM(w3, "queries_per_round"));
     if (HAS(w3, "commits_per_round"))
@@ -701,6 +717,40 @@ static void print_table(const struct report *r, const struct e2e_opts *o, const 
 }
 
 /* ---- Main ---------------------------------------------------------------------------- */
+
+/* W1 in one of its two forms (execute: one request per workflow); fills
+ * out. False when a request failed. */
+static bool w1_run(struct http_client *cl, struct http_call *side, const struct daemon *d,
+                   const struct e2e_opts *o, const char *tag, bool execute, json_t *out)
+{
+    struct snapshot s0, s1;
+    struct flows w1 = {.type = "hello", .input = "\"bench\"", .total = o->n, .execute = execute};
+    snprintf(w1.id_prefix, sizeof(w1.id_prefix), "%s-w1%s", tag, execute ? "x" : "");
+    snapshot_take(cl, side, d, &s0);
+    bool ok = flows_run(cl, &w1, o->concurrency);
+    if (ok && w1.type_missing) {
+        http_client_fail(cl, "ttaid has no 'hello' workflow: %s", w1.missing);
+        ok = false;
+    }
+    if (ok) {
+        snapshot_take(cl, side, d, &s1);
+        double secs = (double)(w1.t_last - w1.t_begin) / 1e9;
+        json_object_set_new(out, "per_s", json_real((double)w1.finished / secs));
+        json_object_set_new(out, "p50_ms", json_real(quantile_ms(w1.latency_ns, (size_t)w1.total, 0.50)));
+        json_object_set_new(out, "p99_ms", json_real(quantile_ms(w1.latency_ns, (size_t)w1.total, 0.99)));
+        json_object_set_new(out, "requests_per_workflow", json_integer(execute ? 1 : 2));
+        json_object_set_new(out, "workflows", json_integer(w1.finished));
+        json_object_set_new(out, "concurrency", json_integer(o->concurrency));
+        json_object_set_new(out, "seconds", json_real(secs));
+        if (!execute) {
+            json_object_set_new(out, "start_p50_ms", json_real(quantile_ms(w1.start_ns, (size_t)w1.total, 0.50)));
+            json_object_set_new(out, "start_p99_ms", json_real(quantile_ms(w1.start_ns, (size_t)w1.total, 0.99)));
+        }
+        costs_json(out, &s0, &s1, (double)w1.finished, "workflow", d->pid > 0);
+    }
+    flows_release(&w1);
+    return ok;
+}
 
 int bench_e2e_main(int argc, char **argv)
 {
@@ -746,36 +796,17 @@ int bench_e2e_main(int argc, char **argv)
     char tag[64];
     snprintf(tag, sizeof(tag), "e2e-%d-%lld", (int)getpid(), (long long)(ttai_wall_ms() % 100000000));
     struct http_call side;
-    struct report r = {json_object(), json_object(), json_object()};
+    struct report r = {json_object(), json_object(), json_object(), json_object()};
     struct snapshot s0, s1;
     http_call_init(cl, &side, NULL);
     bool ok = !http_client_failed(cl);
 
-    /* W1 */
-    struct flows w1 = {.type = "hello", .input = "\"bench\"", .total = o.n};
-    snprintf(w1.id_prefix, sizeof(w1.id_prefix), "%s-w1", tag);
-    if (ok) {
-        snapshot_take(cl, &side, &d, &s0);
-        ok = flows_run(cl, &w1, o.concurrency);
-    }
-    if (ok && w1.type_missing) {
-        http_client_fail(cl, "ttaid has no 'hello' workflow: %s", w1.missing);
-        ok = false;
-    }
-    if (ok) {
-        snapshot_take(cl, &side, &d, &s1);
-        double secs = (double)(w1.t_last - w1.t_begin) / 1e9;
-        json_object_set_new(r.w1, "per_s", json_real((double)w1.finished / secs));
-        json_object_set_new(r.w1, "p50_ms", json_real(quantile_ms(w1.latency_ns, (size_t)w1.total, 0.50)));
-        json_object_set_new(r.w1, "p99_ms", json_real(quantile_ms(w1.latency_ns, (size_t)w1.total, 0.99)));
-        json_object_set_new(r.w1, "workflows", json_integer(w1.finished));
-        json_object_set_new(r.w1, "concurrency", json_integer(o.concurrency));
-        json_object_set_new(r.w1, "seconds", json_real(secs));
-        json_object_set_new(r.w1, "start_p50_ms", json_real(quantile_ms(w1.start_ns, (size_t)w1.total, 0.50)));
-        json_object_set_new(r.w1, "start_p99_ms", json_real(quantile_ms(w1.start_ns, (size_t)w1.total, 0.99)));
-        costs_json(r.w1, &s0, &s1, (double)w1.finished, "workflow", d.pid > 0);
-    }
-    flows_release(&w1);
+    /* W1, as one request per workflow (a start with wait=result), then as
+     * two (a start, then a result long-poll). */
+    if (ok)
+        ok = w1_run(cl, &side, &d, &o, tag, true, r.w1);
+    if (ok)
+        ok = w1_run(cl, &side, &d, &o, tag, false, r.w1_two);
 
     /* W2 */
     char w2_input[128];
@@ -836,7 +867,8 @@ int bench_e2e_main(int argc, char **argv)
     if (!daemon_stop(&d))
         ok = false;
     if (ok && o.json) {
-        json_t *all = json_pack("{s:o,s:o,s:o,s:s,s:b,s:b}", "w1", r.w1, "w2", r.w2, "w3", r.w3,
+        json_t *all = json_pack("{s:o,s:o,s:o,s:o,s:s,s:b,s:b}", "w1", r.w1, "w1_two_requests",
+                                r.w1_two, "w2", r.w2, "w3", r.w3,
                                 "address", address, "daemon_started", d.dir[0] != '\0',
                                 "ram_fs", d.ram_fs);
         char *s = json_dumps(all, JSON_REAL_PRECISION(8));
@@ -847,6 +879,7 @@ int bench_e2e_main(int argc, char **argv)
         if (ok)
             print_table(&r, &o, &d, address);
         json_decref(r.w1);
+        json_decref(r.w1_two);
         json_decref(r.w2);
         json_decref(r.w3);
     }

@@ -301,6 +301,9 @@ int main(int argc, char **argv)
     /* Activities still run until the engine closes: once this returns the
      * sink is never called again, so the server may go. */
     alert_stream_set_sink(NULL, NULL);
+    /* The close below still finishes rounds in flight, whose runs may
+     * close: the server is gone by then. */
+    ttai_engine_on_close(d.eng, NULL, NULL);
     ttai_server_free(d.srv); /* after the engine thread: it calls the server on closes */
     ttai_engine_close(d.eng);
     act_global_cleanup();

@@ -283,6 +283,40 @@ case_longpoll() {
     req POST "$API/workflows" '{"type":"counter","id":"l2"}' >/dev/null
     check "timeout answers running" "$(req GET "$API/workflows/l2/result?wait=1&timeout_ms=200")" 202
     check "bad timeout" "$(req GET "$API/workflows/l2/result?wait=1&timeout_ms=x")" 400
+
+    # Execute: a start with wait=result answers with the result.
+    check "execute hello" "$(req POST "$API/workflows?wait=result" '{"type":"hello","id":"e1","input":"you"}')" 200
+    check "execute answer" "$(jbody '[.status, .result, .workflow_id]')" '["completed","Hello, you!","e1"]'
+    local run
+    run=$(jq -r '.run_id' "$TMP/body")
+    check "execute run id is the run's" \
+        "$(req GET "$API/workflows/e1" && jbody '[.run_id, .status]')" "200[\"$run\",\"completed\"]"
+    curl -s -o "$TMP/ex" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+        --data-binary '{"type":"counter","id":"e2","input":{"every":2}}' \
+        "$API/workflows?wait=result&timeout_ms=20000" >"$TMP/excode" &
+    cpid=$!
+    local tries=0
+    until [ "$(req GET "$API/workflows/e2")" = 200 ] || [ $tries -ge 100 ]; do sleep 0.05; tries=$((tries + 1)); done
+    local first_run
+    first_run=$(jbody '.run_id')
+    for i in 1 2 3; do req POST "$API/workflows/e2/signals/add" "{\"input\":$i}" >/dev/null; done
+    sleep 0.3
+    check "execute waits across continue-as-new" "$(kill -0 $cpid 2>/dev/null && echo yes)" yes
+    req POST "$API/workflows/e2/signals/stop" '{}' >/dev/null
+    wait $cpid
+    check "execute answer after signals" "$(cat "$TMP/excode") $(jq -c '[.status, .result, .workflow_id]' "$TMP/ex")" \
+        '200 ["completed",6,"e2"]'
+    check "execute names the last run" "$(jq -c '.run_id' "$TMP/ex" | grep -c -v -F "$first_run")" 1
+    check "execute timeout" "$(req POST "$API/workflows?wait=result&timeout_ms=200" '{"type":"counter","id":"e3"}')" 202
+    check "execute timeout answer" "$(jbody '[.status, .workflow_id, (.run_id | length)]')" '["running","e3",36]'
+    check "execute conflict" "$(req POST "$API/workflows?wait=result" '{"type":"counter","id":"e3"}')" 409
+    check "execute unknown type" "$(req POST "$API/workflows?wait=result" '{"type":"nope","id":"e4"}')" 404
+    check "nothing recorded" "$(req GET "$API/workflows/e4")" 404
+    check "execute bad wait" "$(req POST "$API/workflows?wait=1" '{"type":"hello","id":"e5"}')" 400
+    check "execute bad wait says so" "$(jbody '.error.message')" \
+        "\"wait on a start must be 'result' (start, then wait for the result)\""
+    check "execute bad timeout" "$(req POST "$API/workflows?wait=result&timeout_ms=x" '{"type":"hello","id":"e5"}')" 400
+    check "nothing recorded for a bad wait" "$(req GET "$API/workflows/e5")" 404
     stop_daemon
     check "sigterm exit" $STOP_RC 0
 }
@@ -872,7 +906,8 @@ case_openapi() {
 # positive number (W2 may be missing only for want of its workflow type).
 check_figures() {
     local key
-    for key in w1.per_s w1.p50_ms w1.p99_ms w3.p50_ms w3.p99_ms; do
+    for key in w1.per_s w1.p50_ms w1.p99_ms w1_two_requests.per_s w1_two_requests.p50_ms \
+        w1_two_requests.p99_ms w3.p50_ms w3.p99_ms; do
         check "$key positive" "$(jq ".$key | type == \"number\" and . > 0" "$1")" true
     done
     if [ "$(jq -r '.w2.error // empty' "$1")" = "ttaid has no 'bench_monitor' workflow type" ]; then
@@ -890,18 +925,18 @@ case_bench_smoke() {
     "$bench" e2e --n 200 --output json >"$TMP/e2e.json" 2>"$TMP/e2e.err"
     check "e2e exit" $? 0
     cat "$TMP/e2e.err" >&2
-    check "e2e JSON" "$(jq -c '[.w1.workflows, .w1.concurrency, .w3.rounds, .daemon_started]' "$TMP/e2e.json")" \
-        '[200,64,500,true]'
+    check "e2e JSON" "$(jq -c '[.w1.workflows, .w1.concurrency, .w1.requests_per_workflow, .w1_two_requests.workflows, .w1_two_requests.requests_per_workflow, .w3.rounds, .daemon_started]' "$TMP/e2e.json")" \
+        '[200,64,1,200,2,500,true]'
     check_figures "$TMP/e2e.json"
-    # A running daemon (--address): the workflows land in it.
+    # A running daemon (--address): the workflows of both W1 forms land in it.
     start_daemon
     "$bench" e2e --n 100 --concurrency 8 --address "127.0.0.1:$PORT" >"$TMP/e2e.txt" 2>"$TMP/e2e.err"
     check "e2e --address exit" $? 0
     cat "$TMP/e2e.err" >&2
-    check "table lines" "$(grep -c -e '^W1 hello workflows (100, 8 in flight) ' -e '^W3 signal-then-query round trips (500) ' "$TMP/e2e.txt")" 2
+    check "table lines" "$(grep -c -e '^W1 hello workflows (100, 8 in flight) ' -e '^   the same, start then result (2 requests) ' -e '^W3 signal-then-query round trips (500) ' "$TMP/e2e.txt")" 3
     check "hello runs in the daemon" \
         "$(req GET "$BASE/api/v1/namespaces/bench/workflows?type=hello&page_size=1000" && jbody '.workflows | length')" \
-        200100
+        200200
     check "the counter was stopped" \
         "$(req GET "$BASE/api/v1/namespaces/bench/workflows?type=counter" && jbody '[.workflows[].status]')" \
         '200["completed"]'
