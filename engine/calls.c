@@ -140,10 +140,30 @@ struct ttai_start_op {
     struct ttai_err err;
     ttai_start_durable_fn durable_cb;
     void *arg;
-    /* An end left to the poller (ttai_engine_start_end_later). */
+    /* A start made in a round (ttai_engine_start_async). */
     ttai_start_ended_fn ended_cb;
     void *ended_arg;
-    struct ttai_start_op *next_end;
+    struct eng_pending pending;
+};
+
+/* A start queued for the poller by ttai_engine_start_async: its arguments,
+ * copied, the strings after the struct. */
+struct eng_start_req {
+    struct eng_start_req *next;
+    char ns[STORE_NS_MAX + 1];
+    const char *type;
+    const char *workflow_id;
+    struct ttai_payload input;
+    struct ttai_start_opts opts;
+    ttai_start_ended_fn ended_cb;
+    void *arg;
+};
+
+/* How start_prepare takes the engine lock for a fused first task. */
+enum start_lock {
+    START_LOCK_WAIT,                    /* waits for it */
+    START_LOCK_TRY,                     /* TTAI_EBUSY, nothing done, when it is taken */
+    START_LOCK_HELD,                    /* the caller holds it (the poller) */
 };
 
 /* Everything of a start up to its commit: the checks, the run id, the
@@ -163,7 +183,7 @@ struct ttai_start_op {
 static int start_prepare(struct ttai_engine *eng, const char *ns, const char *type,
                          const char *workflow_id, struct ttai_payload input,
                          const struct ttai_start_opts *opts, const struct store_event *signal,
-                         bool try_lock, struct ttai_start_op *op, struct ttai_err *err)
+                         enum start_lock lock, struct ttai_start_op *op, struct ttai_err *err)
 {
     static const struct ttai_start_opts defaults;
     if (opts == NULL)
@@ -229,16 +249,17 @@ static int start_prepare(struct ttai_engine *eng, const char *ns, const char *ty
             if (wf == NULL)
                 continue;
             struct ttai_err task_err;
-            if (try_lock && pthread_mutex_trylock(&eng->mu) != 0) {
+            if (lock == START_LOCK_TRY && pthread_mutex_trylock(&eng->mu) != 0) {
                 eng_run_free(wf);
                 store_batch_free(b);
                 return TTAI_EBUSY; /* nothing done: the caller starts it another way */
             }
-            if (!try_lock)
+            if (lock == START_LOCK_WAIT)
                 pthread_mutex_lock(&eng->mu);
             op->fused = eng_start_fuse(eng, wf, &started, b, &op->first, run->start_ms,
                                        &task_err) == 0;
-            pthread_mutex_unlock(&eng->mu);
+            if (lock != START_LOCK_HELD)
+                pthread_mutex_unlock(&eng->mu);
             if (!op->fused)
                 eng_run_free(wf); /* b holds part of the task: start again without it */
             continue;
@@ -325,7 +346,8 @@ static int start_run(struct ttai_engine *eng, const char *ns, const char *type,
                      struct ttai_run_id *run_id_out, struct ttai_err *err)
 {
     struct ttai_start_op op;
-    int rc = start_prepare(eng, ns, type, workflow_id, input, opts, signal, false, &op, err);
+    int rc = start_prepare(eng, ns, type, workflow_id, input, opts, signal, START_LOCK_WAIT, &op,
+                           err);
     if (rc != 0)
         return rc;
     if (op.batch == NULL) {
@@ -368,7 +390,7 @@ int ttai_engine_start_begin(struct ttai_engine *eng, const char *ns, const char 
     struct ttai_start_op *op = ttai_malloc(sizeof(*op));
     if (op == NULL)
         return ttai_errf(err, TTAI_ENOMEM, "out of memory starting a workflow");
-    int rc = start_prepare(eng, ns, type, workflow_id, input, opts, NULL, true, op, err);
+    int rc = start_prepare(eng, ns, type, workflow_id, input, opts, NULL, START_LOCK_TRY, op, err);
     if (rc != 0 || op->batch == NULL) {
         if (rc == 0 && run_id_out != NULL)
             *run_id_out = op->run.run_id;
@@ -404,45 +426,129 @@ int ttai_engine_start_end(struct ttai_engine *eng, struct ttai_start_op *op, boo
     return rc;
 }
 
-void ttai_engine_start_end_later(struct ttai_engine *eng, struct ttai_start_op *op,
-                                 ttai_start_ended_fn ended_cb, void *arg)
+int ttai_engine_start_async(struct ttai_engine *eng, const char *ns, const char *type,
+                            const char *workflow_id, struct ttai_payload input,
+                            const struct ttai_start_opts *opts, ttai_start_ended_fn ended_cb,
+                            void *arg, struct ttai_err *err)
 {
-    op->ended_cb = ended_cb;
-    op->ended_arg = arg;
-    op->next_end = NULL;
-    pthread_mutex_lock(&eng->ends_mu);
-    bool was_empty = eng->ends_head == NULL;
-    if (eng->ends_tail != NULL)
-        eng->ends_tail->next_end = op;
+    /* The checks that need no lock and no store answer at once. */
+    int rc = check_names(ns, workflow_id, err);
+    if (rc != 0)
+        return rc;
+    if (eng_find_workflow(eng->registry, type) == NULL)
+        return ttai_errf(err, TTAI_ENOTFOUND, "unknown workflow type '%s'", type);
+    if (input.len > STORE_EVENT_BYTES_MAX / 2)
+        return ttai_errf(err, TTAI_ETOOBIG, "input of %zu bytes is over the limit", input.len);
+    size_t tlen = strlen(type), idlen = strlen(workflow_id);
+    struct eng_start_req *req = ttai_malloc(sizeof(*req) + tlen + 1 + idlen + 1 + input.len);
+    if (req == NULL)
+        return ttai_errf(err, TTAI_ENOMEM, "out of memory starting a workflow");
+    char *p = (char *)(req + 1);
+    memcpy(p, type, tlen + 1);
+    req->type = p;
+    p += tlen + 1;
+    memcpy(p, workflow_id, idlen + 1);
+    req->workflow_id = p;
+    p += idlen + 1;
+    if (input.len > 0)
+        memcpy(p, input.data, input.len);
+    req->input = (struct ttai_payload){(const uint8_t *)p, input.len};
+    memcpy(req->ns, ns, strlen(ns) + 1); /* checked above */
+    static const struct ttai_start_opts defaults;
+    req->opts = opts != NULL ? *opts : defaults;
+    req->ended_cb = ended_cb;
+    req->arg = arg;
+    req->next = NULL;
+    pthread_mutex_lock(&eng->inbox_mu);
+    bool was_empty = eng->starts_head == NULL;
+    if (eng->starts_tail != NULL)
+        eng->starts_tail->next = req;
     else
-        eng->ends_head = op;
-    eng->ends_tail = op;
-    pthread_mutex_unlock(&eng->ends_mu);
+        eng->starts_head = req;
+    eng->starts_tail = req;
+    eng->starts_queued++;
+    pthread_mutex_unlock(&eng->inbox_mu);
     if (was_empty)
         eng_pool_kick(eng->pool); /* the poller may be waiting for work */
+    return TTAI_OK;
 }
 
-int eng_start_ends_run(struct ttai_engine *eng, bool tell)
+size_t eng_starts_queued(struct ttai_engine *eng)
 {
-    pthread_mutex_lock(&eng->ends_mu);
-    struct ttai_start_op *op = eng->ends_head;
-    eng->ends_head = eng->ends_tail = NULL;
-    pthread_mutex_unlock(&eng->ends_mu);
-    if (op == NULL)
-        return 0;
-    int n = 0;
-    eng_pool_hold(eng->pool);
-    while (op != NULL) {
-        struct ttai_start_op *next = op->next_end;
-        int rc = start_finish_locked(eng, op, op->rc, start_fresh_run(eng, op, op->rc));
-        if (tell)
-            op->ended_cb(op->ended_arg, rc, &op->run.run_id, rc != 0 ? &op->err : NULL);
-        ttai_free(op);
-        op = next;
-        n++;
-    }
-    eng_pool_release(eng->pool);
+    pthread_mutex_lock(&eng->inbox_mu);
+    size_t n = eng->starts_queued;
+    pthread_mutex_unlock(&eng->inbox_mu);
     return n;
+}
+
+void eng_starts_prepare(struct ttai_engine *eng, struct eng_group *group, struct eng_starts *out)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&eng->inbox_mu);
+    struct eng_start_req *req = eng->starts_head;
+    size_t n = eng->starts_queued;
+    eng->starts_head = eng->starts_tail = NULL;
+    eng->starts_queued = 0;
+    pthread_mutex_unlock(&eng->inbox_mu);
+    if (n == 0)
+        return;
+    out->ops = ttai_calloc(n, sizeof(*out->ops));
+    TTAI_ASSERT(out->ops != NULL);
+    while (req != NULL) {
+        struct eng_start_req *next = req->next;
+        struct ttai_start_op *op = ttai_malloc(sizeof(*op));
+        TTAI_ASSERT(op != NULL);
+        struct ttai_err err = {0};
+        int rc = start_prepare(eng, req->ns, req->type, req->workflow_id, req->input, &req->opts,
+                               NULL, START_LOCK_HELD, op, &err);
+        if (rc != 0 || op->batch == NULL) {
+            /* Refused by the checks, or answered without a commit
+             * (TTAI_CONFLICT_USE_EXISTING on a running workflow). */
+            if (!eng->closing)
+                req->ended_cb(req->arg, rc, rc == 0 ? &op->run.run_id : NULL, rc != 0 ? &err : NULL);
+            ttai_free(op);
+        } else {
+            op->ended_cb = req->ended_cb;
+            op->ended_arg = req->arg;
+            eng_group_submit(eng, group, op->batch, &op->pending);
+            op->pending.err_out = &op->err;
+            op->batch = NULL;
+            out->ops[out->count++] = op;
+        }
+        ttai_free(req);
+        req = next;
+    }
+}
+
+int eng_starts_finish(struct ttai_engine *eng, struct eng_starts *s)
+{
+    for (size_t i = 0; i < s->count; i++) {
+        struct ttai_start_op *op = s->ops[i];
+        int rc = op->pending.rc;
+        rc = start_finish_locked(eng, op, rc, start_fresh_run(eng, op, rc));
+        if (!eng->closing)
+            op->ended_cb(op->ended_arg, rc, rc == 0 ? &op->run.run_id : NULL,
+                         rc != 0 ? &op->err : NULL);
+        ttai_free(op);
+    }
+    int n = (int)s->count;
+    ttai_free(s->ops);
+    memset(s, 0, sizeof(*s));
+    return n;
+}
+
+void eng_starts_drop(struct ttai_engine *eng)
+{
+    pthread_mutex_lock(&eng->inbox_mu);
+    struct eng_start_req *req = eng->starts_head;
+    eng->starts_head = eng->starts_tail = NULL;
+    eng->starts_queued = 0;
+    pthread_mutex_unlock(&eng->inbox_mu);
+    while (req != NULL) {
+        struct eng_start_req *next = req->next;
+        ttai_free(req);
+        req = next;
+    }
 }
 
 /* Appends one input event to the addressed run. Retries once when the run

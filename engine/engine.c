@@ -823,6 +823,7 @@ static int dispatch_deferred(struct ttai_engine *eng)
  * (the store commits batches in that order too). */
 struct eng_round {
     struct eng_group group;
+    struct eng_starts starts;
     struct eng_tasks tasks;
     struct eng_outcomes outcomes;
     struct eng_timers timers;
@@ -851,7 +852,8 @@ static int round_finish_oldest(struct ttai_engine *eng)
     eng_group_wait(&r->group);
     pthread_mutex_lock(&eng->mu);
     eng_pool_hold(eng->pool);
-    int done = tasks_finish(eng, &r->tasks);
+    int done = eng_starts_finish(eng, &r->starts);
+    done += tasks_finish(eng, &r->tasks);
     done += eng_outcomes_finish(eng, &r->outcomes);
     done += eng_timers_finish(eng, &r->timers);
     eng_pool_release(eng->pool);
@@ -875,10 +877,14 @@ static int round_start(struct ttai_engine *eng)
     tasks_prepare(eng, &r->group, &r->tasks);
     eng_outcomes_prepare(eng, &r->group, &r->outcomes);
     eng_timers_prepare(eng, &r->group, &r->timers);
+    /* New runs last: nothing else in the round can refer to them. */
+    eng_starts_prepare(eng, &r->group, &r->starts);
     eng_group_flush(eng, &r->group);
-    size_t items = r->tasks.built + r->tasks.later_count + r->outcomes.count + r->timers.count;
+    size_t items = r->starts.count + r->tasks.built + r->tasks.later_count + r->outcomes.count +
+                   r->timers.count;
     if (items == 0) {
         eng_group_wait(&r->group); /* nothing submitted: releases it */
+        ttai_free(r->starts.ops);
         ttai_free(r->tasks.ids);
         ttai_free(r->tasks.ready_ns);
         ttai_free(r->tasks.outs);
@@ -898,7 +904,6 @@ int ttai_engine_poll(struct ttai_engine *eng, int64_t *next_timer_ms)
 {
     pthread_mutex_lock(&eng->mu);
     int done = dispatch_deferred(eng);
-    done += eng_start_ends_run(eng, true);
     while (eng->round_count > 0 && round_durable(eng->rounds[0]))
         done += round_finish_oldest(eng);
     /* A second round overlaps the first's sync only when it has enough to
@@ -906,7 +911,8 @@ int ttai_engine_poll(struct ttai_engine *eng, int64_t *next_timer_ms)
      * delay the large round that follows the first one's completion. */
     if (eng->round_count == 0 ||
         (eng->round_count < ROUNDS_IN_FLIGHT_MAX &&
-         eng->ready_count + eng_pool_done_count(eng->pool) >= ROUND_OVERLAP_MIN))
+         eng->ready_count + eng_pool_done_count(eng->pool) + eng_starts_queued(eng) >=
+             ROUND_OVERLAP_MIN))
         done += round_start(eng);
     /* Nothing new to start while rounds are syncing: wait for the oldest
      * rather than spin. */
@@ -937,16 +943,6 @@ int ttai_engine_poll(struct ttai_engine *eng, int64_t *next_timer_ms)
 bool ttai_engine_activities_idle(struct ttai_engine *eng)
 {
     return eng_pool_idle(eng->pool);
-}
-
-void ttai_engine_dispatch_hold(struct ttai_engine *eng)
-{
-    eng_pool_hold(eng->pool);
-}
-
-void ttai_engine_dispatch_release(struct ttai_engine *eng)
-{
-    eng_pool_release(eng->pool);
 }
 
 void ttai_engine_wait(struct ttai_engine *eng, int64_t timeout_ms)
@@ -1114,7 +1110,7 @@ int ttai_engine_open(struct ttai_engine **out, const struct ttai_engine_opts *op
                                         : opts->query_first_task_wait_ms;
     eng->lru.lru_next = eng->lru.lru_prev = &eng->lru;
     pthread_mutex_init(&eng->mu, NULL);
-    pthread_mutex_init(&eng->ends_mu, NULL);
+    pthread_mutex_init(&eng->inbox_mu, NULL);
     eng->buckets = ttai_calloc(HASH_BUCKETS, sizeof(*eng->buckets));
     eng->rounds = ttai_calloc(ROUNDS_IN_FLIGHT_MAX, sizeof(*eng->rounds));
     struct store_opts so = {.dir = opts->data_dir ? opts->data_dir : "./ttai-data",
@@ -1147,7 +1143,8 @@ void ttai_engine_close(struct ttai_engine *eng)
     if (eng == NULL)
         return;
     pthread_mutex_lock(&eng->mu);
-    (void)eng_start_ends_run(eng, false); /* made, but their callers have gone */
+    eng->closing = true; /* the rounds below end starts whose callers have gone */
+    eng_starts_drop(eng);
     while (eng->round_count > 0)
         (void)round_finish_oldest(eng); /* returns a count, not an error */
     pthread_mutex_unlock(&eng->mu);
@@ -1164,7 +1161,7 @@ void ttai_engine_close(struct ttai_engine *eng)
     ttai_free(eng->deferred);
     ttai_free(eng->rounds);
     pthread_mutex_destroy(&eng->mu);
-    pthread_mutex_destroy(&eng->ends_mu);
+    pthread_mutex_destroy(&eng->inbox_mu);
     ttai_free(eng);
 }
 

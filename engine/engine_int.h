@@ -191,10 +191,12 @@ struct ttai_engine {
     struct eng_pool *pool;
     struct eng_scheds *sched;          /* schedules.c */
     struct ttai_engine_stats stats;
-    /* Starts whose end waits for the poller (ttai_engine_start_end_later);
-     * under ends_mu, not mu: they are queued when mu is taken. */
-    pthread_mutex_t ends_mu;
-    struct ttai_start_op *ends_head, *ends_tail;
+    /* Starts queued for the poller (ttai_engine_start_async), under
+     * inbox_mu, not mu: they are queued while the poller holds mu. */
+    pthread_mutex_t inbox_mu;
+    struct eng_start_req *starts_head, *starts_tail;
+    size_t starts_queued;
+    bool closing;                      /* ttai_engine_close: callers are gone */
 };
 
 /* schedules.c: the engine's side of schedules (schedules.h). Opened after
@@ -232,10 +234,22 @@ void eng_uncache(struct ttai_engine *eng, const struct ttai_run_id *id);
  * invariant 1 of engine.c keeps only Running runs in the cache, so the
  * store is asked. Takes wf; returns false when it freed it instead. */
 bool eng_cache_adopt(struct ttai_engine *eng, struct ttai_wf *wf);
-/* Ends the starts queued by ttai_engine_start_end_later (calls.c; under
- * the engine lock, on the polling thread), calling their ended_cb when
- * tell; returns how many. */
-int eng_start_ends_run(struct ttai_engine *eng, bool tell);
+/* calls.c: the starts of ttai_engine_start_async, made in the poller's
+ * rounds (under the engine lock). _prepare takes every queued start, makes
+ * each up to its commit (the checks, the first task) and submits its batch
+ * into the round's group, answering at once those that need no commit;
+ * _finish, once the group is durable, finishes them as a start's commit
+ * does (dispatching the first task's activities) and calls their ended_cb;
+ * returns how many. _drop frees the queued ones at close. */
+struct eng_group;
+struct eng_starts {
+    struct ttai_start_op **ops;
+    size_t count;
+};
+size_t eng_starts_queued(struct ttai_engine *eng);
+void eng_starts_prepare(struct ttai_engine *eng, struct eng_group *group, struct eng_starts *out);
+int eng_starts_finish(struct ttai_engine *eng, struct eng_starts *s);
+void eng_starts_drop(struct ttai_engine *eng);
 /* Tells the embedder (ttai_engine_on_close) that a run's close is durable. */
 void eng_closed(struct ttai_engine *eng, const struct store_run *run, int status);
 void eng_timer_pop(struct timer_heap *h);
@@ -259,6 +273,7 @@ struct eng_group {
 struct eng_pending {
     struct eng_group *group;
     int rc;
+    struct ttai_err *err_out;          /* gets the error of a refused batch; NULL: none */
 };
 
 /* outcomes.c: finished activity attempts and due timers become durable

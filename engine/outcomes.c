@@ -34,10 +34,11 @@ void eng_group_init(struct eng_group *g)
 static void group_done(struct store_batch *batch, int rc, const struct ttai_err *err, void *arg)
 {
     (void)batch;
-    (void)err;
     struct eng_pending *p = arg;
     struct eng_group *g = p->group;
     p->rc = rc;
+    if (rc != 0 && p->err_out != NULL && err != NULL)
+        *p->err_out = *err;
     pthread_mutex_lock(&g->mu);
     if (--g->pending == 0)
         pthread_cond_signal(&g->cv);
@@ -60,6 +61,7 @@ void eng_group_submit(struct ttai_engine *eng, struct eng_group *g, struct store
     }
     p->group = g;
     p->rc = 0;
+    p->err_out = NULL; /* a caller that wants the error sets it before the flush */
     g->batches[g->count] = b;
     g->pendings[g->count] = p;
     g->count++;

@@ -351,20 +351,13 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
     struct srv_job *list = srv->done.head;
     srv->done.head = srv->done.tail = NULL;
     pthread_mutex_unlock(&srv->done.mu);
-    /* The starts of a group commit end here together: their first
-     * activities wake the pool once, after the last. */
-    ttai_engine_dispatch_hold(srv->eng);
     while (list != NULL) {
         struct srv_job *job = list;
         list = job->next;
         job->next = NULL;
         srv->inflight--;
         job->busy = false;
-        if (job->start_op != NULL) {
-            if (!srv__start_end(srv, job))
-                continue; /* the engine thread ends it and hands it back */
-            job->ran_ns = ttai_mono_ns();
-        }
+        job->start_queued = false;
         if (execute_wait(srv, job))
             continue;
         if (job->route == R_RESULT && job->wait && job->running && !srv->draining) {
@@ -382,7 +375,6 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
             srv__waiter_remove(srv, job);
         srv__job_finish(srv, job);
     }
-    ttai_engine_dispatch_release(srv->eng);
     check_drained(srv);
 }
 
@@ -698,34 +690,22 @@ static int job_result_params(struct srv_job *job, const char *query)
     return 0;
 }
 
-/* A start runs here, on the loop thread, up to its commit (ttai_engine_
- * start_begin: the checks, the first task, the submit), and is answered
- * from done_cb once the commit is durable: the API worker's two hand-offs
- * (the loop waking a worker, the writer waking it back) cost more CPU on
- * this path than the work, and the writer wakes the loop once for all the
- * starts of a group commit. The loop never waits for the engine lock: when
- * the engine holds it (running tasks, replaying a long history), the start
- * goes to a worker instead, and its end to the engine thread itself
- * (srv__start_end), which is about to poll: no thread waits for the lock. */
+/* A start is parsed here, on the loop thread, and made by the engine
+ * thread in its next round (ttai_engine_start_async): its batch commits
+ * with the round's, the engine thread hands the job back once it is
+ * durable (done_cb answers it), and no thread waits for the engine lock.
+ * The loop keeps to HTTP and JSON, which is most of its work per request. */
 static void start_on_loop(struct ttai_server *srv, struct srv_job *job)
 {
     job->on_loop = true;
     job->busy = true;
     job->submitted_ns = job->picked_ns = ttai_mono_ns();
-    srv->inflight++; /* counted before the commit's callback can queue it */
+    srv->inflight++; /* counted before the engine thread can hand it back */
     srv__job_run(srv, job);
-    if (job->start_op != NULL)
+    if (job->start_queued)
         return; /* done_cb answers it */
     srv->inflight--;
     job->busy = false;
-    if (job->to_worker) {
-        /* The engine was busy (a long task, a replay): nothing was done;
-         * a worker makes the start and may wait for it. */
-        job->to_worker = false;
-        job->on_loop = false;
-        srv__submit(srv, job);
-        return;
-    }
     job->ran_ns = ttai_mono_ns();
     if (execute_wait(srv, job))
         return;

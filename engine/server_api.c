@@ -320,6 +320,29 @@ static void reply_ids(struct srv_job *job, int status, const char *workflow_id,
 
 /* ---- Workflow calls ------------------------------------------------------------- */
 
+/* A start's reply: its ids, 201 for a new run, 200 for the running one
+ * that TTAI_CONFLICT_USE_EXISTING found (before: the run the request saw
+ * before the start). */
+static void start_reply(struct srv_job *job, int rc, const struct ttai_run_id *before,
+                        const struct ttai_run_id *run, const struct ttai_err *err)
+{
+    if (rc != 0)
+        srv__job_reply_rc(job, rc, err);
+    else
+        reply_ids(job, !ttai_run_id_is_zero(before) && ttai_run_id_eq(before, run) ? 200 : 201,
+                  job->workflow_id, run);
+}
+
+/* On the engine thread: the start made in its round (ttai_engine_start_
+ * async) is durable, refused or answered without a commit. */
+static void start_ended(void *arg, int rc, const struct ttai_run_id *run, const struct ttai_err *err)
+{
+    struct srv_job *job = arg;
+    start_reply(job, rc, &job->before_run, run, err);
+    job->ran_ns = ttai_mono_ns();
+    srv__job_back(job);
+}
+
 static void do_start(struct ttai_server *srv, struct srv_job *job, json_t *o)
 {
     const char *type, *id;
@@ -344,12 +367,13 @@ static void do_start(struct ttai_server *srv, struct srv_job *job, json_t *o)
         struct ttai_err err = {0};
         int rc;
         if (job->on_loop) {
-            rc = ttai_engine_start_begin(srv->eng, job->ns, type, id, ttai_buf_payload(&in), &opts,
-                                         srv__job_back, job, &job->start_op, &run, &err);
-            if ((rc == 0 && job->start_op != NULL) || rc == TTAI_EBUSY) {
-                /* Answered by srv__start_end, or (the engine is busy) made
-                 * again on a worker, where it may wait. */
-                job->to_worker = rc == TTAI_EBUSY;
+            /* Made by the engine thread in its next round; start_ended
+             * hands the job back with its reply. */
+            job->before_run = before;
+            rc = ttai_engine_start_async(srv->eng, job->ns, type, id, ttai_buf_payload(&in), &opts,
+                                         start_ended, job, &err);
+            if (rc == 0) {
+                job->start_queued = true;
                 ttai_buf_release(&in);
                 return;
             }
@@ -357,53 +381,9 @@ static void do_start(struct ttai_server *srv, struct srv_job *job, json_t *o)
             rc = ttai_engine_start(srv->eng, job->ns, type, id, ttai_buf_payload(&in), &opts, &run,
                                    &err);
         }
-        if (rc != 0)
-            srv__job_reply_rc(job, rc, &err);
-        else
-            reply_ids(job, !ttai_run_id_is_zero(&before) && ttai_run_id_eq(&before, &run) ? 200 : 201,
-                      id, &run);
+        start_reply(job, rc, &before, &run, &err);
     }
     ttai_buf_release(&in);
-}
-
-/* The reply to a start that made a new run (a commit), on whichever
- * thread ended it. */
-static void start_reply(struct srv_job *job, int rc, const struct ttai_run_id *run,
-                        const struct ttai_err *err)
-{
-    if (rc != 0)
-        srv__job_reply_rc(job, rc, err);
-    else
-        reply_ids(job, 201, job->workflow_id, run);
-}
-
-/* On the engine thread: the start the loop left to it is ended. */
-static void start_ended(void *arg, int rc, const struct ttai_run_id *run, const struct ttai_err *err)
-{
-    struct srv_job *job = arg;
-    start_reply(job, rc, run, err);
-    job->ran_ns = ttai_mono_ns();
-    srv__job_back(job);
-}
-
-bool srv__start_end(struct ttai_server *srv, struct srv_job *job)
-{
-    struct ttai_err err = {0};
-    struct ttai_run_id run;
-    struct ttai_start_op *op = job->start_op;
-    job->start_op = NULL;
-    int rc = ttai_engine_start_end(srv->eng, op, false, &run, &err);
-    if (rc == TTAI_EBUSY) {
-        /* The engine thread holds the lock (it runs tasks): it ends the
-         * start at its next poll, which is due, and hands the job back;
-         * no thread waits for the lock. */
-        job->busy = true;
-        srv->inflight++;
-        ttai_engine_start_end_later(srv->eng, op, start_ended, job);
-        return false;
-    }
-    start_reply(job, rc, &run, &err);
-    return true;
 }
 
 static void do_signal(struct ttai_server *srv, struct srv_job *job, json_t *o)

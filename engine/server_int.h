@@ -79,11 +79,11 @@ struct srv_job {
     bool recheck;                     /* a close arrived while the worker looked */
     bool waiting;                     /* on the waiter list */
     bool busy;                        /* on a worker (submitted, not answered) */
-    /* A start run on the loop thread (srv__start_on_loop): its commit is
-     * pending while start_op is set. */
+    /* A start on the loop thread (start_on_loop), made by the engine
+     * thread (ttai_engine_start_async) while start_queued. */
     bool on_loop;
-    bool to_worker;                   /* the engine was busy: make it on a worker */
-    struct ttai_start_op *start_op;
+    bool start_queued;
+    struct ttai_run_id before_run;    /* use_existing: the running run it saw first */
     int64_t timeout_ms;
     int64_t deadline_ms;
     struct event *timer;
@@ -152,15 +152,9 @@ void srv__submit(struct ttai_server *srv, struct srv_job *job);
 void srv__job_finish(struct ttai_server *srv, struct srv_job *job);
 void srv__result_check(struct ttai_server *srv, struct srv_job *job);
 /* Hands a job (arg) back to the loop thread, from any thread: a worker's
- * finished job, a start whose commit is durable or refused (the writer
- * thread; the loop then ends it with srv__start_end), a start the engine
- * thread ended. One wake-up for all the jobs queued before the loop gets
- * to them. */
+ * finished job, a start the engine thread made. One wake-up for all the
+ * jobs queued before the loop gets to them. */
 void srv__job_back(void *arg);
-/* Ends a durable start and sets its reply; returns true. When the engine
- * lock is taken, leaves the end to the engine thread, which hands the job
- * back (srv__job_back) with its reply, and returns false. */
-bool srv__start_end(struct ttai_server *srv, struct srv_job *job);
 void srv__log_request(struct ttai_server *srv, struct evhttp_request *req, int status,
                       int64_t started_ns);
 

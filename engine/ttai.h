@@ -357,26 +357,26 @@ int ttai_engine_start_begin(struct ttai_engine *eng, const char *ns, const char 
  * wait. */
 int ttai_engine_start_end(struct ttai_engine *eng, struct ttai_start_op *op, bool wait,
                           struct ttai_run_id *run_id_out, struct ttai_err *err) TTAI_MUST_CHECK;
-/* Leaves the end of an asynchronous start, after its durable_cb, to the
- * thread that polls the engine: for a caller that must not wait, whose
- * ttai_engine_start_end found the engine lock taken (by the poller, most
- * often, which is then about to poll again). The next ttai_engine_poll
- * ends it and calls ended_cb(arg, rc, run, err) on the polling thread with
- * what ttai_engine_start_end would have returned (err NULL when rc is 0);
- * like durable_cb, ended_cb must only hand the outcome back. A poller that
- * waits in ttai_engine_wait is woken. Takes op. An end still queued when
- * the engine closes is made at the close without its ended_cb (the
- * embedder has stopped polling, and its callers are gone). */
+/* A start made by the thread that polls the engine, in its next round,
+ * for a caller that must not wait (ttaid's HTTP loop). The checks that
+ * need neither the lock nor the store are made here: a malformed name or
+ * id (TTAI_EINVAL), an unknown type (TTAI_ENOTFOUND), an input over the
+ * limit (TTAI_ETOOBIG) and TTAI_ENOMEM return at once, queueing nothing.
+ * Otherwise the arguments are copied, TTAI_OK returns, and the poller
+ * makes the start as ttai_engine_start does, its batch committed with the
+ * round's, and calls ended_cb(arg, rc, run, err) on the polling thread
+ * with what ttai_engine_start would have returned: run is the new run's id
+ * (or the running one's, with TTAI_CONFLICT_USE_EXISTING) when rc is 0,
+ * err is set when it is not. ended_cb must only hand the outcome back. A
+ * poller that waits in ttai_engine_wait is woken. Starts still queued, or
+ * in a round, when the engine closes are dropped or made without their
+ * ended_cb. */
 typedef void (*ttai_start_ended_fn)(void *arg, int rc, const struct ttai_run_id *run,
                                     const struct ttai_err *err);
-void ttai_engine_start_end_later(struct ttai_engine *eng, struct ttai_start_op *op,
-                                 ttai_start_ended_fn ended_cb, void *arg);
-/* Activities dispatched between hold and release (by any thread) wake the
- * activity pool's idle workers at the release, a few wake-ups in all,
- * instead of one each: for a caller that ends many starts in a row. Holds
- * nest; the last release wakes. */
-void ttai_engine_dispatch_hold(struct ttai_engine *eng);
-void ttai_engine_dispatch_release(struct ttai_engine *eng);
+int ttai_engine_start_async(struct ttai_engine *eng, const char *ns, const char *type,
+                            const char *workflow_id, struct ttai_payload input,
+                            const struct ttai_start_opts *opts, ttai_start_ended_fn ended_cb,
+                            void *arg, struct ttai_err *err) TTAI_MUST_CHECK;
 /* Delivers a signal to the current run (run NULL) or a given run; returns
  * once SignalReceived is durable. Errors: TTAI_ENOTFOUND (unknown workflow
  * or signal name: nothing is recorded), TTAI_ECLOSED (run closed). */

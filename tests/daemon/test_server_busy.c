@@ -1,13 +1,15 @@
 /* test_server_busy.c: the HTTP loop never waits for the engine lock.
  *
- * ttaid makes a start on its HTTP loop thread up to the commit; when the
- * engine lock is taken, the start goes to an API worker instead. Here a
- * thread holds the lock (it starts a `gate` workflow whose first task waits
- * until the test opens the gate), a start arrives over HTTP, and the test
- * checks that the loop keeps answering (/healthz) while that start waits,
- * and that the start is answered 201 and runs once the lock is free. The
- * server and the engine run in this process, as in ttaid: the loop on its
- * own thread, the engine polled by another.
+ * ttaid parses a start on its HTTP loop thread and queues it for the engine
+ * thread, which makes it in its next round (ttai_engine_start_async). Here
+ * a thread holds the engine lock (it starts a `gate` workflow whose first
+ * task waits until the test opens the gate), so the engine thread cannot
+ * poll; a start arrives over HTTP, and the test checks that the loop keeps
+ * answering (/healthz, and a start refused by the checks made before the
+ * queue) while that start waits, and that the start is answered 201 and
+ * runs once the lock is free. The server and the engine run in this
+ * process, as in ttaid: the loop on its own thread, the engine polled by
+ * another.
  */
 #include <netinet/in.h>
 #include <pthread.h>
@@ -128,7 +130,7 @@ int main(void)
     ASSERT(pthread_create(&loop, NULL, loop_main, NULL) == 0);
     ASSERT(pthread_create(&engine, NULL, engine_main, NULL) == 0);
 
-    /* An ordinary start first: made on the loop, answered 201. */
+    /* An ordinary start first: answered 201. */
     char reply[4096];
     int fd = http_send(port, "POST", "/api/v1/namespaces/default/workflows",
                        "{\"type\": \"echo\", \"id\": \"e0\", \"input\": 0}");
@@ -141,7 +143,7 @@ int main(void)
     int start_fd = http_send(port, "POST", "/api/v1/namespaces/default/workflows",
                              "{\"type\": \"echo\", \"id\": \"e1\", \"input\": 41}");
     /* The loop is not blocked: health and a refused start (unknown type,
-     * refused before the engine lock) are answered while the start waits. */
+     * refused before the queue) are answered while the start waits. */
     for (int i = 0; i < 3; i++) {
         fd = http_send(port, "GET", "/healthz", NULL);
         ASSERT_EQ(http_status(fd, reply, sizeof(reply)), 200);

@@ -478,6 +478,76 @@ static void test_async_start_busy(struct ttai_testenv *env)
     ttai_buf_release(&in);
 }
 
+/* What a ttai_engine_start_async callback reported. */
+struct start_ended {
+    int calls;
+    int rc;
+    struct ttai_run_id run;
+    char msg[TTAI_ERR_MSG_MAX];
+};
+
+static void on_start_ended(void *arg, int rc, const struct ttai_run_id *run,
+                           const struct ttai_err *e)
+{
+    struct start_ended *s = arg;
+    s->calls++;
+    s->rc = rc;
+    if (run != NULL)
+        s->run = *run;
+    snprintf(s->msg, sizeof(s->msg), "%s", e != NULL ? e->msg : "");
+}
+
+/* Starts queued for the poller (ttaid's HTTP loop makes its starts this
+ * way): made in the next round, each reported once, with what
+ * ttai_engine_start would have returned. */
+static void test_start_async(struct ttai_testenv *env)
+{
+    struct ttai_engine *eng = ttai_testenv_engine(env);
+    struct ttai_buf in;
+    ttai_buf_init(&in);
+    struct start_ended a = {0}, b = {0}, c = {0}, d = {0};
+    /* The checks that need no store answer at once and queue nothing. */
+    ASSERT_EQ(ttai_engine_start_async(eng, "default", "nope", "sa-0", json(&in, "1"), NULL,
+                                      on_start_ended, &c, &err), TTAI_ENOTFOUND);
+    ASSERT(strstr(err.msg, "unknown workflow type 'nope'") != NULL);
+    ASSERT_EQ(ttai_engine_start_async(eng, "", "hello", "sa-0", json(&in, "1"), NULL,
+                                      on_start_ended, &c, &err), TTAI_EINVAL);
+    /* Two starts of one id in one round: the first makes the run, the
+     * second is refused when its batch commits, and nothing runs twice. */
+    ASSERT_OK(ttai_engine_start_async(eng, "default", "hello", "sa-1", json(&in, "\"a\""), NULL,
+                                      on_start_ended, &a, &err), &err);
+    ASSERT_OK(ttai_engine_start_async(eng, "default", "hello", "sa-1", json(&in, "\"b\""), NULL,
+                                      on_start_ended, &b, &err), &err);
+    ASSERT(a.calls == 0 && b.calls == 0); /* nothing before a poll */
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    ASSERT_EQ(c.calls, 0);
+    ASSERT_EQ(a.calls, 1);
+    ASSERT_EQ(a.rc, 0);
+    ASSERT_EQ(b.calls, 1);
+    ASSERT_EQ(b.rc, TTAI_ECONFLICT);
+    ASSERT(strstr(b.msg, "sa-1") != NULL);
+    struct ttai_run_info info;
+    ASSERT_OK(ttai_engine_describe(eng, "default", "sa-1", NULL, &info, &err), &err);
+    ASSERT(ttai_run_id_eq(&info.run_id, &a.run));
+    char *res = result_json(eng, "sa-1");
+    ASSERT(strcmp(res, "\"Hello, a!\"") == 0);
+    ttai_free(res);
+    /* use_existing on a running workflow: the running run, no commit. */
+    struct ttai_run_id running;
+    ASSERT_OK(ttai_engine_start(eng, "default", "counter", "sa-2", json(&in, "{}"), NULL, &running,
+                                &err), &err);
+    struct ttai_start_opts use = {.id_conflict = TTAI_CONFLICT_USE_EXISTING};
+    ASSERT_OK(ttai_engine_start_async(eng, "default", "counter", "sa-2", json(&in, "{}"), &use,
+                                      on_start_ended, &d, &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    ASSERT_EQ(d.calls, 1);
+    ASSERT_EQ(d.rc, 0);
+    ASSERT(ttai_run_id_eq(&d.run, &running));
+    ASSERT_OK(ttai_engine_terminate(eng, "default", "sa-2", "test over", &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    ttai_buf_release(&in);
+}
+
 static void test_counter(struct ttai_testenv *env)
 {
     struct ttai_engine *eng = ttai_testenv_engine(env);
@@ -782,6 +852,7 @@ int main(void)
     test_start_with_first_task(env);
     test_racing_starts(env);
     test_async_start_busy(env);
+    test_start_async(env);
     test_counter(env);
     test_timers_and_restart(env);
     test_week_of_ticks(env);
