@@ -830,7 +830,7 @@ struct eng_round {
 };
 
 #define ROUNDS_IN_FLIGHT_MAX 2
-#define ROUND_OVERLAP_MIN 256   /* items that justify a round of their own */
+#define ROUND_OVERLAP_MIN 16    /* items that justify a round of their own */
 
 static bool round_durable(struct eng_round *r)
 {
@@ -908,7 +908,11 @@ int ttai_engine_poll(struct ttai_engine *eng, int64_t *next_timer_ms)
         done += round_finish_oldest(eng);
     /* A second round overlaps the first's sync only when it has enough to
      * do: a handful of items would cost a sync of their own, and would
-     * delay the large round that follows the first one's completion. */
+     * delay the large round that follows the first one's completion. With
+     * the write-ahead log a sync is one append (about 0.5 ms here), so 16
+     * items (W2's monitors, a burst of starts) are enough; overlapping for
+     * any single item costs more rounds than it saves (docs/performance.md,
+     * change 14). */
     if (eng->round_count == 0 ||
         (eng->round_count < ROUNDS_IN_FLIGHT_MAX &&
          eng->ready_count + eng_pool_done_count(eng->pool) + eng_starts_queued(eng) >=
