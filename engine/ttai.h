@@ -331,8 +331,9 @@ int ttai_engine_start(struct ttai_engine *eng, const char *ns, const char *type,
                       const struct ttai_start_opts *opts, struct ttai_run_id *run_id_out,
                       struct ttai_err *err) TTAI_MUST_CHECK;
 /* The same start without waiting for the commit or for the engine, for a
- * caller with an event loop (ttaid's HTTP loop): everything up to the
- * commit runs in the call, which then returns TTAI_OK with *op set, and
+ * caller that drives many starts from one thread (`ttai-bench activities`;
+ * ttaid's HTTP loop uses ttai_engine_start_async below): everything up to
+ * the commit runs in the call, which then returns TTAI_OK with *op set, and
  * durable_cb(arg) is called once, on the store's writer thread, when the
  * start is durable or refused; it must only hand the op back to the
  * caller's thread, which then calls ttai_engine_start_end. A start answered

@@ -70,10 +70,10 @@ static void *poller_main(void *arg)
     return NULL;
 }
 
-/* The starts, made from one thread without waiting for each commit, the
- * way ttaid's HTTP loop makes them (ttai_engine_start_begin): the writer's
- * callback hands each durable start back, and the same thread ends it
- * (ttai_engine_start_end dispatches the first activity). */
+/* The starts, made from one thread without waiting for each commit
+ * (ttai_engine_start_begin): the writer's callback hands each durable
+ * start back, and the same thread ends it (ttai_engine_start_end
+ * dispatches the first activity). */
 struct start_slot {
     struct starts *all;
     struct ttai_start_op *op;
