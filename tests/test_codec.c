@@ -1038,3 +1038,56 @@ void test_codec_names(void)
     ASSERT(store_table_name(STORE_T__COUNT) == NULL);
     ASSERT(store_table_name(-1) == NULL);
 }
+
+/* ---- Run ids ------------------------------------------------------------------ */
+
+static int cmp_run_id(const void *a, const void *b)
+{
+    return memcmp(a, b, TTAI_RUN_ID_BYTES);
+}
+
+/* Random run ids are distinct, carry the version 4 and RFC 4122 bits, and
+ * a forked child does not hand out the ids its parent hands out next (each
+ * thread takes the kernel's random bytes a page at a time). */
+void test_codec_run_id_random(void)
+{
+    enum { N = 2000, FORKED = 300 };
+    struct ttai_run_id *ids = calloc(N + 2 * FORKED, sizeof(*ids));
+    ASSERT(ids != NULL);
+    for (int i = 0; i < N; i++) {
+        ASSERT_EQ(ttai_run_id_random(&ids[i]), TTAI_OK);
+        ASSERT_EQ(ids[i].b[6] >> 4, 4);
+        ASSERT_EQ(ids[i].b[8] >> 6, 2);
+    }
+    int fds[2];
+    ASSERT(pipe(fds) == 0);
+    pid_t pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        for (int i = 0; i < FORKED; i++) {
+            struct ttai_run_id id;
+            if (ttai_run_id_random(&id) != 0 || write(fds[1], &id, sizeof(id)) != sizeof(id))
+                _exit(1);
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    for (int i = 0; i < FORKED; i++)
+        ASSERT_EQ(ttai_run_id_random(&ids[N + i]), TTAI_OK);
+    size_t got = 0;
+    uint8_t *child = (uint8_t *)&ids[N + FORKED];
+    ssize_t n;
+    while (got < FORKED * sizeof(*ids) &&
+           (n = read(fds[0], child + got, FORKED * sizeof(*ids) - got)) > 0)
+        got += (size_t)n;
+    close(fds[0]);
+    int status;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ASSERT_EQ(got, FORKED * sizeof(*ids));
+    qsort(ids, N + 2 * FORKED, sizeof(*ids), cmp_run_id);
+    for (int i = 1; i < N + 2 * FORKED; i++)
+        ASSERT(memcmp(&ids[i - 1], &ids[i], sizeof(*ids)) != 0);
+    free(ids);
+}

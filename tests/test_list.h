@@ -22,6 +22,7 @@ TEST(codec_encode_unknown_type)
 TEST(codec_encode_too_big)
 TEST(codec_encode_alloc_failure)
 TEST(codec_names)
+TEST(codec_run_id_random)
 /* test_mp_read.c */
 TEST(mp_read_uint_widths)
 TEST(mp_read_int_widths)
