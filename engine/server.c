@@ -357,7 +357,10 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
         job->next = NULL;
         srv->inflight--;
         job->busy = false;
-        job->start_queued = false;
+        if (job->start_queued) {
+            srv__start_answer(job); /* the engine thread made it */
+            job->start_queued = false;
+        }
         if (execute_wait(srv, job))
             continue;
         if (job->route == R_RESULT && job->wait && job->running && !srv->draining) {

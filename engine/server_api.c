@@ -334,13 +334,25 @@ static void start_reply(struct srv_job *job, int rc, const struct ttai_run_id *b
 }
 
 /* On the engine thread: the start made in its round (ttai_engine_start_
- * async) is durable, refused or answered without a commit. */
+ * async) is durable, refused or answered without a commit. Only the
+ * outcome is kept here; the loop builds the reply (srv__start_answer), so
+ * that the engine thread, which finishes a whole round before it starts
+ * the next, does no JSON. */
 static void start_ended(void *arg, int rc, const struct ttai_run_id *run, const struct ttai_err *err)
 {
     struct srv_job *job = arg;
-    start_reply(job, rc, &job->before_run, run, err);
+    job->start_rc = rc;
+    if (rc == 0)
+        job->start_run = *run;
+    else if (err != NULL)
+        job->start_err = *err;
     job->ran_ns = ttai_mono_ns();
     srv__job_back(job);
+}
+
+void srv__start_answer(struct srv_job *job)
+{
+    start_reply(job, job->start_rc, &job->before_run, &job->start_run, &job->start_err);
 }
 
 static void do_start(struct ttai_server *srv, struct srv_job *job, json_t *o)

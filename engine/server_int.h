@@ -84,6 +84,10 @@ struct srv_job {
     bool on_loop;
     bool start_queued;
     struct ttai_run_id before_run;    /* use_existing: the running run it saw first */
+    /* What the engine thread reported (start_ended); the loop answers. */
+    int start_rc;
+    struct ttai_run_id start_run;
+    struct ttai_err start_err;
     int64_t timeout_ms;
     int64_t deadline_ms;
     struct event *timer;
@@ -155,6 +159,9 @@ void srv__result_check(struct ttai_server *srv, struct srv_job *job);
  * finished job, a start the engine thread made. One wake-up for all the
  * jobs queued before the loop gets to them. */
 void srv__job_back(void *arg);
+/* Sets the reply of a start the engine thread made (start_queued), from
+ * what it reported; on the loop thread. */
+void srv__start_answer(struct srv_job *job);
 void srv__log_request(struct ttai_server *srv, struct evhttp_request *req, int status,
                       int64_t started_ns);
 
