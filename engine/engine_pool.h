@@ -47,7 +47,7 @@ int eng_pool_dispatch(struct eng_pool *pool, const struct ttai_registry *reg,
  * wakes as many idle workers as there are jobs. A round that dispatches
  * hundreds of attempts then costs a few wake-ups, not one futex call per
  * attempt, and its first attempts start while the engine still finishes
- * the round. Holds nest, from any threads: the last release wakes. */
+ * the round. */
 void eng_pool_hold(struct eng_pool *pool);
 void eng_pool_release(struct eng_pool *pool);
 /* Attempts whose timeout (schedule-to-start, start-to-close, heartbeat) has

@@ -65,9 +65,8 @@ struct eng_pool {
     size_t queued;                  /* jobs in the queue */
     size_t queued_deadlines;        /* of which with a schedule-to-start timeout */
     size_t done_count;              /* outcomes waiting to be taken */
-    size_t holds;                   /* eng_pool_hold calls not yet released: while
-                                     * any, dispatch wakes workers sparingly */
-    size_t held_wakes;              /* ... workers woken since the first hold */
+    bool held;                      /* eng_pool_hold: dispatch wakes workers sparingly */
+    size_t held_wakes;              /* ... workers woken since the hold */
     size_t idle_workers;            /* workers waiting for a job */
     size_t done_waiters;            /* engine threads waiting for an outcome */
     bool kicked;                    /* eng_pool_kick() since the last wait */
@@ -353,11 +352,10 @@ int eng_pool_dispatch(struct eng_pool *pool, const struct ttai_registry *reg,
          * for every HOLD_JOBS_PER_WAKE queued: a woken worker takes
          * attempts until the queue is empty, and waking one per attempt
          * would cost a futex call each. */
-        bool held = pool->holds > 0;
         if (pool->idle_workers > 0 &&
-            (!held || pool->queued > pool->held_wakes * HOLD_JOBS_PER_WAKE)) {
+            (!pool->held || pool->queued > pool->held_wakes * HOLD_JOBS_PER_WAKE)) {
             pthread_cond_signal(&pool->work_cv);
-            pool->held_wakes += held;
+            pool->held_wakes += pool->held;
         }
     }
     pthread_mutex_unlock(&pool->mu);
@@ -367,19 +365,15 @@ int eng_pool_dispatch(struct eng_pool *pool, const struct ttai_registry *reg,
 void eng_pool_hold(struct eng_pool *pool)
 {
     pthread_mutex_lock(&pool->mu);
-    if (pool->holds++ == 0)
-        pool->held_wakes = 0;
+    pool->held = true;
+    pool->held_wakes = 0;
     pthread_mutex_unlock(&pool->mu);
 }
 
 void eng_pool_release(struct eng_pool *pool)
 {
     pthread_mutex_lock(&pool->mu);
-    TTAI_ASSERT(pool->holds > 0);
-    if (--pool->holds > 0) {
-        pthread_mutex_unlock(&pool->mu); /* the last release wakes them */
-        return;
-    }
+    pool->held = false;
     /* One wake per idle worker that has a job to take, not one per job. */
     if (pool->queued >= pool->idle_workers)
         pthread_cond_broadcast(&pool->work_cv);

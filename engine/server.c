@@ -9,9 +9,9 @@
  *  2. A client that goes away while its job is on a worker is harmless:
  *     libevent detaches a request that was not answered, and answering a
  *     detached request frees it.
- *  3. A start runs on the loop thread up to its commit and is answered
- *     from done_cb when the writer reports the commit (start_on_loop);
- *     every other engine call runs on a worker.
+ *  3. A start is parsed on the loop thread and made by the engine thread
+ *     in its next round, which hands the job back once it is durable
+ *     (start_on_loop); every other engine call runs on a worker.
  *  4. Nothing is recorded for a refused request: every check that can
  *     refuse (route, method, token, body, fields) runs before the engine
  *     call, and the engine refuses atomically.
@@ -700,7 +700,6 @@ static int job_result_params(struct srv_job *job, const char *query)
  * The loop keeps to HTTP and JSON, which is most of its work per request. */
 static void start_on_loop(struct ttai_server *srv, struct srv_job *job)
 {
-    job->on_loop = true;
     job->busy = true;
     job->submitted_ns = job->picked_ns = ttai_mono_ns();
     srv->inflight++; /* counted before the engine thread can hand it back */

@@ -320,19 +320,6 @@ static void reply_ids(struct srv_job *job, int status, const char *workflow_id,
 
 /* ---- Workflow calls ------------------------------------------------------------- */
 
-/* A start's reply: its ids, 201 for a new run, 200 for the running one
- * that TTAI_CONFLICT_USE_EXISTING found (before: the run the request saw
- * before the start). */
-static void start_reply(struct srv_job *job, int rc, const struct ttai_run_id *before,
-                        const struct ttai_run_id *run, const struct ttai_err *err)
-{
-    if (rc != 0)
-        srv__job_reply_rc(job, rc, err);
-    else
-        reply_ids(job, !ttai_run_id_is_zero(before) && ttai_run_id_eq(before, run) ? 200 : 201,
-                  job->workflow_id, run);
-}
-
 /* On the engine thread: the start made in its round (ttai_engine_start_
  * async) is durable, refused or answered without a commit. Only the
  * outcome is kept here; the loop builds the reply (srv__start_answer), so
@@ -350,9 +337,20 @@ static void start_ended(void *arg, int rc, const struct ttai_run_id *run, const 
     srv__job_back(job);
 }
 
+/* Its ids, 201 for a new run, 200 for the running one that
+ * TTAI_CONFLICT_USE_EXISTING found (before_run: the run the request saw
+ * before the start). */
 void srv__start_answer(struct srv_job *job)
 {
-    start_reply(job, job->start_rc, &job->before_run, &job->start_run, &job->start_err);
+    if (job->start_rc != 0)
+        srv__job_reply_rc(job, job->start_rc, &job->start_err);
+    else
+        reply_ids(job,
+                  !ttai_run_id_is_zero(&job->before_run) &&
+                          ttai_run_id_eq(&job->before_run, &job->start_run)
+                      ? 200
+                      : 201,
+                  job->workflow_id, &job->start_run);
 }
 
 static void do_start(struct ttai_server *srv, struct srv_job *job, json_t *o)
@@ -366,7 +364,6 @@ static void do_start(struct ttai_server *srv, struct srv_job *job, json_t *o)
     struct ttai_buf in;
     ttai_buf_init(&in);
     if (field_payload(job, o, "input", &in)) {
-        struct ttai_run_id before = {0}, run;
         /* The id names the job's workflow from here on (its reply, and an
          * execute's result). */
         if (job->workflow_id == NULL && (job->workflow_id = ttai_strndup(id, strlen(id))) == NULL) {
@@ -375,25 +372,18 @@ static void do_start(struct ttai_server *srv, struct srv_job *job, json_t *o)
             return;
         }
         if (opts.id_conflict == TTAI_CONFLICT_USE_EXISTING)
-            current_run(srv, job, &before);
+            current_run(srv, job, &job->before_run);
+        /* Made by the engine thread in its next round (a start is only
+         * ever parsed on the loop); start_ended hands the job back. */
         struct ttai_err err = {0};
-        int rc;
-        if (job->on_loop) {
-            /* Made by the engine thread in its next round; start_ended
-             * hands the job back with its reply. */
-            job->before_run = before;
-            rc = ttai_engine_start_async(srv->eng, job->ns, type, id, ttai_buf_payload(&in), &opts,
+        int rc = ttai_engine_start_async(srv->eng, job->ns, type, id, ttai_buf_payload(&in), &opts,
                                          start_ended, job, &err);
-            if (rc == 0) {
-                job->start_queued = true;
-                ttai_buf_release(&in);
-                return;
-            }
-        } else {
-            rc = ttai_engine_start(srv->eng, job->ns, type, id, ttai_buf_payload(&in), &opts, &run,
-                                   &err);
+        if (rc == 0) {
+            job->start_queued = true;
+            ttai_buf_release(&in);
+            return;
         }
-        start_reply(job, rc, &before, &run, &err);
+        srv__job_reply_rc(job, rc, &err); /* refused before the queue */
     }
     ttai_buf_release(&in);
 }

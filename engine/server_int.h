@@ -79,9 +79,8 @@ struct srv_job {
     bool recheck;                     /* a close arrived while the worker looked */
     bool waiting;                     /* on the waiter list */
     bool busy;                        /* on a worker (submitted, not answered) */
-    /* A start on the loop thread (start_on_loop), made by the engine
-     * thread (ttai_engine_start_async) while start_queued. */
-    bool on_loop;
+    /* A start parsed on the loop thread (start_on_loop), being made by
+     * the engine thread (ttai_engine_start_async). */
     bool start_queued;
     struct ttai_run_id before_run;    /* use_existing: the running run it saw first */
     /* What the engine thread reported (start_ended); the loop answers. */

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,8 +192,7 @@ static _Thread_local struct {
     uint8_t bytes[RANDOM_BUF_BYTES];
     size_t used;                       /* bytes handed out; RANDOM_BUF_BYTES: empty */
     unsigned generation;
-    bool filled;
-} random_buf;
+} random_buf = {.used = RANDOM_BUF_BYTES};
 
 static void random_forked(void)
 {
@@ -219,7 +217,6 @@ static int random_fill(void)
         got += (size_t)n;
     }
     random_buf.used = 0;
-    random_buf.filled = true;
     random_buf.generation = atomic_load(&random_generation);
     return TTAI_OK;
 }
@@ -227,7 +224,7 @@ static int random_fill(void)
 int ttai_run_id_random(struct ttai_run_id *out)
 {
     pthread_once(&random_once, random_setup);
-    if (!random_buf.filled || random_buf.generation != atomic_load(&random_generation) ||
+    if (random_buf.generation != atomic_load(&random_generation) ||
         RANDOM_BUF_BYTES - random_buf.used < sizeof(out->b)) {
         if (random_fill() != 0)
             return TTAI_EIO;

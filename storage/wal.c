@@ -293,10 +293,12 @@ int wal_create(const char *dir, uint64_t capacity_bytes, struct wal_checkpoint *
     /* The ring's room is taken now, so that an append never needs a block
      * from a full disk; with less room than asked, a smaller ring. */
     int e = 0;
+    bool allocated = true;
     while (fallocate(fd, 0, 0, (off_t)capacity_bytes) != 0) {
         e = errno;
         if (e == EOPNOTSUPP) { /* the filesystem cannot: the ring grows as it is written */
             e = 0;
+            allocated = false;
             break;
         }
         if (e != ENOSPC && e != EFBIG)
@@ -311,7 +313,7 @@ int wal_create(const char *dir, uint64_t capacity_bytes, struct wal_checkpoint *
     c->seq = 1;
     c->lsn = 1;
     c->off = WAL_RING_START;
-    if (e == 0)
+    if (e == 0 && allocated)
         e = zero_fill(fd, capacity_bytes);
     if (e == 0)
         e = slot_write(fd, c, 1, capacity_bytes); /* syncs the zeros too */
