@@ -495,6 +495,7 @@ void eng_starts_prepare(struct ttai_engine *eng, struct eng_group *group, struct
     out->ops = ttai_calloc(n, sizeof(*out->ops));
     TTAI_ASSERT(out->ops != NULL);
     while (req != NULL) {
+        eng_group_flush_chunk(eng, group); /* the starts before this one are complete */
         struct eng_start_req *next = req->next;
         struct ttai_start_op *op = ttai_malloc(sizeof(*op));
         TTAI_ASSERT(op != NULL);

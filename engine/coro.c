@@ -143,10 +143,14 @@ static void coro_entry_ucontext(unsigned lo, unsigned hi)
  * shared by every thread (runs are created and freed on the engine thread,
  * on API threads for queries of closed runs, and by offline replay). The
  * list is bounded: a pooled stack keeps the pages its last workflow
- * touched, so the bound caps the memory held for reuse (64 stacks of
- * 256 KiB at most 16 MiB, usually a few pages each) and the mappings it
- * adds to the ones counted by the engine's cache limit. */
-#define STACK_POOL_MAX 64
+ * touched, so the bound caps the memory held for reuse (256 stacks of
+ * 256 KiB: at most 64 MiB, usually a few pages each) and the mappings it
+ * adds to the ones counted by the engine's cache limit. 256 rather than
+ * fewer: a hundred monitors that start or close together (ttai-bench e2e
+ * W2) went past 64, and every stack past the bound cost an mmap at the
+ * start and an munmap with its TLB shootdown at the close, on the engine
+ * thread: 2.0-2.4 ms in the round that closed them, 0.4-0.7 ms with 256. */
+#define STACK_POOL_MAX 256
 
 static struct {
     pthread_mutex_t mu;

@@ -521,8 +521,14 @@ static void record_nondet(struct ttai_engine *eng, struct ttai_wf *wf, int64_t n
     int rc = store_batch_require_run_status(b, &wf->rec.run_id, STORE_RUN_RUNNING);
     if (rc == 0)
         rc = store_batch_append(b, &wf->rec.run_id, &ev, &err);
+    /* This runs while the round's group is held open (round_start): the
+     * writer would wait for the round before it commits this batch. */
+    if (eng->group_held)
+        store_group_release(eng->store);
     if (rc == 0 && store_commit(eng->store, b, &err) == 0)
         wf->nondet_recorded = true;
+    if (eng->group_held)
+        store_group_hold(eng->store);
     store_batch_free(b);
 }
 
@@ -699,6 +705,7 @@ static void tasks_prepare(struct ttai_engine *eng, struct eng_group *group, stru
     t->later_ns = ttai_malloc(n * sizeof(*t->later_ns));
     TTAI_ASSERT(t->outs != NULL && t->later != NULL && t->later_ns != NULL);
     for (size_t i = 0; i < n; i++) {
+        eng_group_flush_chunk(eng, group); /* the tasks before this one are complete */
         /* A run whose previous task is still committing waits for it: its
          * next task must see that task's events. */
         struct ttai_wf *cached = eng_cache_find(eng, &t->ids[i]);
@@ -874,12 +881,19 @@ static int round_start(struct ttai_engine *eng)
     TTAI_ASSERT(r != NULL);
     eng_group_init(&r->group);
     eng->round_seq++;
+    /* The writer applies the round's batches as they come (flushed in
+     * chunks, eng_group_flush_chunk) while the rest are prepared, and
+     * commits them together once the round is released. */
+    store_group_hold(eng->store);
+    eng->group_held = true;
     tasks_prepare(eng, &r->group, &r->tasks);
     eng_outcomes_prepare(eng, &r->group, &r->outcomes);
     eng_timers_prepare(eng, &r->group, &r->timers);
     /* New runs last: nothing else in the round can refer to them. */
     eng_starts_prepare(eng, &r->group, &r->starts);
     eng_group_flush(eng, &r->group);
+    eng->group_held = false;
+    store_group_release(eng->store);
     size_t items = r->starts.count + r->tasks.built + r->tasks.later_count + r->outcomes.count +
                    r->timers.count;
     if (items == 0) {

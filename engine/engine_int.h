@@ -197,6 +197,7 @@ struct ttai_engine {
     struct eng_start_req *starts_head, *starts_tail;
     size_t starts_queued;
     bool closing;                      /* ttai_engine_close: callers are gone */
+    bool group_held;                   /* round_start holds the store's group open */
 };
 
 /* schedules.c: the engine's side of schedules (schedules.h). Opened after
@@ -301,6 +302,13 @@ void eng_group_submit(struct ttai_engine *eng, struct eng_group *g, struct store
                       struct eng_pending *p);
 /* Queues every batch added so far in one step (they share a commit). */
 void eng_group_flush(struct ttai_engine *eng, struct eng_group *g);
+/* While a round is prepared the store's group is held open
+ * (store_group_hold): every ENG_GROUP_CHUNK batches are queued at once, so
+ * that the writer applies them while the rest are prepared. Fewer would
+ * wake the writer more often than it applies. Call it only where every
+ * batch added so far is complete (its pending fields set). */
+#define ENG_GROUP_CHUNK 16
+void eng_group_flush_chunk(struct ttai_engine *eng, struct eng_group *g);
 /* Waits for every submitted batch, then releases the group. */
 void eng_group_wait(struct eng_group *g);
 

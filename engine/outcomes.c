@@ -89,6 +89,12 @@ void eng_group_flush(struct ttai_engine *eng, struct eng_group *g)
     g->count = 0;
 }
 
+void eng_group_flush_chunk(struct ttai_engine *eng, struct eng_group *g)
+{
+    if (g->count >= ENG_GROUP_CHUNK)
+        eng_group_flush(eng, g);
+}
+
 void eng_group_wait(struct eng_group *g)
 {
     TTAI_ASSERT(g->count == 0); /* flushed */
@@ -251,6 +257,7 @@ void eng_outcomes_prepare(struct ttai_engine *eng, struct eng_group *group,
             eng->stats.activity_failures++;
     }
     for (size_t i = 0; i < n; i++) {
+        eng_group_flush_chunk(eng, group); /* the items before this one are complete */
         struct store_bytes raw;
         struct store_event rec;
         /* No record: the run closed meanwhile and the outcome is moot. */
@@ -420,6 +427,7 @@ void eng_timers_prepare(struct ttai_engine *eng, struct eng_group *group, struct
     for (size_t i = 0; i < n; i++) {
         if (!items[i].submitted)
             continue;
+        eng_group_flush_chunk(eng, group); /* the items before this one are complete */
         const struct store_timer *t = &items[i].timer;
         struct store_batch *b = store_batch_new();
         TTAI_ASSERT(b != NULL);

@@ -262,6 +262,7 @@ int store_open(struct store **out, const struct store_opts *opts, struct ttai_er
     store->read_only = opts->read_only;
     store->map_bytes_max = opts->map_bytes_max ? opts->map_bytes_max : MAP_BYTES_MAX_DEFAULT;
     store->group_events_max = opts->group_events_max ? opts->group_events_max : GROUP_EVENTS_DEFAULT;
+    store->hold_wait_ns = (opts->hold_wait_ms > 0 ? opts->hold_wait_ms : STORE_HOLD_WAIT_MS) * 1000000;
     store->inline_commits = opts->inline_commits && !store->read_only;
     store->dir = ttai_strndup(opts->dir, strlen(opts->dir));
     pthread_rwlockattr_t attr;

@@ -206,6 +206,9 @@ struct store_opts {
                                      before the submit returns); meant with
                                      no_sync, where a commit costs less than
                                      the two thread wake-ups it saves */
+    int64_t hold_wait_ms;         /* 0: STORE_HOLD_WAIT_MS. How long a held
+                                     group waits for its next batch before
+                                     it commits what it has */
 };
 
 /* Opens (and creates when read-write) the store in opts->dir, checks the
@@ -354,6 +357,21 @@ int store_submit(struct store *store, struct store_batch *batch, store_commit_fn
  * the caller keeps them all. */
 int store_submit_many(struct store *store, struct store_batch *const *batches, size_t count,
                       store_commit_fn commit_cb, void *const *args) TTAI_MUST_CHECK;
+
+/* Holds the group being built open: while at least one hold is open, the
+ * writer applies batches as they are queued and waits for more instead of
+ * committing what it has, so that a submitter queueing one group in pieces
+ * has it applied while it builds the rest, and the pieces share one commit.
+ * Other submitters' batches join the open group. The writer commits anyway
+ * once store_opts.hold_wait_ms pass without a new batch (a holder that
+ * stalls delays others by at most that) or the group reaches its event
+ * limit. Each hold is ended by one store_group_release, which also lets the
+ * writer commit. A holder must release before it waits for a commit of its
+ * own (store_commit), or wait that long. No effect with inline_commits,
+ * where a submitter commits its batches itself. */
+#define STORE_HOLD_WAIT_MS 2
+void store_group_hold(struct store *store);
+void store_group_release(struct store *store);
 
 /* Submits batch and waits until it is durable or refused; the caller keeps
  * the batch (event ids can be read after). Returns the commit's code. */

@@ -6,7 +6,11 @@
  * order: checks its conditions against the transaction so far, then applies
  * its operations, or refuses it whole. One log record and its sync (or,
  * without the log, one synced mdb_txn_commit()) make the whole group
- * durable; only then do callbacks run (checkpoint.c).
+ * durable; only then do callbacks run (checkpoint.c). While a submitter
+ * holds the group open (store_group_hold: the engine, while it prepares a
+ * round), the writer goes on taking and applying the batches queued behind
+ * the ones it has, and commits once the hold ends, the group is full, or
+ * no batch came for hold_wait_ms: the group is applied while it is built.
  *
  *   batch states:
  *     BUILDING --store_submit--> QUEUED --writer takes--> GROUPED
@@ -569,9 +573,53 @@ static void batch_finish(struct store_batch *b)
     store_batch_free(b);
 }
 
-/* Runs one group transaction over the list. Returns an LMDB code for the
- * group (MDB_SUCCESS when it committed) and sets each batch's rc. */
-static int group_run(struct store *store, struct store_batch *list, uint64_t *refused,
+/* Detaches the queue's first batch and those after it while the group,
+ * which holds events already, stays within its event limit. Under mu; the
+ * queue is not empty. */
+static struct store_batch *queue_take(struct store *store, size_t events)
+{
+    struct store_batch *first = store->queue_head, *last = first;
+    events += first->event_count;
+    while (last->next != NULL && events + last->next->event_count <= store->group_events_max) {
+        last = last->next;
+        events += last->event_count;
+    }
+    store->queue_head = last->next;
+    if (store->queue_head == NULL)
+        store->queue_tail = NULL;
+    last->next = NULL;
+    return first;
+}
+
+/* A held group (store_group_hold) that has applied everything up to tail:
+ * waits while the hold lasts for more batches (up to hold_wait_ns after
+ * the last) and links what is queued after tail, within the group's event
+ * limit. Returns false when the group is complete. */
+static bool group_take_more(struct store *store, struct store_batch *tail, size_t events)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline); /* work_cv's clock */
+    int64_t ns = deadline.tv_nsec + store->hold_wait_ns;
+    deadline.tv_sec += (time_t)(ns / 1000000000);
+    deadline.tv_nsec = (long)(ns % 1000000000);
+    pthread_mutex_lock(&store->mu);
+    while (store->group_holds > 0 && store->queue_head == NULL && !store->stopping)
+        if (pthread_cond_timedwait(&store->work_cv, &store->mu, &deadline) == ETIMEDOUT)
+            break;
+    struct store_batch *first = NULL;
+    if (store->queue_head != NULL &&
+        events + store->queue_head->event_count <= store->group_events_max)
+        first = queue_take(store, events);
+    pthread_mutex_unlock(&store->mu);
+    tail->next = first;
+    return first != NULL;
+}
+
+/* Runs one group transaction over the list; a held group (held) first
+ * extends the list with the batches queued while it applies. Returns an
+ * LMDB code for the group (MDB_SUCCESS when it committed) and sets each
+ * batch's rc. */
+static int group_run(struct store *store, struct store_batch *list, bool held, uint64_t *refused,
                      int64_t *commit_ns)
 {
     struct group_txn g = {.store = store};
@@ -582,18 +630,20 @@ static int group_run(struct store *store, struct store_batch *list, uint64_t *re
     if (store->wal != NULL)
         wal_record_begin(store->wal);
     *refused = 0;
+    size_t events = 0;
     for (struct store_batch *b = list; rc == MDB_SUCCESS && b != NULL; b = b->next) {
+        events += b->event_count;
         ttai_err_clear(&b->err);
         b->rc = batch_check(&g, b);
-        if (b->rc == TTAI_ECONFLICT || b->rc == TTAI_ENOTFOUND) {
+        if (b->rc == TTAI_ECONFLICT || b->rc == TTAI_ENOTFOUND)
             (*refused)++;
-            continue;
-        }
-        if (b->rc != 0) {
+        else if (b->rc != 0)
             rc = MDB_CORRUPTED;
-            break;
-        }
-        rc = batch_apply(&g, b);
+        else
+            rc = batch_apply(&g, b);
+        /* At the end of the list, a held group takes what was queued since. */
+        if (rc == MDB_SUCCESS && b->next == NULL && held)
+            held = group_take_more(store, b, events);
     }
     if (rc != MDB_SUCCESS) {
         mdb_txn_abort(g.txn); /* frees the cursor too */
@@ -656,10 +706,22 @@ void store__latch_fatal(struct store *store, int rc, const char *msg)
     pthread_mutex_unlock(&store->mu);
 }
 
-/* Commits one group: retries after growing the map, latches on failure. */
-static void group_commit(struct store *store, struct store_batch *list, size_t count,
-                         size_t events)
+/* The batches and events of a group's list. */
+static void group_size(const struct store_batch *list, size_t *count, size_t *events)
 {
+    *count = *events = 0;
+    for (const struct store_batch *b = list; b != NULL; b = b->next) {
+        (*count)++;
+        *events += b->event_count;
+    }
+}
+
+/* Commits one group: retries after growing the map, latches on failure. A
+ * held one takes the batches queued meanwhile into its list
+ * (group_take_more). */
+static void group_commit(struct store *store, struct store_batch *list, bool held)
+{
+    size_t count, events;
     if (atomic_load(&store->fatal) != 0) {
         group_fail_all(list, TTAI_EFATAL, "store refuses writes after an earlier failure: %s",
                        store->fatal_msg);
@@ -670,7 +732,7 @@ static void group_commit(struct store *store, struct store_batch *list, size_t c
     int checkpointed = 0;
     int rc;
     for (;;) {
-        rc = group_run(store, list, &refused, &commit_ns);
+        rc = group_run(store, list, held, &refused, &commit_ns);
         /* A full disk: the pages the checkpoint's pin holds are free once a
          * checkpoint moves it; nothing of the group was kept (checkpoint.c),
          * so it can run again. */
@@ -690,6 +752,7 @@ static void group_commit(struct store *store, struct store_batch *list, size_t c
             return;
         }
     }
+    group_size(list, &count, &events);
     if (rc != MDB_SUCCESS) {
         char msg[TTAI_ERR_MSG_MAX];
         int code = store__rc_from_mdb(rc);
@@ -730,20 +793,22 @@ static void group_commit(struct store *store, struct store_batch *list, size_t c
 
 /* Commits a chain of batches (linked through next, NULL-terminated) in
  * groups of at most group_events_max events (at least one batch each) and
- * finishes every batch. The caller has set group_busy. */
-static void commit_chain(struct store *store, struct store_batch *list)
+ * finishes every batch. held: the chain was taken while a submitter held
+ * the group open; its last group takes the batches queued meanwhile (not an
+ * earlier one: the chain's rest was queued before them). The caller has
+ * set group_busy. */
+static void commit_chain(struct store *store, struct store_batch *list, bool held)
 {
     while (list != NULL) {
         struct store_batch *last = list;
-        size_t count = 1, events = list->event_count;
+        size_t events = list->event_count;
         while (last->next != NULL && events + last->next->event_count <= store->group_events_max) {
             last = last->next;
             events += last->event_count;
-            count++;
         }
         struct store_batch *rest = last->next;
         last->next = NULL;
-        group_commit(store, list, count, events);
+        group_commit(store, list, held && rest == NULL);
         while (list != NULL) {
             struct store_batch *next = list->next;
             list->next = NULL;
@@ -769,20 +834,12 @@ static void *writer_main(void *arg)
             continue;
         }
         /* Take batches up to the group limit (at least one). */
-        struct store_batch *list = store->queue_head, *last = list;
-        size_t events = list->event_count;
-        while (last->next != NULL && events + last->next->event_count <= store->group_events_max) {
-            last = last->next;
-            events += last->event_count;
-        }
-        store->queue_head = last->next;
-        if (store->queue_head == NULL)
-            store->queue_tail = NULL;
-        last->next = NULL;
+        struct store_batch *list = queue_take(store, 0);
         store->group_busy = true;
+        bool held = store->group_holds > 0;
         pthread_mutex_unlock(&store->mu);
 
-        commit_chain(store, list);
+        commit_chain(store, list, held);
         pthread_mutex_lock(&store->mu);
         store->group_busy = false;
     }
@@ -831,7 +888,7 @@ static int enqueue_chain(struct store *store, struct store_batch *first, struct 
     if (store->inline_commits && !store->group_busy && store->queue_head == NULL) {
         store->group_busy = true;
         pthread_mutex_unlock(&store->mu);
-        commit_chain(store, first);
+        commit_chain(store, first, false);
         pthread_mutex_lock(&store->mu);
         store->group_busy = false;
         /* The writer waits while a group is busy: batches queued meanwhile,
@@ -865,6 +922,27 @@ int store_submit_many(struct store *store, struct store_batch *const *batches, s
         b->next = i + 1 < count ? batches[i + 1] : NULL;
     }
     return enqueue_chain(store, batches[0], batches[count - 1]);
+}
+
+void store_group_hold(struct store *store)
+{
+    if (store->inline_commits)
+        return; /* submitters commit their own batches */
+    pthread_mutex_lock(&store->mu);
+    store->group_holds++;
+    pthread_mutex_unlock(&store->mu);
+}
+
+void store_group_release(struct store *store)
+{
+    if (store->inline_commits)
+        return;
+    pthread_mutex_lock(&store->mu);
+    TTAI_ASSERT(store->group_holds > 0);
+    /* The writer may be waiting for more of the held group: it is complete. */
+    if (--store->group_holds == 0)
+        pthread_cond_signal(&store->work_cv);
+    pthread_mutex_unlock(&store->mu);
 }
 
 static int enqueue(struct store *store, struct store_batch *batch)
