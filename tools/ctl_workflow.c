@@ -18,6 +18,9 @@
 #define REQUEST_TIMEOUT_MS 30000L
 #define RESULT_POLL_MS 30000L        /* the wait ttaid is asked for in one long poll */
 #define RESULT_SLACK_MS 15000L       /* added to it for our own total timeout */
+/* How long an execute's start waits for the result before a table shows
+ * the ids of a workflow still running (then it long-polls as `result`). */
+#define EXECUTE_FIRST_WAIT_MS 1000L
 
 static int out_of_memory(void)
 {
@@ -54,18 +57,25 @@ static int set_start_options(json_t *body, const struct ctl_args *a)
     return rc;
 }
 
-/* POSTs body (stolen) to path (freed) and keeps the answer in *reply. */
-static int post(const struct ctl_args *a, char *path, json_t *body, struct ctl_reply *reply)
+/* POSTs body (stolen) to path (freed) and keeps the answer in *reply,
+ * with the given total timeout. */
+static int post_timed(const struct ctl_args *a, char *path, json_t *body, long timeout_ms,
+                      struct ctl_reply *reply)
 {
     if (path == NULL || body == NULL) {
         ttai_free(path);
         json_decref(body);
         return out_of_memory();
     }
-    int rc = ctl_http_call(a, "POST", path, body, REQUEST_TIMEOUT_MS, reply);
+    int rc = ctl_http_call(a, "POST", path, body, timeout_ms, reply);
     ttai_free(path);
     json_decref(body);
     return rc;
+}
+
+static int post(const struct ctl_args *a, char *path, json_t *body, struct ctl_reply *reply)
+{
+    return post_timed(a, path, body, REQUEST_TIMEOUT_MS, reply);
 }
 
 /* GETs path (freed) into *reply, with the given total timeout. */
@@ -108,17 +118,27 @@ static int print_ids(const struct ctl_args *a, const json_t *answer)
 
 /* ---- start, execute, signal-with-start -------------------------------------------- */
 
-static int start_request(const struct ctl_args *a, struct ctl_reply *reply)
+/* A start; with wait_ms > 0 an execute (docs/api.md), whose answer is the
+ * result (200) or, after wait_ms, 202 running; both carry the ids. */
+static int start_request(const struct ctl_args *a, long wait_ms, struct ctl_reply *reply)
 {
     json_t *body = json_object();
     if (body != NULL && (set_string(body, "id", a->id) | set_start_options(body, a)) != 0) {
         json_decref(body);
         body = NULL;
     }
-    int rc = post(a, ctl_path(a, "/workflows"), body, reply);
+    char *path = ctl_path(a, "/workflows");
+    char wait[32];
+    snprintf(wait, sizeof(wait), "%ld", wait_ms);
+    if (path != NULL && wait_ms > 0 &&
+        (ctl_path_query(&path, "wait", "result") || ctl_path_query(&path, "timeout_ms", wait))) {
+        json_decref(body);
+        return out_of_memory();
+    }
+    int rc = post_timed(a, path, body, REQUEST_TIMEOUT_MS + wait_ms, reply);
     if (rc == 0)
         rc = expect_object(reply, "the start");
-    if (rc == 0 && reply->status == 200)
+    if (rc == 0 && reply->status == 200 && wait_ms == 0)
         ctl_errorf("workflow '%s' was already started; these are the ids of its run", a->id);
     return rc;
 }
@@ -126,7 +146,7 @@ static int start_request(const struct ctl_args *a, struct ctl_reply *reply)
 int ctl_wf_start(const struct ctl_args *a)
 {
     struct ctl_reply reply;
-    int rc = start_request(a, &reply);
+    int rc = start_request(a, 0, &reply);
     if (rc == 0)
         rc = print_ids(a, reply.body);
     ctl_reply_release(&reply);
@@ -186,17 +206,21 @@ int ctl_wf_result(const struct ctl_args *a)
     return rc;
 }
 
+/* One request, a start that waits for the result, for a workflow that
+ * closes within the first wait; a longer one has its ids shown (table) and
+ * is then long-polled as `workflow result` does. */
 int ctl_wf_execute(const struct ctl_args *a)
 {
+    long first = a->output == CTL_OUT_TABLE ? EXECUTE_FIRST_WAIT_MS : RESULT_POLL_MS;
     struct ctl_reply reply;
-    int rc = start_request(a, &reply);
+    int rc = start_request(a, first, &reply);
     if (rc == 0 && a->output == CTL_OUT_TABLE)
         rc = print_ids(a, reply.body);
-    ctl_reply_release(&reply);
-    if (rc != 0)
-        return rc;
-    fflush(stdout);
-    rc = result_wait(a, &reply);
+    if (rc == 0 && reply.status == 202) {
+        ctl_reply_release(&reply);
+        fflush(stdout);
+        rc = result_wait(a, &reply);
+    }
     if (rc == 0)
         rc = result_print(a, reply.body);
     ctl_reply_release(&reply);

@@ -21,7 +21,9 @@
  *   w-500      describe answers HTTP 500 with a body that is not JSON
  * The list answers pages of at most 2 workflows.
  * Workflows started through the API are running and complete at once with
- * {"echo": input}; the id "dup" conflicts, the type "nope" is unknown.
+ * {"echo": input}; the id "dup" conflicts, the type "nope" is unknown. A
+ * start with ?wait=result (an execute) answers the result at once, or for
+ * the type "sleeper" 202 running (its result long-poll then completes).
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -233,7 +235,8 @@ static const char *query_get(struct evkeyvalq *q, const char *key)
     return evhttp_find_header(q, key);
 }
 
-static void route_start(struct evhttp_request *req, const char *ns, json_t *body)
+static void route_start(struct evhttp_request *req, const char *ns, json_t *body,
+                        struct evkeyvalq *q)
 {
     const char *type = json_string_value(json_object_get(body, "type"));
     const char *id = json_string_value(json_object_get(body, "id"));
@@ -257,6 +260,15 @@ static void route_start(struct evhttp_request *req, const char *ns, json_t *body
                         json_pack("{sssO}", "type", type, "input", input ? input : json_null()));
     char run_id[256];
     snprintf(run_id, sizeof(run_id), "run-%s", id);
+    const char *wait = query_get(q, "wait");
+    if (wait != NULL && strcmp(wait, "result") == 0) {
+        if (strcmp(type, "sleeper") == 0)
+            return reply_json(req, 202, json_pack("{ssssss}", "status", "running", "workflow_id",
+                                                  id, "run_id", run_id));
+        return reply_json(req, 200, json_pack("{sss{sO}ssss}", "status", "completed", "result",
+                                              "echo", input ? input : json_null(), "workflow_id",
+                                              id, "run_id", run_id));
+    }
     reply_json(req, 201, json_pack("{ssss}", "workflow_id", id, "run_id", run_id));
 }
 
@@ -419,7 +431,7 @@ static void request_cb(struct evhttp_request *req, void *arg)
     else if (strcmp(seg[3], "forbidden") == 0)
         reply_error(req, 403, "forbidden", "token not allowed namespace 'forbidden'");
     else if (n == 5)
-        post ? route_start(req, seg[3], body) : route_list(req, seg[3], &q);
+        post ? route_start(req, seg[3], body, &q) : route_list(req, seg[3], &q);
     else if (n == 6 && strcmp(seg[5], "w-500") == 0)
         evhttp_send_reply(req, 500, "Oops", NULL);
     else if (n == 6) {

@@ -24,13 +24,27 @@ for pair in 30s:30000 5m:300000 2h:7200000 1500ms:1500 1d:86400000 1m30s:90000; 
         fail "--run-timeout ${pair%%:*} did not send ${pair#*:} ms: $(cat "$work/requests")"
 done
 
-# execute: the start, then the long-polled result.
+# execute: one request, a start that waits for the result (a table shows
+# the ids of a workflow still running after a second; JSON waits longer).
 run_ctl 0 workflow execute --type hello --id ex-1 --input '"bob"'
+requests_count 1
+request_is '{"auth": null, "method": "POST", "path": "'$ns'/workflows",
+             "query": "wait=result&timeout_ms=1000", "body": {"type": "hello", "id": "ex-1",
+                                                              "input": "bob"}}'
+run_ctl 0 workflow execute --type hello --id ex-2 -o json
+requests_count 1
+request_is '{"auth": null, "method": "POST", "path": "'$ns'/workflows",
+             "query": "wait=result&timeout_ms=30000", "body": {"type": "hello", "id": "ex-2"}}'
+# Still running when the start answers: the result is long-polled.
+run_ctl 0 workflow execute --type sleeper --id ex-3 --input 4
 requests_count 2
-request_is 1 '{"auth": null, "method": "POST", "path": "'$ns'/workflows", "query": null,
-               "body": {"type": "hello", "id": "ex-1", "input": "bob"}}'
-request_is 2 '{"auth": null, "method": "GET", "path": "'$ns'/workflows/ex-1/result",
+request_is 1 '{"auth": null, "method": "POST", "path": "'$ns'/workflows",
+               "query": "wait=result&timeout_ms=1000", "body": {"type": "sleeper", "id": "ex-3",
+                                                                "input": 4}}'
+request_is 2 '{"auth": null, "method": "GET", "path": "'$ns'/workflows/ex-3/result",
                "query": "wait=1&timeout_ms=30000", "body": null}'
+has_line out "Workflow ID  ex-3"
+has_line out 'Result  {"echo":4}'
 
 run_ctl 0 workflow signal --id w-run --name add --input 5
 request_is '{"auth": null, "method": "POST", "path": "'$ns'/workflows/w-run/signals/add",
