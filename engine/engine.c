@@ -828,12 +828,19 @@ static int dispatch_deferred(struct ttai_engine *eng)
  * Rounds are pipelined: the engine prepares the next round while the
  * writer syncs the previous one, and finishes rounds in submission order
  * (the store commits batches in that order too). */
+/* Passes over the outcomes that come in while a round is prepared (see
+ * round_start); a bound, so that a stream of fast activities cannot keep a
+ * round from being submitted. */
+#define ROUND_LATE_PASSES 2
+
 struct eng_round {
     struct eng_group group;
     struct eng_starts starts;
     struct eng_tasks tasks;
     struct eng_outcomes outcomes;
     struct eng_timers timers;
+    struct eng_outcomes late[ROUND_LATE_PASSES]; /* outcomes that came during the round's preparation */
+    size_t late_count;
 };
 
 #define ROUNDS_IN_FLIGHT_MAX 2
@@ -863,6 +870,8 @@ static int round_finish_oldest(struct ttai_engine *eng)
     done += tasks_finish(eng, &r->tasks);
     done += eng_outcomes_finish(eng, &r->outcomes);
     done += eng_timers_finish(eng, &r->timers);
+    for (size_t i = 0; i < r->late_count; i++)
+        done += eng_outcomes_finish(eng, &r->late[i]);
     eng_pool_release(eng->pool);
     /* Rounds are heap objects: the writer's callbacks point into them. */
     ttai_free(r);
@@ -891,11 +900,20 @@ static int round_start(struct ttai_engine *eng)
     eng_timers_prepare(eng, &r->group, &r->timers);
     /* New runs last: nothing else in the round can refer to them. */
     eng_starts_prepare(eng, &r->group, &r->starts);
+    /* Activities dispatched by the round just finished complete while this
+     * one is prepared: those in by now join it (the writer is applying the
+     * round meanwhile), instead of waiting for it to finish or making a
+     * round of their own and splitting workflows that move in step into
+     * two groups that each need a commit per step. */
+    while (r->late_count < ROUND_LATE_PASSES && eng_pool_done_count(eng->pool) > 0)
+        eng_outcomes_prepare(eng, &r->group, &r->late[r->late_count++]);
     eng_group_flush(eng, &r->group);
     eng->group_held = false;
     store_group_release(eng->store);
     size_t items = r->starts.count + r->tasks.built + r->tasks.later_count + r->outcomes.count +
                    r->timers.count;
+    for (size_t i = 0; i < r->late_count; i++)
+        items += r->late[i].count;
     if (items == 0) {
         eng_group_wait(&r->group); /* nothing submitted: releases it */
         ttai_free(r->starts.ops);
@@ -906,6 +924,10 @@ static int round_start(struct ttai_engine *eng)
         ttai_free(r->tasks.later_ns);
         ttai_free(r->outcomes.items);
         ttai_free(r->outcomes.taken);
+        for (size_t i = 0; i < r->late_count; i++) {
+            ttai_free(r->late[i].items);
+            ttai_free(r->late[i].taken);
+        }
         ttai_free(r->timers.items);
         ttai_free(r);
         return 0;
