@@ -337,20 +337,23 @@ static void start_ended(void *arg, int rc, const struct ttai_run_id *run, const 
     srv__job_back(job);
 }
 
+/* Whether the start found the run that TTAI_CONFLICT_USE_EXISTING keeps
+ * (before_run: the run the request saw before the start). */
+static bool start_found_existing(const struct srv_job *job)
+{
+    return !ttai_run_id_is_zero(&job->before_run) &&
+           ttai_run_id_eq(&job->before_run, &job->start_run);
+}
+
 /* Its ids, 201 for a new run, 200 for the running one that
- * TTAI_CONFLICT_USE_EXISTING found (before_run: the run the request saw
- * before the start). */
+ * TTAI_CONFLICT_USE_EXISTING found. */
 void srv__start_answer(struct srv_job *job)
 {
     if (job->start_rc != 0)
         srv__job_reply_rc(job, job->start_rc, &job->start_err);
     else
-        reply_ids(job,
-                  !ttai_run_id_is_zero(&job->before_run) &&
-                          ttai_run_id_eq(&job->before_run, &job->start_run)
-                      ? 200
-                      : 201,
-                  job->workflow_id, &job->start_run);
+        reply_ids(job, start_found_existing(job) ? 200 : 201, job->workflow_id,
+                  &job->start_run);
 }
 
 static void do_start(struct ttai_server *srv, struct srv_job *job, json_t *o)
@@ -978,6 +981,7 @@ static void do_result(struct ttai_server *srv, struct srv_job *job)
             char text[TTAI_RUN_ID_TEXT];
             json_object_set_new(o, "workflow_id", json_string(job->workflow_id));
             json_object_set_new(o, "run_id", json_string(ttai_run_id_format(&run, text)));
+            json_object_set_new(o, "started", json_boolean(!start_found_existing(job)));
         }
         srv__job_reply_obj(job, status, o);
     }

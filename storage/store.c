@@ -271,7 +271,12 @@ int store_open(struct store **out, const struct store_opts *opts, struct ttai_er
     pthread_rwlock_init(&store->resize_lock, &attr);
     pthread_rwlockattr_destroy(&attr);
     pthread_mutex_init(&store->mu, NULL);
-    pthread_cond_init(&store->work_cv, NULL);
+    /* The writer's waits for a held group time out on the monotonic clock. */
+    pthread_condattr_t cattr;
+    pthread_condattr_init(&cattr);
+    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+    pthread_cond_init(&store->work_cv, &cattr);
+    pthread_condattr_destroy(&cattr);
     pthread_mutex_init(&store->ckpt_mu, NULL);
     pthread_cond_init(&store->ckpt_cv, NULL);
     store->data_fd = -1;

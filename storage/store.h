@@ -362,12 +362,13 @@ int store_submit_many(struct store *store, struct store_batch *const *batches, s
  * writer applies batches as they are queued and waits for more instead of
  * committing what it has, so that a submitter queueing one group in pieces
  * has it applied while it builds the rest, and the pieces share one commit.
- * Other submitters' batches join the open group. The writer commits anyway
- * once store_opts.hold_wait_ms pass without a new batch (a holder that
- * stalls delays others by at most that) or the group reaches its event
- * limit. Each hold is ended by one store_group_release, which also lets the
- * writer commit. A holder must release before it waits for a commit of its
- * own (store_commit), or wait that long. No effect with inline_commits,
+ * Other submitters' batches join the open group and wait with it: for the
+ * holder's release, or for store_opts.hold_wait_ms without a new batch (a
+ * holder that stalls), or until the group reaches its event limit or the
+ * store fails. Each hold is ended by one store_group_release, which also
+ * lets the writer commit: a group held by one hold does not wait for a
+ * later one. A holder must release before it waits for a commit of its own
+ * (store_commit), or wait hold_wait_ms. No effect with inline_commits,
  * where a submitter commits its batches itself. */
 #define STORE_HOLD_WAIT_MS 2
 void store_group_hold(struct store *store);

@@ -75,6 +75,7 @@ struct store_batch {
     store_commit_fn commit_cb;
     void *arg;
     struct commit_waiter *waiter; /* store_commit(): signal instead of free */
+    uint64_t hold_epoch;         /* the hold open when it was queued; 0: none */
     int rc;
     struct ttai_err err;
 };
@@ -573,17 +574,28 @@ static void batch_finish(struct store_batch *b)
     store_batch_free(b);
 }
 
-/* Detaches the queue's first batch and those after it while the group,
- * which holds events already, stays within its event limit. Under mu; the
- * queue is not empty. */
-static struct store_batch *queue_take(struct store *store, size_t events)
+/* Detaches from the queue the batches a group may take: in order, while it
+ * stays within its event limit (the first batch always, with first_always)
+ * and while they belong to its hold. A batch queued while a hold was open
+ * belongs to that hold (hold_epoch); a group takes the first hold it meets
+ * (*epoch, 0: none yet) and no batch of a later one, so that it never waits
+ * for a hold begun after its own ended. Under mu. NULL when nothing fits. */
+static struct store_batch *queue_take(struct store *store, size_t events, uint64_t *epoch,
+                                      bool first_always)
 {
-    struct store_batch *first = store->queue_head, *last = first;
-    events += first->event_count;
-    while (last->next != NULL && events + last->next->event_count <= store->group_events_max) {
-        last = last->next;
-        events += last->event_count;
+    struct store_batch *first = store->queue_head, *last = NULL;
+    for (struct store_batch *b = first; b != NULL; b = b->next) {
+        bool fits = events + b->event_count <= store->group_events_max ||
+                    (last == NULL && first_always);
+        if (!fits || (b->hold_epoch != 0 && *epoch != 0 && b->hold_epoch != *epoch))
+            break;
+        if (*epoch == 0)
+            *epoch = b->hold_epoch;
+        events += b->event_count;
+        last = b;
     }
+    if (last == NULL)
+        return NULL;
     store->queue_head = last->next;
     if (store->queue_head == NULL)
         store->queue_tail = NULL;
@@ -591,36 +603,48 @@ static struct store_batch *queue_take(struct store *store, size_t events)
     return first;
 }
 
-/* A held group (store_group_hold) that has applied everything up to tail:
- * waits while the hold lasts for more batches (up to hold_wait_ns after
- * the last) and links what is queued after tail, within the group's event
- * limit. Returns false when the group is complete. */
-static bool group_take_more(struct store *store, struct store_batch *tail, size_t events)
+/* Whether the hold of epoch (one submitter's, begun epoch-th) is still
+ * open: holds end in the order they begin (the engine holds one round at a
+ * time). Under mu. */
+static bool hold_open(const struct store *store, uint64_t epoch)
 {
+    return epoch != 0 && store->group_releases < epoch;
+}
+
+/* A held group that has applied everything up to tail: while its hold
+ * (*epoch) lasts, waits for more batches (up to hold_wait_ns after the
+ * last) and links what is queued after tail (queue_take). Once the hold
+ * has ended, it takes what is queued of it (the holder's last batches) and
+ * ends. *held becomes false when the group is complete. */
+static void group_take_more(struct store *store, struct store_batch *tail, size_t events,
+                            uint64_t *epoch, bool *held)
+{
+    *held = false;
+    if (events >= store->group_events_max || atomic_load(&store->fatal) != 0)
+        return; /* full, or the store failed: commit (or fail) what there is */
     struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline); /* work_cv's clock */
+    clock_gettime(CLOCK_MONOTONIC, &deadline); /* work_cv's clock (store.c) */
     int64_t ns = deadline.tv_nsec + store->hold_wait_ns;
     deadline.tv_sec += (time_t)(ns / 1000000000);
     deadline.tv_nsec = (long)(ns % 1000000000);
     pthread_mutex_lock(&store->mu);
-    while (store->group_holds > 0 && store->queue_head == NULL && !store->stopping)
-        if (pthread_cond_timedwait(&store->work_cv, &store->mu, &deadline) == ETIMEDOUT)
-            break;
-    struct store_batch *first = NULL;
-    if (store->queue_head != NULL &&
-        events + store->queue_head->event_count <= store->group_events_max)
-        first = queue_take(store, events);
+    bool timed_out = false;
+    while (hold_open(store, *epoch) && store->queue_head == NULL && !store->stopping && !timed_out)
+        timed_out = pthread_cond_timedwait(&store->work_cv, &store->mu, &deadline) == ETIMEDOUT;
+    bool lasts = hold_open(store, *epoch) && !timed_out && !store->stopping;
+    struct store_batch *first = store->queue_head != NULL
+                                    ? queue_take(store, events, epoch, false) : NULL;
     pthread_mutex_unlock(&store->mu);
     tail->next = first;
-    return first != NULL;
+    *held = first != NULL && lasts;
 }
 
 /* Runs one group transaction over the list; a held group (held) first
  * extends the list with the batches queued while it applies. Returns an
  * LMDB code for the group (MDB_SUCCESS when it committed) and sets each
  * batch's rc. */
-static int group_run(struct store *store, struct store_batch *list, bool held, uint64_t *refused,
-                     int64_t *commit_ns)
+static int group_run(struct store *store, struct store_batch *list, bool held, uint64_t epoch,
+                     uint64_t *refused, int64_t *commit_ns)
 {
     struct group_txn g = {.store = store};
     int rc = mdb_txn_begin(store->env, NULL, 0, &g.txn);
@@ -643,7 +667,7 @@ static int group_run(struct store *store, struct store_batch *list, bool held, u
             rc = batch_apply(&g, b);
         /* At the end of the list, a held group takes what was queued since. */
         if (rc == MDB_SUCCESS && b->next == NULL && held)
-            held = group_take_more(store, b, events);
+            group_take_more(store, b, events, &epoch, &held);
     }
     if (rc != MDB_SUCCESS) {
         mdb_txn_abort(g.txn); /* frees the cursor too */
@@ -719,7 +743,8 @@ static void group_size(const struct store_batch *list, size_t *count, size_t *ev
 /* Commits one group: retries after growing the map, latches on failure. A
  * held one takes the batches queued meanwhile into its list
  * (group_take_more). */
-static void group_commit(struct store *store, struct store_batch *list, bool held)
+static void group_commit(struct store *store, struct store_batch *list, bool held,
+                         uint64_t epoch)
 {
     size_t count, events;
     if (atomic_load(&store->fatal) != 0) {
@@ -732,7 +757,7 @@ static void group_commit(struct store *store, struct store_batch *list, bool hel
     int checkpointed = 0;
     int rc;
     for (;;) {
-        rc = group_run(store, list, held, &refused, &commit_ns);
+        rc = group_run(store, list, held, epoch, &refused, &commit_ns);
         /* A full disk: the pages the checkpoint's pin holds are free once a
          * checkpoint moves it; nothing of the group was kept (checkpoint.c),
          * so it can run again. */
@@ -793,11 +818,12 @@ static void group_commit(struct store *store, struct store_batch *list, bool hel
 
 /* Commits a chain of batches (linked through next, NULL-terminated) in
  * groups of at most group_events_max events (at least one batch each) and
- * finishes every batch. held: the chain was taken while a submitter held
- * the group open; its last group takes the batches queued meanwhile (not an
- * earlier one: the chain's rest was queued before them). The caller has
- * set group_busy. */
-static void commit_chain(struct store *store, struct store_batch *list, bool held)
+ * finishes every batch. held: the chain belongs to a hold (epoch) still
+ * open when it was taken; its last group takes the batches queued meanwhile
+ * (not an earlier one: the chain's rest was queued before them). The
+ * caller has set group_busy. */
+static void commit_chain(struct store *store, struct store_batch *list, bool held,
+                         uint64_t epoch)
 {
     while (list != NULL) {
         struct store_batch *last = list;
@@ -808,7 +834,7 @@ static void commit_chain(struct store *store, struct store_batch *list, bool hel
         }
         struct store_batch *rest = last->next;
         last->next = NULL;
-        group_commit(store, list, held && rest == NULL);
+        group_commit(store, list, held && rest == NULL, epoch);
         while (list != NULL) {
             struct store_batch *next = list->next;
             list->next = NULL;
@@ -834,12 +860,13 @@ static void *writer_main(void *arg)
             continue;
         }
         /* Take batches up to the group limit (at least one). */
-        struct store_batch *list = queue_take(store, 0);
+        uint64_t epoch = 0;
+        struct store_batch *list = queue_take(store, 0, &epoch, true);
         store->group_busy = true;
-        bool held = store->group_holds > 0;
+        bool held = hold_open(store, epoch);
         pthread_mutex_unlock(&store->mu);
 
-        commit_chain(store, list, held);
+        commit_chain(store, list, held, epoch);
         pthread_mutex_lock(&store->mu);
         store->group_busy = false;
     }
@@ -888,7 +915,7 @@ static int enqueue_chain(struct store *store, struct store_batch *first, struct 
     if (store->inline_commits && !store->group_busy && store->queue_head == NULL) {
         store->group_busy = true;
         pthread_mutex_unlock(&store->mu);
-        commit_chain(store, first, false);
+        commit_chain(store, first, false, 0);
         pthread_mutex_lock(&store->mu);
         store->group_busy = false;
         /* The writer waits while a group is busy: batches queued meanwhile,
@@ -898,6 +925,10 @@ static int enqueue_chain(struct store *store, struct store_batch *first, struct 
         pthread_mutex_unlock(&store->mu);
         return TTAI_OK;
     }
+    /* Batches queued while a hold is open belong to it (queue_take). */
+    uint64_t epoch = store->group_holds > 0 ? store->holds_begun : 0;
+    for (struct store_batch *b = first; b != NULL; b = b->next)
+        b->hold_epoch = epoch;
     if (store->queue_tail != NULL)
         store->queue_tail->next = first;
     else
@@ -930,6 +961,7 @@ void store_group_hold(struct store *store)
         return; /* submitters commit their own batches */
     pthread_mutex_lock(&store->mu);
     store->group_holds++;
+    store->holds_begun++;
     pthread_mutex_unlock(&store->mu);
 }
 
@@ -939,9 +971,10 @@ void store_group_release(struct store *store)
         return;
     pthread_mutex_lock(&store->mu);
     TTAI_ASSERT(store->group_holds > 0);
+    store->group_holds--;
+    store->group_releases++;
     /* The writer may be waiting for more of the held group: it is complete. */
-    if (--store->group_holds == 0)
-        pthread_cond_signal(&store->work_cv);
+    pthread_cond_signal(&store->work_cv);
     pthread_mutex_unlock(&store->mu);
 }
 

@@ -931,6 +931,19 @@ static void hold_cb(struct store_batch *b, int rc, const struct ttai_err *err, v
     waiter_add(&ctx->done);
 }
 
+/* A store in a fresh directory (opts->dir is set here) holding one run. */
+static struct store *open_one_run(struct store_opts *opts, struct ttai_run_id *run)
+{
+    char dir[600];
+    test_path(dir, sizeof(dir), "data");
+    opts->dir = dir; /* the store keeps a copy */
+    struct store *store = test_open(opts);
+    opts->dir = NULL;
+    make_run(store, 1, "wf");
+    *run = rid(1);
+    return store;
+}
+
 static void hold_submit(struct store *store, const struct ttai_run_id *run, size_t events,
                         store_commit_fn cb, void *arg)
 {
@@ -945,12 +958,9 @@ static void hold_submit(struct store *store, const struct ttai_run_id *run, size
  * and not before the release. */
 void test_group_commit_hold(void)
 {
-    char dir[600];
-    test_path(dir, sizeof(dir), "data");
-    struct store_opts opts = {.dir = dir, .hold_wait_ms = 600000}; /* only the release ends it */
-    struct store *store = test_open(&opts);
-    make_run(store, 1, "wf");
-    struct ttai_run_id run = rid(1);
+    struct store_opts opts = {.hold_wait_ms = 600000}; /* only the release ends it */
+    struct ttai_run_id run;
+    struct store *store = open_one_run(&opts, &run);
     struct hold_ctx ctx = {.next = 2};
     waiter_init(&ctx.done);
     struct store_counters c0, c1, d;
@@ -974,6 +984,35 @@ void test_group_commit_hold(void)
     store_close(store);
 }
 
+/* A group ends with its own hold: a hold begun after the release (the next
+ * round's) neither keeps it open nor takes its batches. */
+void test_group_commit_hold_next(void)
+{
+    struct store_opts opts = {.hold_wait_ms = 600000};
+    struct ttai_run_id run;
+    struct store *store = open_one_run(&opts, &run);
+    struct hold_ctx first = {.next = 2}, second = {.next = 4};
+    waiter_init(&first.done);
+    waiter_init(&second.done);
+    atomic_store(&first.released, true);
+    store_group_hold(store);
+    hold_submit(store, &run, 1, hold_cb, &first);
+    hold_submit(store, &run, 1, hold_cb, &first);
+    store_group_release(store);
+    store_group_hold(store); /* at once: the writer may not have taken the first yet */
+    waiter_wait(&first.done, 2); /* would wait 600 s for the second release */
+    hold_submit(store, &run, 1, hold_cb, &second);
+    struct timespec pause = {0, 20 * 1000 * 1000};
+    nanosleep(&pause, NULL); /* the second hold's batch must not commit meanwhile */
+    atomic_store(&second.released, true);
+    store_group_release(store);
+    waiter_wait(&second.done, 1);
+    ASSERT_U64_EQ(test_last_event(store, &run), 4);
+    waiter_destroy(&first.done);
+    waiter_destroy(&second.done);
+    store_close(store);
+}
+
 static void limit_cb(struct store_batch *b, int rc, const struct ttai_err *err, void *arg)
 {
     (void)b;
@@ -987,12 +1026,9 @@ static void limit_cb(struct store_batch *b, int rc, const struct ttai_err *err, 
  * more. */
 void test_group_commit_hold_limits(void)
 {
-    char dir[600];
-    test_path(dir, sizeof(dir), "data");
-    struct store_opts opts = {.dir = dir, .group_events_max = 10, .hold_wait_ms = 600000};
-    struct store *store = test_open(&opts);
-    make_run(store, 1, "wf");
-    struct ttai_run_id run = rid(1);
+    struct store_opts opts = {.group_events_max = 10, .hold_wait_ms = 600000};
+    struct ttai_run_id run;
+    struct store *store = open_one_run(&opts, &run);
     struct waiter first, second;
     waiter_init(&first);
     waiter_init(&second);

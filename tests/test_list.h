@@ -67,6 +67,7 @@ TEST(group_commit_append_unknown_run)
 TEST(group_commit_callbacks_after_commit)
 TEST(group_commit_fifo)
 TEST(group_commit_hold)
+TEST(group_commit_hold_next)
 TEST(group_commit_hold_limits)
 TEST(group_commit_close_drains)
 /* test_batch_alloc.c */

@@ -62,6 +62,7 @@ static int set_start_options(json_t *body, const struct ctl_args *a)
 static int post_timed(const struct ctl_args *a, char *path, json_t *body, long timeout_ms,
                       struct ctl_reply *reply)
 {
+    *reply = (struct ctl_reply){0}; /* released by the caller on every path */
     if (path == NULL || body == NULL) {
         ttai_free(path);
         json_decref(body);
@@ -119,9 +120,11 @@ static int print_ids(const struct ctl_args *a, const json_t *answer)
 /* ---- start, execute, signal-with-start -------------------------------------------- */
 
 /* A start; with wait_ms > 0 an execute (docs/api.md), whose answer is the
- * result (200) or, after wait_ms, 202 running; both carry the ids. */
+ * result (200) or, after wait_ms, 202 running; both carry the ids, and
+ * "started": false when --id-conflict use_existing found the run running. */
 static int start_request(const struct ctl_args *a, long wait_ms, struct ctl_reply *reply)
 {
+    *reply = (struct ctl_reply){0}; /* released by the caller on every path */
     json_t *body = json_object();
     if (body != NULL && (set_string(body, "id", a->id) | set_start_options(body, a)) != 0) {
         json_decref(body);
@@ -138,7 +141,9 @@ static int start_request(const struct ctl_args *a, long wait_ms, struct ctl_repl
     int rc = post_timed(a, path, body, REQUEST_TIMEOUT_MS + wait_ms, reply);
     if (rc == 0)
         rc = expect_object(reply, "the start");
-    if (rc == 0 && reply->status == 200 && wait_ms == 0)
+    bool existing = wait_ms == 0 ? reply->status == 200
+                                 : json_is_false(json_object_get(reply->body, "started"));
+    if (rc == 0 && existing)
         ctl_errorf("workflow '%s' was already started; these are the ids of its run", a->id);
     return rc;
 }

@@ -253,6 +253,11 @@ static void route_start(struct evhttp_request *req, const char *ns, json_t *body
             return reply_error(req, 409, "conflict", "workflow 'dup' is running");
         char run_id[256];
         snprintf(run_id, sizeof(run_id), "run-%s", id);
+        const char *wait = query_get(q, "wait");
+        if (wait != NULL && strcmp(wait, "result") == 0) /* the existing run's result */
+            return reply_json(req, 200, json_pack("{sssssssssb}", "status", "completed", "result",
+                                                  "hello, world", "workflow_id", id, "run_id",
+                                                  run_id, "started", 0));
         return reply_json(req, 200, json_pack("{ssss}", "workflow_id", id, "run_id", run_id));
     }
     json_t *input = json_object_get(body, "input");
@@ -263,11 +268,11 @@ static void route_start(struct evhttp_request *req, const char *ns, json_t *body
     const char *wait = query_get(q, "wait");
     if (wait != NULL && strcmp(wait, "result") == 0) {
         if (strcmp(type, "sleeper") == 0)
-            return reply_json(req, 202, json_pack("{ssssss}", "status", "running", "workflow_id",
-                                                  id, "run_id", run_id));
-        return reply_json(req, 200, json_pack("{sss{sO}ssss}", "status", "completed", "result",
+            return reply_json(req, 202, json_pack("{sssssssb}", "status", "running", "workflow_id",
+                                                  id, "run_id", run_id, "started", 1));
+        return reply_json(req, 200, json_pack("{sss{sO}sssssb}", "status", "completed", "result",
                                               "echo", input ? input : json_null(), "workflow_id",
-                                              id, "run_id", run_id));
+                                              id, "run_id", run_id, "started", 1));
     }
     reply_json(req, 201, json_pack("{ssss}", "workflow_id", id, "run_id", run_id));
 }

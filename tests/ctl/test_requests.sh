@@ -45,6 +45,11 @@ request_is 2 '{"auth": null, "method": "GET", "path": "'$ns'/workflows/ex-3/resu
                "query": "wait=1&timeout_ms=30000", "body": null}'
 has_line out "Workflow ID  ex-3"
 has_line out 'Result  {"echo":4}'
+empty err
+# Attached to a running workflow (use_existing): stderr says so, the result is its.
+run_ctl 0 workflow execute --type hello --id w-done --id-conflict use_existing -o json
+out_json_is '"hello, world"'
+has err "workflow 'w-done' was already started"
 
 run_ctl 0 workflow signal --id w-run --name add --input 5
 request_is '{"auth": null, "method": "POST", "path": "'$ns'/workflows/w-run/signals/add",

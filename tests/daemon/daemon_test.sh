@@ -286,7 +286,7 @@ case_longpoll() {
 
     # Execute: a start with wait=result answers with the result.
     check "execute hello" "$(req POST "$API/workflows?wait=result" '{"type":"hello","id":"e1","input":"you"}')" 200
-    check "execute answer" "$(jbody '[.status, .result, .workflow_id]')" '["completed","Hello, you!","e1"]'
+    check "execute answer" "$(jbody '[.status, .result, .workflow_id, .started]')" '["completed","Hello, you!","e1",true]'
     local run
     run=$(jq -r '.run_id' "$TMP/body")
     check "execute run id is the run's" \
@@ -310,6 +310,8 @@ case_longpoll() {
     check "execute timeout" "$(req POST "$API/workflows?wait=result&timeout_ms=200" '{"type":"counter","id":"e3"}')" 202
     check "execute timeout answer" "$(jbody '[.status, .workflow_id, (.run_id | length)]')" '["running","e3",36]'
     check "execute conflict" "$(req POST "$API/workflows?wait=result" '{"type":"counter","id":"e3"}')" 409
+    check "execute use_existing" "$(req POST "$API/workflows?wait=result&timeout_ms=100" '{"type":"counter","id":"e3","id_conflict":"use_existing"}')" 202
+    check "execute use_existing answer" "$(jbody '[.status, .workflow_id, .started]')" '["running","e3",false]'
     check "execute unknown type" "$(req POST "$API/workflows?wait=result" '{"type":"nope","id":"e4"}')" 404
     check "nothing recorded" "$(req GET "$API/workflows/e4")" 404
     check "execute bad wait" "$(req POST "$API/workflows?wait=1" '{"type":"hello","id":"e5"}')" 400
