@@ -481,15 +481,23 @@ size_t eng_starts_queued(struct ttai_engine *eng)
     return n;
 }
 
-void eng_starts_prepare(struct ttai_engine *eng, struct eng_group *group, struct eng_starts *out)
+/* Takes every queued start (*n of them). */
+static struct eng_start_req *starts_take(struct ttai_engine *eng, size_t *n)
 {
-    memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&eng->inbox_mu);
     struct eng_start_req *req = eng->starts_head;
-    size_t n = eng->starts_queued;
+    *n = eng->starts_queued;
     eng->starts_head = eng->starts_tail = NULL;
     eng->starts_queued = 0;
     pthread_mutex_unlock(&eng->inbox_mu);
+    return req;
+}
+
+void eng_starts_prepare(struct ttai_engine *eng, struct eng_group *group, struct eng_starts *out)
+{
+    memset(out, 0, sizeof(*out));
+    size_t n;
+    struct eng_start_req *req = starts_take(eng, &n);
     if (n == 0)
         return;
     out->ops = ttai_calloc(n, sizeof(*out->ops));
@@ -540,11 +548,8 @@ int eng_starts_finish(struct ttai_engine *eng, struct eng_starts *s)
 
 void eng_starts_drop(struct ttai_engine *eng)
 {
-    pthread_mutex_lock(&eng->inbox_mu);
-    struct eng_start_req *req = eng->starts_head;
-    eng->starts_head = eng->starts_tail = NULL;
-    eng->starts_queued = 0;
-    pthread_mutex_unlock(&eng->inbox_mu);
+    size_t n;
+    struct eng_start_req *req = starts_take(eng, &n);
     while (req != NULL) {
         struct eng_start_req *next = req->next;
         ttai_free(req);

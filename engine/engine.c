@@ -521,14 +521,13 @@ static void record_nondet(struct ttai_engine *eng, struct ttai_wf *wf, int64_t n
     int rc = store_batch_require_run_status(b, &wf->rec.run_id, STORE_RUN_RUNNING);
     if (rc == 0)
         rc = store_batch_append(b, &wf->rec.run_id, &ev, &err);
-    /* This runs while the round's group is held open (round_start): the
-     * writer would wait for the round before it commits this batch. */
-    if (eng->group_held)
-        store_group_release(eng->store);
+    /* This runs only while a round is prepared, with the store's group held
+     * open (round_start): the writer would wait for the round before it
+     * commits this batch. */
+    store_group_release(eng->store);
     if (rc == 0 && store_commit(eng->store, b, &err) == 0)
         wf->nondet_recorded = true;
-    if (eng->group_held)
-        store_group_hold(eng->store);
+    store_group_hold(eng->store);
     store_batch_free(b);
 }
 
@@ -824,15 +823,15 @@ static int dispatch_deferred(struct ttai_engine *eng)
     return (int)done;
 }
 
+/* Passes over the outcomes that come in while a round is prepared
+ * (round_start); a bound, so that a stream of fast activities cannot keep
+ * a round from being submitted. */
+#define ROUND_LATE_PASSES 2
+
 /* A round: everything one poll found ready, submitted as one group.
  * Rounds are pipelined: the engine prepares the next round while the
  * writer syncs the previous one, and finishes rounds in submission order
  * (the store commits batches in that order too). */
-/* Passes over the outcomes that come in while a round is prepared (see
- * round_start); a bound, so that a stream of fast activities cannot keep a
- * round from being submitted. */
-#define ROUND_LATE_PASSES 2
-
 struct eng_round {
     struct eng_group group;
     struct eng_starts starts;
@@ -894,7 +893,6 @@ static int round_start(struct ttai_engine *eng)
      * chunks, eng_group_flush_chunk) while the rest are prepared, and
      * commits them together once the round is released. */
     store_group_hold(eng->store);
-    eng->group_held = true;
     tasks_prepare(eng, &r->group, &r->tasks);
     eng_outcomes_prepare(eng, &r->group, &r->outcomes);
     eng_timers_prepare(eng, &r->group, &r->timers);
@@ -908,7 +906,6 @@ static int round_start(struct ttai_engine *eng)
     while (r->late_count < ROUND_LATE_PASSES && eng_pool_done_count(eng->pool) > 0)
         eng_outcomes_prepare(eng, &r->group, &r->late[r->late_count++]);
     eng_group_flush(eng, &r->group);
-    eng->group_held = false;
     store_group_release(eng->store);
     size_t items = r->starts.count + r->tasks.built + r->tasks.later_count + r->outcomes.count +
                    r->timers.count;

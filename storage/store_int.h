@@ -48,9 +48,10 @@ struct store {
     bool inline_commits;               /* store_opts.inline_commits */
     bool group_busy;                   /* a group is being committed (by the
                                           writer or inline by a submitter) */
-    int group_holds;                   /* store_group_hold minus releases */
-    uint64_t holds_begun;              /* store_group_hold calls so far */
-    uint64_t group_releases;           /* store_group_release calls so far */
+    /* store_group_hold and store_group_release calls so far: a hold is
+     * open while the first runs ahead. */
+    uint64_t holds_begun;
+    uint64_t group_releases;
     int64_t hold_wait_ns;              /* store_opts.hold_wait_ms */
     _Atomic int fatal;                 /* see invariant 2: 0 or the first failure rc */
     char fatal_msg[TTAI_ERR_MSG_MAX];  /* written once, before fatal is set */

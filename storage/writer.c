@@ -926,7 +926,7 @@ static int enqueue_chain(struct store *store, struct store_batch *first, struct 
         return TTAI_OK;
     }
     /* Batches queued while a hold is open belong to it (queue_take). */
-    uint64_t epoch = store->group_holds > 0 ? store->holds_begun : 0;
+    uint64_t epoch = store->holds_begun > store->group_releases ? store->holds_begun : 0;
     for (struct store_batch *b = first; b != NULL; b = b->next)
         b->hold_epoch = epoch;
     if (store->queue_tail != NULL)
@@ -960,7 +960,6 @@ void store_group_hold(struct store *store)
     if (store->inline_commits)
         return; /* submitters commit their own batches */
     pthread_mutex_lock(&store->mu);
-    store->group_holds++;
     store->holds_begun++;
     pthread_mutex_unlock(&store->mu);
 }
@@ -970,8 +969,7 @@ void store_group_release(struct store *store)
     if (store->inline_commits)
         return;
     pthread_mutex_lock(&store->mu);
-    TTAI_ASSERT(store->group_holds > 0);
-    store->group_holds--;
+    TTAI_ASSERT(store->holds_begun > store->group_releases);
     store->group_releases++;
     /* The writer may be waiting for more of the held group: it is complete. */
     pthread_cond_signal(&store->work_cv);
