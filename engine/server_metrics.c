@@ -220,6 +220,8 @@ void srv__metrics(struct ttai_server *srv, struct srv_job *job)
                              "ttai_checkpoint_seconds_total %.6f\n",
                         (double)sc.checkpoint_ns_total / 1e9);
     counter(out, "ttai_wal_bytes_total", "Bytes appended to the write-ahead log.", sc.wal_bytes);
+    counter(out, "ttai_recent_merges_total",
+            "Merges of the recent-events table into the per-run history.", sc.recent_merges);
     evbuffer_add_printf(out, "# HELP ttai_wal_replayed_records Write-ahead log records re-applied "
                              "when the store opened.\n# TYPE ttai_wal_replayed_records gauge\n"
                              "ttai_wal_replayed_records %" PRIu64 "\n", sc.wal_records_replayed);

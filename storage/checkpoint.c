@@ -415,7 +415,8 @@ static int replay_apply(void *arg, enum wal_op op, int table, const void *key, s
                         const void *val, size_t val_len)
 {
     struct replay *r = arg;
-    if (table < 0 || table >= STORE_T__COUNT)
+    if (table < 0 || table >= STORE_T__COUNT ||
+        (!r->store->has_recent && (table == STORE_T_RECENT || table == STORE_T_RECENT_RUN)))
         return TTAI_ECORRUPT;
     if (r->ops >= REPLAY_OPS_PER_TXN) {
         int rc = mdb_txn_commit(r->txn);
@@ -427,8 +428,9 @@ static int replay_apply(void *arg, enum wal_op op, int table, const void *key, s
         r->ops = 0;
     }
     MDB_val k = {key_len, (void *)key}, v = {val_len, (void *)val};
-    int rc = op == WAL_OP_PUT ? mdb_put(r->txn, r->store->dbi[table], &k, &v, 0)
-                              : mdb_del(r->txn, r->store->dbi[table], &k, NULL);
+    int rc = op == WAL_OP_MERGE ? store__recent_merge(r->store, r->txn)
+             : op == WAL_OP_PUT ? mdb_put(r->txn, r->store->dbi[table], &k, &v, 0)
+                                : mdb_del(r->txn, r->store->dbi[table], &k, NULL);
     if (rc == MDB_NOTFOUND && op == WAL_OP_DEL)
         rc = MDB_SUCCESS;
     r->ops++;
@@ -514,6 +516,8 @@ int store__wal_start(struct store *store, struct ttai_err *err)
     }
     if (r.txn != NULL)
         mdb_txn_abort(r.txn);
+    if (rc == 0)
+        rc = store__schema_upgrade(store, err); /* made durable by the checkpoint */
     if (rc == 0)
         rc = ckpt_now(store, err); /* starts the log's new epoch (wal.c invariant 3) */
     if (rc != 0)

@@ -21,7 +21,19 @@
 
 static const char *const table_names[STORE_T__COUNT] = {
     "meta", "exec", "run", "hist", "timer", "act", "sched", "vis_status", "vis_type", "vis_start",
+    "recent", "recent_run",
 };
+
+static bool is_recent_table(int t)
+{
+    return t == STORE_T_RECENT || t == STORE_T_RECENT_RUN;
+}
+
+/* recent_run lists each run's stretches as fixed-size sorted duplicates. */
+static unsigned table_flags(int t)
+{
+    return t == STORE_T_RECENT_RUN ? MDB_DUPSORT | MDB_DUPFIXED : 0;
+}
 
 const char *store_table_name(int table)
 {
@@ -143,15 +155,56 @@ int store__last_event_id(MDB_cursor *cursor, const struct ttai_run_id *run, uint
 
 /* ---- Open and close ---------------------------------------------------- */
 
+/* Opens every table, creating the missing ones when read-write, except the
+ * recent tables: a schema-1 store has none, and creating them is part of
+ * its upgrade (check_schema), which must wait for the log's replay. */
 static int open_tables(struct store *store, MDB_txn *txn, struct ttai_err *err)
 {
-    unsigned flags = store->read_only ? 0 : MDB_CREATE;
+    store->has_recent = true;
     for (int t = 0; t < STORE_T__COUNT; t++) {
-        int rc = mdb_dbi_open(txn, table_names[t], flags, &store->dbi[t]);
+        bool create = !store->read_only && !is_recent_table(t);
+        int rc = mdb_dbi_open(txn, table_names[t], table_flags(t) | (create ? MDB_CREATE : 0),
+                              &store->dbi[t]);
+        if (rc == MDB_NOTFOUND && is_recent_table(t)) {
+            store->has_recent = false;
+            continue;
+        }
         if (rc != MDB_SUCCESS)
             return ttai_errf(err, store__rc_from_mdb(rc), "cannot open table '%s' in '%s': %s",
                              table_names[t], store->dir, mdb_strerror(rc));
     }
+    return TTAI_OK;
+}
+
+/* Creates the recent tables and writes the current schema version, in txn. */
+static int create_recent(struct store *store, MDB_txn *txn)
+{
+    int rc = MDB_SUCCESS;
+    for (int t = STORE_T_RECENT; rc == MDB_SUCCESS && t <= STORE_T_RECENT_RUN; t++)
+        rc = mdb_dbi_open(txn, table_names[t], table_flags(t) | MDB_CREATE, &store->dbi[t]);
+    uint8_t version[4] = {0, 0, 0, STORE_SCHEMA_VERSION};
+    MDB_val key = {strlen("schema_version"), "schema_version"}, val = {sizeof(version), version};
+    if (rc == MDB_SUCCESS)
+        rc = mdb_put(txn, store->dbi[STORE_T_META], &key, &val, 0);
+    return rc;
+}
+
+int store__schema_upgrade(struct store *store, struct ttai_err *err)
+{
+    if (!store->upgrade_pending)
+        return TTAI_OK;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+    if (rc == MDB_SUCCESS) {
+        rc = create_recent(store, txn);
+        rc = rc == MDB_SUCCESS ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
+    }
+    if (rc != MDB_SUCCESS)
+        return ttai_errf(err, store__rc_from_mdb(rc),
+                         "cannot upgrade '%s' to schema version %d: %s", store->dir,
+                         STORE_SCHEMA_VERSION, mdb_strerror(rc));
+    store->upgrade_pending = false;
+    store->has_recent = true;
     return TTAI_OK;
 }
 
@@ -162,12 +215,11 @@ static int check_schema(struct store *store, MDB_txn *txn, struct ttai_err *err)
     MDB_val key = {strlen("schema_version"), "schema_version"}, val;
     int rc = mdb_get(txn, store->dbi[STORE_T_META], &key, &val);
     if (rc == MDB_NOTFOUND && !store->read_only) {
-        uint8_t version[4] = {0, 0, 0, STORE_SCHEMA_VERSION};
         struct ttai_run_id engine_id;
         if (ttai_run_id_random(&engine_id) != 0)
             return ttai_errf(err, TTAI_EIO, "cannot read random bytes for the engine id");
-        val = (MDB_val){sizeof(version), version};
-        rc = mdb_put(txn, store->dbi[STORE_T_META], &key, &val, 0);
+        rc = create_recent(store, txn);
+        store->has_recent = true;
         MDB_val id_key = {strlen("engine_id"), "engine_id"};
         MDB_val id_val = {sizeof(engine_id.b), engine_id.b};
         if (rc == MDB_SUCCESS)
@@ -185,10 +237,19 @@ static int check_schema(struct store *store, MDB_txn *txn, struct ttai_err *err)
                          store->dir, val.mv_size);
     const uint8_t *v = val.mv_data;
     uint32_t version = (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3];
+    /* Schema 1 is schema 2 without the recent tables: read as it is, and
+     * upgraded by a read-write open (store__schema_upgrade). */
+    if (version == 1 && !store->has_recent) {
+        store->upgrade_pending = !store->read_only;
+        return TTAI_OK;
+    }
     if (version != STORE_SCHEMA_VERSION)
         return ttai_errf(err, TTAI_EVERSION,
                          "data directory '%s' has schema version %u; this build reads version %d",
                          store->dir, version, STORE_SCHEMA_VERSION);
+    if (!store->has_recent)
+        return ttai_errf(err, TTAI_ECORRUPT, "data directory '%s' lacks its recent-events tables",
+                         store->dir);
     return TTAI_OK;
 }
 
@@ -264,6 +325,8 @@ int store_open(struct store **out, const struct store_opts *opts, struct ttai_er
     store->group_events_max = opts->group_events_max ? opts->group_events_max : GROUP_EVENTS_DEFAULT;
     store->hold_wait_ns = (opts->hold_wait_ms > 0 ? opts->hold_wait_ms : STORE_HOLD_WAIT_MS) * 1000000;
     store->inline_commits = opts->inline_commits && !store->read_only;
+    store->recent_merge_stretches = opts->recent_merge_stretches ? opts->recent_merge_stretches
+                                                                 : STORE__RECENT_MERGE_DEFAULT;
     store->dir = ttai_strndup(opts->dir, strlen(opts->dir));
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr);
@@ -312,7 +375,9 @@ int store_open(struct store **out, const struct store_opts *opts, struct ttai_er
                            store->dir, mdb_strerror(mrc));
     }
     if (rc == 0 && logged)
-        rc = store__wal_start(store, err);
+        rc = store__wal_start(store, err); /* upgrades the schema after its replay */
+    else if (rc == 0)
+        rc = store__schema_upgrade(store, err);
     if (rc == 0 && !store->read_only)
         rc = store__writer_start(store, err);
     if (rc != 0) {
@@ -330,6 +395,7 @@ void store_close(struct store *store)
         return;
     store__writer_stop(store);
     store__wal_stop(store);
+    store__stretch_buf_free(&store->stretch);
     if (store->env != NULL)
         mdb_env_close(store->env);
     if (store->lock_fd >= 0)
@@ -449,16 +515,36 @@ int store_meta_get(struct store_read *read, uint32_t *schema_version,
     return TTAI_OK;
 }
 
+/* A cursor on recent_run, or NULL when the store has no recent tables. */
+static int recent_cursor_open(struct store_read *read, MDB_cursor **out, struct ttai_err *err)
+{
+    *out = NULL;
+    if (!read->store->has_recent)
+        return TTAI_OK;
+    int rc = mdb_cursor_open(read->txn, dbi_of(read, STORE_T_RECENT_RUN), out);
+    if (rc != MDB_SUCCESS)
+        return ttai_errf(err, store__rc_from_mdb(rc), "cannot open cursor on 'recent_run': %s",
+                         mdb_strerror(rc));
+    return TTAI_OK;
+}
+
 int store_last_event_id(struct store_read *read, const struct ttai_run_id *run, uint64_t *out,
                         struct ttai_err *err)
 {
-    MDB_cursor *cursor;
+    MDB_cursor *cursor, *rr;
     int rc = mdb_cursor_open(read->txn, dbi_of(read, STORE_T_HIST), &cursor);
     if (rc != MDB_SUCCESS)
         return ttai_errf(err, store__rc_from_mdb(rc), "cannot open history cursor: %s",
                          mdb_strerror(rc));
-    rc = store__last_event_id(cursor, run, out);
+    rc = recent_cursor_open(read, &rr, err);
+    if (rc != 0) {
+        mdb_cursor_close(cursor);
+        return rc;
+    }
+    rc = store__run_last_event_id(cursor, rr, run, out);
     mdb_cursor_close(cursor);
+    if (rr != NULL)
+        mdb_cursor_close(rr);
     if (rc != 0)
         return ttai_errf(err, rc, "cannot find the last event of a run");
     return TTAI_OK;
@@ -515,13 +601,56 @@ int store_exec_get(struct store_read *read, const char *ns, const char *workflow
     return TTAI_OK;
 }
 
+/* Looks for event_id among the run's stretches in the recent table: 1 with
+ * its encoding in *val, 0 when it is not there, or a negative code. */
+static int recent_event_get(struct store_read *read, const struct ttai_run_id *run,
+                            uint64_t event_id, MDB_val *val)
+{
+    MDB_cursor *rr;
+    int rc = recent_cursor_open(read, &rr, NULL);
+    if (rc != 0 || rr == NULL)
+        return rc;
+    MDB_val key = {TTAI_RUN_ID_BYTES, (void *)run->b}, dval;
+    int mrc = mdb_cursor_get(rr, &key, &dval, MDB_SET_KEY);
+    struct store__recent_dup dup = {0};
+    rc = 0;
+    for (; mrc == MDB_SUCCESS; mrc = mdb_cursor_get(rr, &key, &dval, MDB_NEXT_DUP)) {
+        rc = store__recent_dup_decode(&dval, &dup);
+        if (rc != 0 || event_id <= dup.last)
+            break;
+    }
+    mdb_cursor_close(rr);
+    if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
+        return store__rc_from_mdb(mrc);
+    if (rc != 0 || mrc == MDB_NOTFOUND || event_id < dup.first)
+        return rc;
+    uint8_t skey[8];
+    store__put_be64(skey, dup.seq);
+    MDB_val sval;
+    mrc = get(read, STORE_T_RECENT, skey, sizeof(skey), &sval);
+    struct store__stretch s;
+    if (mrc != MDB_SUCCESS)
+        return mrc == MDB_NOTFOUND ? TTAI_ECORRUPT : store__rc_from_mdb(mrc);
+    if (store__stretch_open(&sval, &s) != 0 || !ttai_run_id_eq(&s.run, run))
+        return TTAI_ECORRUPT;
+    uint64_t id;
+    while ((rc = store__stretch_next(&s, &id, val)) == 1)
+        if (id == event_id)
+            return 1;
+    return TTAI_ECORRUPT; /* recent_run said it was there */
+}
+
 int store_event_get(struct store_read *read, const struct ttai_run_id *run, uint64_t event_id,
                     struct store_event *out, struct ttai_err *err)
 {
     uint8_t key[TTAI_RUN_ID_BYTES + 8];
     store__hist_key(key, run, event_id);
     MDB_val val;
-    int rc = get(read, STORE_T_HIST, key, sizeof(key), &val);
+    int rc = recent_event_get(read, run, event_id, &val);
+    if (rc < 0)
+        return ttai_errf(err, rc, "event %" PRIu64 ": cannot read the recent events: %s",
+                         event_id, ttai_strerror(rc));
+    rc = rc == 1 ? MDB_SUCCESS : get(read, STORE_T_HIST, key, sizeof(key), &val);
     if (rc != MDB_SUCCESS)
         return ttai_errf(err, store__rc_from_mdb(rc), "event %" PRIu64 ": %s", event_id,
                          rc == MDB_NOTFOUND ? "not found" : mdb_strerror(rc));
@@ -588,7 +717,10 @@ void store_iter_release(struct store_iter *it)
 {
     if (it->cursor != NULL)
         mdb_cursor_close(it->cursor);
+    if (it->recent_cursor != NULL)
+        mdb_cursor_close(it->recent_cursor);
     it->cursor = NULL;
+    it->recent_cursor = NULL;
 }
 
 /* Moves to the next key within the iterator's prefix (forward from `start`,
@@ -633,19 +765,108 @@ int store_hist_iter_init(struct store_iter *it, struct store_read *read,
     memcpy(it->prefix, run->b, TTAI_RUN_ID_BYTES);
     it->prefix_len = TTAI_RUN_ID_BYTES;
     it->start_len = store__hist_key(it->start, run, from_event_id);
+    it->from_event_id = from_event_id;
+    it->recent_first = UINT64_MAX;
+    MDB_cursor *rr;
+    rc = recent_cursor_open(read, &rr, err);
+    if (rc != 0) {
+        store_iter_release(it);
+        return rc;
+    }
+    if (rr == NULL)
+        return TTAI_OK;
+    struct store__recent_dup dup = {0};
+    rc = store__recent_edge(rr, run, false, &dup);
+    if (rc <= 0) {
+        mdb_cursor_close(rr);
+        if (rc < 0) {
+            store_iter_release(it);
+            return ttai_errf(err, rc, "cannot read the recent events: %s", ttai_strerror(rc));
+        }
+        return TTAI_OK;
+    }
+    /* The run's events from dup.first on are in its stretches (recent.c
+     * invariant 1); the cursor sits on the first. */
+    it->recent_cursor = rr;
+    it->recent_first = dup.first;
     return TTAI_OK;
+}
+
+/* The next event of the run's stretches: 1 with its id and encoding, 0 past
+ * the last, or a negative code. it->in_recent: 1 before the first stretch,
+ * 2 within them. */
+static int recent_step(struct store_iter *it, uint64_t *event_id, MDB_val *val)
+{
+    struct store__stretch s = {.next_id = it->stretch.next_id, .left = it->stretch.left,
+                               .p = it->stretch.p, .end = it->stretch.end};
+    for (;;) {
+        if (s.left == 0) {
+            MDB_val key, dval;
+            int rc = mdb_cursor_get(it->recent_cursor, &key, &dval,
+                                    it->in_recent == 1 ? MDB_GET_CURRENT : MDB_NEXT_DUP);
+            it->in_recent = 2;
+            if (rc == MDB_NOTFOUND)
+                return 0;
+            if (rc != MDB_SUCCESS)
+                return store__rc_from_mdb(rc);
+            struct store__recent_dup dup = {0};
+            if (store__recent_dup_decode(&dval, &dup) != 0)
+                return TTAI_ECORRUPT;
+            if (dup.last < it->from_event_id)
+                continue;
+            uint8_t skey[8];
+            store__put_be64(skey, dup.seq);
+            MDB_val sval;
+            rc = get(it->read, STORE_T_RECENT, skey, sizeof(skey), &sval);
+            if (rc != MDB_SUCCESS)
+                return rc == MDB_NOTFOUND ? TTAI_ECORRUPT : store__rc_from_mdb(rc);
+            if (store__stretch_open(&sval, &s) != 0 || s.next_id != dup.first ||
+                memcmp(s.run.b, it->prefix, TTAI_RUN_ID_BYTES) != 0)
+                return TTAI_ECORRUPT;
+        }
+        int rc = store__stretch_next(&s, event_id, val);
+        if (rc < 0)
+            return rc;
+        if (rc == 1 && *event_id < it->from_event_id)
+            continue;
+        it->stretch.next_id = s.next_id;
+        it->stretch.left = s.left;
+        it->stretch.p = s.p;
+        it->stretch.end = s.end;
+        if (rc == 1)
+            return 1;
+    }
 }
 
 int store_hist_iter_next(struct store_iter *it, struct store_event *ev, struct ttai_err *err)
 {
     TTAI_DEBUG_ASSERT(it->kind == IT_HIST);
     MDB_val key, val;
-    int rc = iter_step(it, &key, &val);
-    if (rc <= 0)
-        return rc < 0 ? ttai_errf(err, rc, "cannot read history: %s", ttai_strerror(rc)) : 0;
-    if (key.mv_size != TTAI_RUN_ID_BYTES + 8)
-        return ttai_errf(err, TTAI_ECORRUPT, "history key of %zu bytes", key.mv_size);
-    uint64_t event_id = store__get_be64((const uint8_t *)key.mv_data + TTAI_RUN_ID_BYTES);
+    uint64_t event_id = 0;
+    int rc = 0;
+    if (!it->in_recent) {
+        rc = iter_step(it, &key, &val);
+        if (rc < 0)
+            return ttai_errf(err, rc, "cannot read history: %s", ttai_strerror(rc));
+        if (rc == 1) {
+            if (key.mv_size != TTAI_RUN_ID_BYTES + 8)
+                return ttai_errf(err, TTAI_ECORRUPT, "history key of %zu bytes", key.mv_size);
+            event_id = store__get_be64((const uint8_t *)key.mv_data + TTAI_RUN_ID_BYTES);
+        }
+        if (rc == 0 || event_id >= it->recent_first) {
+            if (it->recent_cursor == NULL)
+                return 0;
+            it->in_recent = 1;
+            rc = 0;
+        }
+    }
+    if (it->in_recent) {
+        rc = recent_step(it, &event_id, &val);
+        if (rc <= 0)
+            return rc < 0 ? ttai_errf(err, rc, "cannot read the recent events: %s",
+                                      ttai_strerror(rc))
+                          : 0;
+    }
     rc = store_event_decode(val.mv_data, val.mv_size, ev, err);
     if (rc != 0) {
         ttai_err_prefix(err, "event %" PRIu64, event_id);
@@ -845,6 +1066,8 @@ int store_stats_get(struct store_read *read, struct store_stats *out, struct tta
 {
     memset(out, 0, sizeof(*out));
     for (int t = 0; t < STORE_T__COUNT; t++) {
+        if (is_recent_table(t) && !read->store->has_recent)
+            continue; /* a schema-1 store: none yet */
         MDB_stat st;
         int rc = mdb_stat(read->txn, dbi_of(read, t), &st);
         if (rc != MDB_SUCCESS)

@@ -39,7 +39,7 @@
 /* Changing an on-disk encoding or a key layout? Bump STORE_SCHEMA_VERSION,
  * write the migration in store.c and update docs/storage.md and
  * tools/ttai-history. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 #define STORE_NS_MAX 64             /* bytes in a namespace name */
 #define STORE_WORKFLOW_ID_MAX 255   /* bytes in a workflow id */
@@ -209,6 +209,11 @@ struct store_opts {
     int64_t hold_wait_ms;         /* 0: STORE_HOLD_WAIT_MS. How long a held
                                      group waits for its next batch before
                                      it commits what it has */
+    uint64_t recent_merge_stretches; /* 0: 2048. Appends wait in the recent
+                                     table until this many stretches (one
+                                     run's events of one batch) are there;
+                                     the next group then merges them into
+                                     the history (docs/storage.md) */
 };
 
 /* Opens (and creates when read-write) the store in opts->dir, checks the
@@ -263,6 +268,7 @@ struct store_counters {
     uint64_t wal_bytes;           /* bytes appended to the write-ahead log */
     uint64_t wal_records_replayed; /* at open: records re-applied after a stop */
     uint64_t group_batches_max;
+    uint64_t recent_merges;       /* merges of the recent table into the history */
     size_t map_bytes;             /* current map size */
     uint64_t group_sizes[STORE_GROUP_BUCKETS];  /* batches per group commit */
     struct store_latency_hist commit_latency;   /* each successful group commit, sync
@@ -431,6 +437,16 @@ struct store_iter {
     uint8_t start[STORE_NS_MAX + STORE_TYPE_MAX + 2 + 1 + 8 + 16];
     size_t start_len;
     int64_t upto_ms;
+    /* History iterators: the run's stretches in the recent table. */
+    void *recent_cursor;          /* on recent_run; NULL: none to read */
+    uint64_t recent_first;        /* first event id there (UINT64_MAX: none) */
+    uint64_t from_event_id;
+    int in_recent;                /* past hist, reading stretches */
+    struct {
+        uint64_t next_id;
+        uint32_t left;
+        const uint8_t *p, *end;
+    } stretch;
 };
 
 void store_iter_release(struct store_iter *it);
@@ -502,7 +518,9 @@ int store_vis_iter_next(struct store_iter *it, int64_t *start_ms, struct ttai_ru
 
 enum store_table {
     STORE_T_META, STORE_T_EXEC, STORE_T_RUN, STORE_T_HIST, STORE_T_TIMER, STORE_T_ACT,
-    STORE_T_SCHED, STORE_T_VIS_STATUS, STORE_T_VIS_TYPE, STORE_T_VIS_START, STORE_T__COUNT
+    STORE_T_SCHED, STORE_T_VIS_STATUS, STORE_T_VIS_TYPE, STORE_T_VIS_START,
+    STORE_T_RECENT, STORE_T_RECENT_RUN, /* schema 2: appends not yet merged into hist */
+    STORE_T__COUNT
 };
 /* "meta", "exec", ... */
 const char *store_table_name(int table);

@@ -13,6 +13,15 @@
 #include "store.h"
 #include "wal.h"
 
+/* A stretch being built by the writer (its buffer is reused). */
+struct store__stretch_buf {
+    uint8_t *data;
+    size_t len, cap;
+    struct ttai_run_id run;
+    uint64_t first;
+    uint32_t count;
+};
+
 /* ---- The open store -------------------------------------------------------
  *
  * Invariants:
@@ -78,10 +87,24 @@ struct store {
     MDB_txn *ckpt_job_pin;             /* becomes pin once the job is durable */
     int64_t ckpt_last_ns;              /* when the last checkpoint was taken */
     int64_t ckpt_interval_ns;          /* store_opts.checkpoint_ms */
+    /* Recent events (recent.c). has_recent is false only for a read-only
+     * open of a schema-1 store, which has no such tables. The rest is the
+     * writer's (whoever holds group_busy), committed state only: a group
+     * works on copies and stores them back when it commits. */
+    bool has_recent;
+    bool upgrade_pending;              /* a schema-1 store opened read-write */
+    uint64_t recent_next_seq;          /* key of the next stretch */
+    uint64_t recent_stretches;         /* stretches in `recent` */
+    uint64_t recent_merge_stretches;   /* store_opts.recent_merge_stretches */
+    struct store__stretch_buf stretch; /* scratch for the stretch being built */
     /* Fault injection (fault.c, tests only): guarded by mu. */
     store_fault_fn fault_cb;
     void *fault_arg;
 };
+
+/* Upgrades a schema-1 store opened read-write (creates the recent tables):
+ * after the log's replay, which must find the store as it was. */
+int store__schema_upgrade(struct store *store, struct ttai_err *err);
 
 /* Starts and stops the writer thread (writer.c). */
 int store__writer_start(struct store *store, struct ttai_err *err);
@@ -136,8 +159,59 @@ size_t store__vis_status_key(uint8_t *key, const struct store_run *run);
 size_t store__vis_type_key(uint8_t *key, const struct store_run *run);
 size_t store__vis_start_key(uint8_t *key, const struct store_run *run);
 
-/* The last event id of a run within txn (0 when none), using cursor. */
+/* The last event id of a run in `hist` alone (0 when none), using cursor. */
 int store__last_event_id(MDB_cursor *cursor, const struct ttai_run_id *run, uint64_t *out);
+
+/* ---- Recent events (recent.c) ----------------------------------------------
+ *
+ * Appends go to `recent` in stretches (one run's events of one batch) and
+ * are merged into `hist` in bulk; see recent.c for the layout and why. */
+#define STORE__STRETCH_HEADER_BYTES (TTAI_RUN_ID_BYTES + 8 + 4)
+#define STORE__RECENT_DUP_BYTES 24
+/* Stretches in `recent` that make the next group merge them into `hist`. */
+#define STORE__RECENT_MERGE_DEFAULT 2048
+
+/* One stretch of a run, as recent_run lists it. */
+struct store__recent_dup {
+    uint64_t seq;      /* its key in `recent` */
+    uint64_t first;    /* its first and last event ids */
+    uint64_t last;
+};
+void store__recent_dup_encode(uint8_t out[STORE__RECENT_DUP_BYTES], uint64_t seq, uint64_t first,
+                              uint64_t last);
+int store__recent_dup_decode(const MDB_val *val, struct store__recent_dup *out);
+
+void store__stretch_begin(struct store__stretch_buf *s, const struct ttai_run_id *run,
+                          uint64_t first);
+/* Adds one encoded event: MDB_SUCCESS or ENOMEM. */
+int store__stretch_add(struct store__stretch_buf *s, const void *event, size_t len);
+/* The value to put in `recent` (valid until the next change of s). */
+MDB_val store__stretch_value(struct store__stretch_buf *s);
+void store__stretch_buf_free(struct store__stretch_buf *s);
+
+/* Reading a stretch: its events borrowed from the value. */
+struct store__stretch {
+    struct ttai_run_id run;
+    uint64_t next_id;
+    uint32_t left;
+    const uint8_t *p, *end;
+};
+int store__stretch_open(const MDB_val *val, struct store__stretch *out);
+/* 1 with the next event and its id, 0 at the end, TTAI_ECORRUPT. */
+int store__stretch_next(struct store__stretch *s, uint64_t *event_id, MDB_val *event);
+
+/* The first (or, with last, the last) stretch of run via a recent_run
+ * cursor: 1 found, 0 none, or a negative code. */
+int store__recent_edge(MDB_cursor *rr, const struct ttai_run_id *run, bool last,
+                       struct store__recent_dup *out);
+/* The last event id of a run (0 when none): its last stretch in `recent`,
+ * else the end of its range in `hist`. rr NULL: the store has no recent
+ * tables (a read-only open of a schema-1 store). */
+int store__run_last_event_id(MDB_cursor *hist, MDB_cursor *rr, const struct ttai_run_id *run,
+                             uint64_t *out);
+/* Moves every stretch into `hist` and empties both recent tables, in txn.
+ * Returns an LMDB code. */
+int store__recent_merge(struct store *store, MDB_txn *txn);
 
 /* ---- A bounds-checked msgpack reader ------------------------------------
  *

@@ -435,7 +435,7 @@ static int apply_payload(const uint8_t *p, size_t n, wal_apply_fn apply, void *a
         uint32_t klen, vlen;
         memcpy(&klen, p + 4, 4);
         memcpy(&vlen, p + 8, 4);
-        if ((uint64_t)klen + vlen > n - OP_HEADER_BYTES || (p[0] != WAL_OP_PUT && p[0] != WAL_OP_DEL))
+        if ((uint64_t)klen + vlen > n - OP_HEADER_BYTES || (p[0] != WAL_OP_PUT && p[0] != WAL_OP_DEL && p[0] != WAL_OP_MERGE))
             return TTAI_ECORRUPT;
         const uint8_t *key = p + OP_HEADER_BYTES;
         int rc = apply(arg, (enum wal_op)p[0], p[1], key, klen, key + klen, vlen);

@@ -41,7 +41,9 @@ struct wal_checkpoint {
 };
 
 /* Operations in a record, replayed in order. */
-enum wal_op { WAL_OP_PUT = 1, WAL_OP_DEL = 2 };
+/* WAL_OP_MERGE has no key or value: it runs the recent tables' merge
+ * (store__recent_merge), which depends only on the state it finds. */
+enum wal_op { WAL_OP_PUT = 1, WAL_OP_DEL = 2, WAL_OP_MERGE = 3 };
 
 /* Opens dir/wal, creating it (with no checkpoint yet) when missing.
  * *has_checkpoint tells whether the file holds a valid checkpoint; a file

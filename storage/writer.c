@@ -329,7 +329,13 @@ int store_batch_del_schedule(struct store_batch *batch, const char *ns, const ch
 struct group_txn {
     struct store *store;
     MDB_txn *txn;
-    MDB_cursor *hist;            /* last-event lookups and appends */
+    MDB_cursor *hist;            /* last-event lookups in the history */
+    MDB_cursor *rr;              /* recent_run: lookups and new stretches */
+    /* The store's recent_next_seq and recent_stretches as this group
+     * leaves them; stored back only when it commits. */
+    uint64_t recent_seq;
+    uint64_t recent_stretches;
+    bool merged;                 /* it began with the recent tables' merge */
     /* What checking the current batch learnt, for applying it: the last
      * event id of the run its OP_REQUIRE_LAST_EVENT named (nothing of the
      * batch is applied in between, so it still holds at its first
@@ -413,7 +419,7 @@ static int batch_check(struct group_txn *g, struct store_batch *b)
         }
         case OP_REQUIRE_LAST_EVENT: {
             uint64_t last;
-            rc = store__last_event_id(g->hist, &op->run, &last);
+            rc = store__run_last_event_id(g->hist, g->rr, &op->run, &last);
             if (rc != 0)
                 return rc;
             if (last != op->number)
@@ -508,42 +514,64 @@ static int apply_put_run(struct group_txn *g, struct store_batch *b, const struc
     return mrc != MDB_SUCCESS ? mrc : vis_update(g, &new_run, true);
 }
 
+/* Writes the stretch being built (recent.c): its events under the next
+ * key of `recent`, always the table's last, and its entry in recent_run. */
+static int stretch_flush(struct group_txn *g, uint64_t last_id)
+{
+    struct store__stretch_buf *s = &g->store->stretch;
+    if (s->count == 0)
+        return MDB_SUCCESS;
+    uint8_t skey[8], dup[STORE__RECENT_DUP_BYTES];
+    uint64_t seq = g->recent_seq++;
+    store__put_be64(skey, seq);
+    store__recent_dup_encode(dup, seq, s->first, last_id);
+    MDB_val key = {sizeof(skey), skey}, val = store__stretch_value(s);
+    int rc = mdb_put(g->txn, g->store->dbi[STORE_T_RECENT], &key, &val, MDB_APPEND);
+    if (rc == MDB_SUCCESS && g->store->wal != NULL)
+        rc = store__wal_add(g->store, WAL_OP_PUT, STORE_T_RECENT, &key, &val);
+    MDB_val rkey = {TTAI_RUN_ID_BYTES, s->run.b}, rval = {sizeof(dup), dup};
+    if (rc == MDB_SUCCESS)
+        rc = put(g, STORE_T_RECENT_RUN, rkey, rval);
+    s->count = 0;
+    g->recent_stretches++;
+    return rc;
+}
+
 /* Applies every operation of b. Returns an LMDB code: anything but success
- * fails the whole group (invariant 1). */
+ * fails the whole group (invariant 1). A batch's appends to one run in a
+ * row make one stretch in the recent table. */
 static int batch_apply(struct group_txn *g, struct store_batch *b)
 {
+    struct store__stretch_buf *stretch = &g->store->stretch;
     size_t event_index = 0;
-    struct ttai_run_id last_run;
     uint64_t last_id = 0;
-    bool have_last = false;
+    stretch->count = 0;
     for (size_t i = 0; i < b->op_count; i++) {
         const struct batch_op *op = &b->ops[i];
         int rc = MDB_SUCCESS;
+        if (stretch->count > 0 &&
+            (op->kind != OP_APPEND || !ttai_run_id_eq(&stretch->run, &op->run))) {
+            rc = stretch_flush(g, last_id);
+            if (rc != MDB_SUCCESS)
+                return rc;
+        }
         switch (op->kind) {
         case OP_PUT_RUN: rc = apply_put_run(g, b, op); break;
         case OP_PUT_EXEC: rc = put(g, STORE_T_EXEC, op_key(b, op), op_val(b, op)); break;
         case OP_APPEND: {
-            /* Consecutive appends to one run skip the lookup, and so does
-             * the batch's first when its check looked the run up. */
-            if (!have_last || !ttai_run_id_eq(&last_run, &op->run)) {
+            /* A new stretch looks the run's last event up, except the
+             * batch's first when its check did. */
+            if (stretch->count == 0) {
                 if (event_index == 0 && g->known_last && ttai_run_id_eq(&g->known_run, &op->run)) {
                     last_id = g->known_last_id;
-                } else if (store__last_event_id(g->hist, &op->run, &last_id) != 0) {
+                } else if (store__run_last_event_id(g->hist, g->rr, &op->run, &last_id) != 0) {
                     return MDB_PANIC;
                 }
-                last_run = op->run;
-                have_last = true;
+                store__stretch_begin(stretch, &op->run, last_id + 1);
             }
-            uint8_t kbuf[TTAI_RUN_ID_BYTES + 8];
-            last_id++;
-            MDB_val key = {store__hist_key(kbuf, &op->run, last_id), kbuf};
             MDB_val val = op_val(b, op);
-            /* Through the cursor that found the run's last event: LMDB
-             * then searches only its page when the new key falls in it. */
-            rc = mdb_cursor_put(g->hist, &key, &val, 0);
-            if (rc == MDB_SUCCESS && g->store->wal != NULL)
-                rc = store__wal_add(g->store, WAL_OP_PUT, STORE_T_HIST, &key, &val);
-            b->event_ids[event_index++] = last_id;
+            rc = store__stretch_add(stretch, val.mv_data, val.mv_size);
+            b->event_ids[event_index++] = ++last_id;
             break;
         }
         case OP_PUT_TIMER: rc = put(g, STORE_T_TIMER, op_key(b, op), op_val(b, op)); break;
@@ -557,7 +585,7 @@ static int batch_apply(struct group_txn *g, struct store_batch *b)
         if (rc != MDB_SUCCESS)
             return rc;
     }
-    return MDB_SUCCESS;
+    return stretch_flush(g, last_id);
 }
 
 /* ---- The writer thread ---------------------------------------------------- */
@@ -646,13 +674,28 @@ static void group_take_more(struct store *store, struct store_batch *tail, size_
 static int group_run(struct store *store, struct store_batch *list, bool held, uint64_t epoch,
                      uint64_t *refused, int64_t *commit_ns)
 {
-    struct group_txn g = {.store = store};
+    struct group_txn g = {.store = store, .recent_seq = store->recent_next_seq,
+                          .recent_stretches = store->recent_stretches};
     int rc = mdb_txn_begin(store->env, NULL, 0, &g.txn);
     if (rc != MDB_SUCCESS)
         return rc;
-    rc = mdb_cursor_open(g.txn, store->dbi[STORE_T_HIST], &g.hist);
     if (store->wal != NULL)
         wal_record_begin(store->wal);
+    /* Enough stretches (or the final group of a close, which has no
+     * batches): this group begins by merging them into the history. */
+    if (g.recent_stretches > 0 &&
+        (g.recent_stretches >= store->recent_merge_stretches || list == NULL)) {
+        rc = store__recent_merge(store, g.txn);
+        if (rc == MDB_SUCCESS && store->wal != NULL)
+            rc = store__wal_add(store, WAL_OP_MERGE, STORE_T_RECENT, &(MDB_val){0, NULL}, NULL);
+        g.recent_seq = 1;
+        g.recent_stretches = 0;
+        g.merged = true;
+    }
+    if (rc == MDB_SUCCESS)
+        rc = mdb_cursor_open(g.txn, store->dbi[STORE_T_HIST], &g.hist);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_cursor_open(g.txn, store->dbi[STORE_T_RECENT_RUN], &g.rr);
     *refused = 0;
     size_t events = 0;
     for (struct store_batch *b = list; rc == MDB_SUCCESS && b != NULL; b = b->next) {
@@ -674,6 +717,7 @@ static int group_run(struct store *store, struct store_batch *list, bool held, u
         return rc;
     }
     mdb_cursor_close(g.hist);
+    mdb_cursor_close(g.rr);
     /* An injected failure (fault.c) replaces the commit. */
     int fault = store__fault_check(store);
     if (fault != 0) {
@@ -685,7 +729,13 @@ static int group_run(struct store *store, struct store_batch *list, bool held, u
     *commit_ns = ttai_mono_ns() - t0;
     pthread_mutex_lock(&store->mu);
     store->counters.commit_ns_total += (uint64_t)*commit_ns;
+    if (rc == MDB_SUCCESS && g.merged)
+        store->counters.recent_merges++;
     pthread_mutex_unlock(&store->mu);
+    if (rc == MDB_SUCCESS) {
+        store->recent_next_seq = g.recent_seq;
+        store->recent_stretches = g.recent_stretches;
+    }
     return rc;
 }
 
@@ -854,8 +904,15 @@ static void *writer_main(void *arg)
         /* An inline commit in progress (group_busy) goes first: batches
          * queued behind it were submitted after it and commit after it. */
         if (store->queue_head == NULL || store->group_busy) {
-            if (store->stopping && store->queue_head == NULL && !store->group_busy)
-                break; /* stopping and drained */
+            if (store->stopping && store->queue_head == NULL && !store->group_busy) {
+                /* Drained: a last group merges the recent events, so that
+                 * a stopped store holds every history in one place. */
+                pthread_mutex_unlock(&store->mu);
+                if (store->recent_stretches > 0)
+                    group_commit(store, NULL, false, 0);
+                pthread_mutex_lock(&store->mu);
+                break;
+            }
             pthread_cond_wait(&store->work_cv, &store->mu);
             continue;
         }
@@ -874,9 +931,46 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* Where the recent table stands: its next key and how many stretches it
+ * holds (after the log's replay, before any group). */
+static int recent_state_load(struct store *store, struct ttai_err *err)
+{
+    MDB_txn *txn;
+    MDB_cursor *cursor = NULL;
+    MDB_stat st;
+    MDB_val key, val;
+    int rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
+    if (rc != MDB_SUCCESS)
+        return ttai_errf(err, store__rc_from_mdb(rc), "cannot read '%s': %s", store->dir,
+                         mdb_strerror(rc));
+    rc = mdb_stat(txn, store->dbi[STORE_T_RECENT], &st);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_cursor_open(txn, store->dbi[STORE_T_RECENT], &cursor);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_cursor_get(cursor, &key, &val, MDB_LAST);
+    store->recent_next_seq = 1;
+    store->recent_stretches = 0;
+    if (rc == MDB_SUCCESS && key.mv_size != 8)
+        rc = MDB_CORRUPTED;
+    if (rc == MDB_SUCCESS) {
+        store->recent_next_seq = store__get_be64(key.mv_data) + 1;
+        store->recent_stretches = st.ms_entries;
+    }
+    if (cursor != NULL)
+        mdb_cursor_close(cursor);
+    mdb_txn_abort(txn);
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+        return ttai_errf(err, store__rc_from_mdb(rc), "cannot read the recent events of '%s': %s",
+                         store->dir, mdb_strerror(rc));
+    return TTAI_OK;
+}
+
 int store__writer_start(struct store *store, struct ttai_err *err)
 {
-    int rc = pthread_create(&store->writer, NULL, writer_main, store);
+    int rc = recent_state_load(store, err);
+    if (rc != 0)
+        return rc;
+    rc = pthread_create(&store->writer, NULL, writer_main, store);
     if (rc != 0)
         return ttai_errf(err, TTAI_EIO, "cannot start the writer thread: %s", strerror(rc));
     store->writer_running = true;

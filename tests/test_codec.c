@@ -1032,7 +1032,7 @@ void test_codec_names(void)
 
     static const char *const tables[STORE_T__COUNT] = {
         "meta", "exec", "run", "hist", "timer", "act", "sched", "vis_status", "vis_type",
-        "vis_start"};
+        "vis_start", "recent", "recent_run"};
     for (int t = 0; t < STORE_T__COUNT; t++)
         ASSERT_STR_EQ(store_table_name(t), tables[t]);
     ASSERT(store_table_name(STORE_T__COUNT) == NULL);

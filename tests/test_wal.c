@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "wal.h"
@@ -205,11 +206,12 @@ void test_wal_ring_wraps_behind_checkpoints(void)
 /* The writer: RUNS runs, events appended one batch at a time across them,
  * each acknowledged on the pipe (one byte: the run's index) once durable;
  * then it kills itself without closing anything. */
-static void writer_child(const char *dir, int ack_fd)
+static void writer_child(const char *dir, int ack_fd, uint64_t merge_stretches)
 {
     /* Checkpoints every 2 s: the one taken after the pause below falls in
      * the middle of the stream, and the events after it are only in the log. */
-    struct store_opts opts = {.dir = dir, .boot_id = "boot-before", .checkpoint_ms = 2000};
+    struct store_opts opts = {.dir = dir, .boot_id = "boot-before", .checkpoint_ms = 2000,
+                              .recent_merge_stretches = merge_stretches};
     struct store *store = test_open(&opts);
     struct store_run runs[RUNS];
     for (int i = 0; i < RUNS; i++) {
@@ -222,7 +224,16 @@ static void writer_child(const char *dir, int ack_fd)
     }
     uint8_t payload[300];
     struct ttai_err err;
+    /* The checkpoint after the pause must stay the last one: the stream
+     * stops well before the next could be due (a loaded machine commits
+     * slowly). */
+    struct timespec paused = {0};
     for (int e = 0; e < EVENTS_PER_RUN; e++) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (paused.tv_sec != 0 && (now.tv_sec - paused.tv_sec) * 1000 +
+                                          (now.tv_nsec - paused.tv_nsec) / 1000000 > 1200)
+            break;
         for (int i = 0; i < RUNS; i++) {
             memset(payload, 'a' + (e + i) % 26, sizeof(payload));
             struct store_event ev = {.type = STORE_EV_SIGNAL_RECEIVED, .time_ms = 2000 + e};
@@ -240,8 +251,10 @@ static void writer_child(const char *dir, int ack_fd)
             uint8_t idx = (uint8_t)i;
             ASSERT_EQ(write(ack_fd, &idx, 1), 1);
         }
-        if (e == EVENTS_PER_RUN / 2)
+        if (e == EVENTS_PER_RUN / 2) {
             usleep(2100 * 1000); /* the next commit takes a checkpoint */
+            clock_gettime(CLOCK_MONOTONIC, &paused);
+        }
     }
     raise(SIGKILL);
 }
@@ -253,7 +266,11 @@ static void writer_child(const char *dir, int ack_fd)
 #define LMDB_META_LAST_PG 136
 #define LMDB_META_TXNID 144
 
-void test_wal_recovery_after_restart(void)
+/* merge_stretches: the writer's store_opts.recent_merge_stretches (0: the
+ * default, which this stream never reaches; small: the log after the
+ * checkpoint holds many merges of the recent tables, which the replay must
+ * redo on the state it rebuilt). */
+static void recovery_after_restart(uint64_t merge_stretches)
 {
     char dir[512];
     test_path(dir, sizeof(dir), "store");
@@ -263,7 +280,7 @@ void test_wal_recovery_after_restart(void)
     ASSERT(pid >= 0);
     if (pid == 0) {
         close(fds[0]);
-        writer_child(dir, fds[1]);
+        writer_child(dir, fds[1], merge_stretches);
         _exit(1);
     }
     close(fds[1]);
@@ -345,8 +362,10 @@ void test_wal_recovery_after_restart(void)
         for (uint64_t id = 1; id <= last; id++) {
             struct store_event ev;
             ASSERT_OK(store_event_get(rd, &run.run_id, id, &ev, &err), &err);
-            if (id > 1)
+            if (id > 1) {
                 ASSERT_EQ(ev.payload.len, 300);
+                ASSERT_EQ(ev.payload.data[299], 'a' + (int)(id - 2 + (uint64_t)i) % 26);
+            }
         }
         runs_seen++;
     }
@@ -365,4 +384,14 @@ void test_wal_recovery_after_restart(void)
     store_counters_get(store, &sc);
     ASSERT_U64_EQ(sc.wal_records_replayed, 0);
     store_close(store);
+}
+
+void test_wal_recovery_after_restart(void)
+{
+    recovery_after_restart(0);
+}
+
+void test_wal_recovery_replays_merges(void)
+{
+    recovery_after_restart(64);
 }

@@ -517,6 +517,7 @@ case_metrics() {
                ttai_commits_total ttai_commit_batches_total ttai_commit_batches_refused_total \
                ttai_events_total ttai_commit_seconds_total ttai_store_map_grows_total \
                ttai_checkpoints_total ttai_checkpoint_seconds_total ttai_wal_bytes_total \
+               ttai_recent_merges_total \
                ttai_wal_replayed_records \
                ttai_commit_group_batches_max ttai_store_map_bytes ttai_activity_dispatch_seconds \
                ttai_http_requests_total ttai_http_request_duration_seconds \

@@ -6,7 +6,7 @@ d=(--data "$work/data")
 file_bytes=$(stat -c %s "$work/data/data.mdb")
 
 run_tool 0 "${d[@]}" stats
-has_line out "schema version  1"
+has_line out "schema version  2"
 has_line out "file bytes      $file_bytes"
 count_lines out '^map bytes +[1-9][0-9]*$' 1
 count_lines out '^hist +31 +[0-9]+$' 1
@@ -15,6 +15,7 @@ count_lines out '^exec +4 +[0-9]+$' 1
 count_lines out '^timer +1 +[0-9]+$' 1
 count_lines out '^act +1 +[0-9]+$' 1
 count_lines out '^sched +0 +0$' 1
+count_lines out '^recent +0 +0$' 1       # a closed store merged them into hist
 count_lines out '^Running +1$' 1
 count_lines out '^ContinuedAsNew +2$' 2     # 2 runs, and 2 events
 count_lines out '^WorkflowStarted +6$' 1
@@ -27,7 +28,7 @@ count_lines out '^total +31$' 1
 count_lines out 'undecodable' 0
 
 run_tool 0 "${d[@]}" stats --output json
-json_is schema_version 1
+json_is schema_version 2
 json_is file_bytes "$file_bytes"
 json_is tables.hist.entries 31
 json_is tables.run.entries 6
