@@ -240,7 +240,9 @@ int store__wal_commit(struct store *store, MDB_txn *txn)
         if (rc != MDB_SUCCESS)
             return rc;
         rc = ckpt_now(store, &err);
-        return rc == 0 ? MDB_SUCCESS : errno_of(rc);
+        /* Never ENOSPC here, which would make the caller run the group
+         * again: it is committed (the caller tells a full disk apart). */
+        return rc == 0 ? MDB_SUCCESS : EIO;
     }
     while (!wal_room(wal, bytes)) {
         /* The ring is full of records no checkpoint covers yet: wait for

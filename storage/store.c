@@ -610,19 +610,23 @@ static int recent_event_get(struct store_read *read, const struct ttai_run_id *r
     int rc = recent_cursor_open(read, &rr, NULL);
     if (rc != 0 || rr == NULL)
         return rc;
+    /* From the run's last stretch backwards: reads mostly want its newest
+     * events. */
     MDB_val key = {TTAI_RUN_ID_BYTES, (void *)run->b}, dval;
-    int mrc = mdb_cursor_get(rr, &key, &dval, MDB_SET_KEY);
+    int mrc = mdb_cursor_get(rr, &key, &dval, MDB_SET);
+    if (mrc == MDB_SUCCESS)
+        mrc = mdb_cursor_get(rr, &key, &dval, MDB_LAST_DUP);
     struct store__recent_dup dup = {0};
     rc = 0;
-    for (; mrc == MDB_SUCCESS; mrc = mdb_cursor_get(rr, &key, &dval, MDB_NEXT_DUP)) {
+    for (; mrc == MDB_SUCCESS; mrc = mdb_cursor_get(rr, &key, &dval, MDB_PREV_DUP)) {
         rc = store__recent_dup_decode(&dval, &dup);
-        if (rc != 0 || event_id <= dup.last)
+        if (rc != 0 || event_id >= dup.first)
             break;
     }
     mdb_cursor_close(rr);
     if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
         return store__rc_from_mdb(mrc);
-    if (rc != 0 || mrc == MDB_NOTFOUND || event_id < dup.first)
+    if (rc != 0 || mrc == MDB_NOTFOUND || event_id > dup.last)
         return rc;
     uint8_t skey[8];
     store__put_be64(skey, dup.seq);
@@ -825,8 +829,10 @@ static int recent_step(struct store_iter *it, uint64_t *event_id, MDB_val *val)
                 return TTAI_ECORRUPT;
         }
         int rc = store__stretch_next(&s, event_id, val);
-        if (rc < 0)
+        if (rc < 0) {
+            it->stretch.left = 0; /* the next call goes on with the next stretch */
             return rc;
+        }
         if (rc == 1 && *event_id < it->from_event_id)
             continue;
         it->stretch.next_id = s.next_id;

@@ -672,7 +672,7 @@ static void group_take_more(struct store *store, struct store_batch *tail, size_
  * LMDB code for the group (MDB_SUCCESS when it committed) and sets each
  * batch's rc. */
 static int group_run(struct store *store, struct store_batch *list, bool held, uint64_t epoch,
-                     uint64_t *refused, int64_t *commit_ns)
+                     bool may_merge, bool *merged, uint64_t *refused, int64_t *commit_ns)
 {
     struct group_txn g = {.store = store, .recent_seq = store->recent_next_seq,
                           .recent_stretches = store->recent_stretches};
@@ -683,7 +683,7 @@ static int group_run(struct store *store, struct store_batch *list, bool held, u
         wal_record_begin(store->wal);
     /* Enough stretches (or the final group of a close, which has no
      * batches): this group begins by merging them into the history. */
-    if (g.recent_stretches > 0 &&
+    if (may_merge && g.recent_stretches > 0 &&
         (g.recent_stretches >= store->recent_merge_stretches || list == NULL)) {
         rc = store__recent_merge(store, g.txn);
         if (rc == MDB_SUCCESS && store->wal != NULL)
@@ -692,6 +692,7 @@ static int group_run(struct store *store, struct store_batch *list, bool held, u
         g.recent_stretches = 0;
         g.merged = true;
     }
+    *merged = g.merged;
     if (rc == MDB_SUCCESS)
         rc = mdb_cursor_open(g.txn, store->dbi[STORE_T_HIST], &g.hist);
     if (rc == MDB_SUCCESS)
@@ -805,9 +806,10 @@ static void group_commit(struct store *store, struct store_batch *list, bool hel
     uint64_t refused = 0;
     int64_t commit_ns = 0;
     int checkpointed = 0;
+    bool may_merge = true, merged = false;
     int rc;
     for (;;) {
-        rc = group_run(store, list, held, epoch, &refused, &commit_ns);
+        rc = group_run(store, list, held, epoch, may_merge, &merged, &refused, &commit_ns);
         /* A full disk: the pages the checkpoint's pin holds are free once a
          * checkpoint moves it; nothing of the group was kept (checkpoint.c),
          * so it can run again. */
@@ -818,6 +820,12 @@ static void group_commit(struct store *store, struct store_batch *list, bool hel
         /* At the limit, pages that only the checkpoint's pin still holds
          * count as free once a checkpoint of the last commit moves it. */
         if (!map_grow(store) && !(checkpointed++ == 0 && store__ckpt_release(store))) {
+            /* The merge copies events before it frees their stretches:
+             * at the limit the group goes without it, the merge waits. */
+            if (merged) {
+                may_merge = false;
+                continue;
+            }
             char detail[64];
             snprintf(detail, sizeof(detail), "%zu", store->map_bytes);
             for (struct store_batch *b = list; b != NULL; b = b->next)

@@ -80,6 +80,7 @@ TEST(batch_alloc_failures)
 /* test_space.c */
 TEST(space_map_growth)
 TEST(space_map_limit)
+TEST(space_map_limit_merge_waits)
 TEST(space_fatal_latch)
 /* test_wal.c */
 TEST(wal_records_and_torn_tail)

@@ -118,6 +118,10 @@ void test_recent_reads_across_merges(void)
     for (int logged = 0; logged < 2; logged++) {
         char sub[600];
         snprintf(sub, sizeof(sub), "%s-%d", dir, logged);
+        /* A reader in another process, forked while no store (so no
+         * thread) is open. */
+        struct test_child child;
+        test_child_start(&child, sub, 0);
         struct store_opts opts = {.dir = sub, .no_sync = !logged, .recent_merge_stretches = 7};
         struct store *store = test_open(&opts);
         struct store_run runs[RUNS];
@@ -157,11 +161,13 @@ void test_recent_reads_across_merges(void)
         store_counters_get(store, &c);
         ASSERT_GE(c.recent_merges, 5);
         ASSERT_GT(entries(store, STORE_T_RECENT), 0);
-        /* A read-only opener sees the same, stretches included. */
-        struct store_opts ro = {.dir = sub, .read_only = true};
-        struct store *reader = test_open(&ro);
-        check_all(reader, runs, last);
-        store_close(reader);
+        /* Another process sees the same last ids, stretches included. */
+        for (int i = 0; i < RUNS; i++) {
+            struct test_child_rep rep = test_child_ask(&child, &runs[i].run_id);
+            ASSERT_EQ(rep.rc, 0);
+            ASSERT_U64_EQ(rep.last_event_id, last[i]);
+        }
+        test_child_stop(&child);
         store_close(store);
 
         /* The close merged everything; a reopen reads it all from the
@@ -199,7 +205,9 @@ void test_recent_survive_kill(void)
     int status;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-    struct store_opts opts = {.dir = dir, .recent_merge_stretches = 10};
+    /* A higher threshold now: the appends below go on after the stretches
+     * left, under the next keys (no merge resets them). */
+    struct store_opts opts = {.dir = dir, .recent_merge_stretches = 100};
     struct store *store = test_open(&opts);
     /* 90 stretches (3 starts, 87 appends), merged by each group that
      * found 10 waiting: the last 10 are left. */
@@ -208,6 +216,10 @@ void test_recent_survive_kill(void)
     check_all(store, runs, last);
     for (int n = 0; n < 20; n++)
         commit_event(store, &runs[n % RUNS], n % RUNS, ++last[n % RUNS], 3000);
+    ASSERT_U64_EQ(entries(store, STORE_T_RECENT), 30);
+    struct store_counters c;
+    store_counters_get(store, &c);
+    ASSERT_U64_EQ(c.recent_merges, 0);
     check_all(store, runs, last);
     store_close(store);
 }
@@ -235,23 +247,10 @@ static uint32_t schema_version(struct store *store)
     return version;
 }
 
-/* A store written before the recent tables existed (schema 1: no such
- * tables, version 1) is read as it is by read-only openers and upgraded by
- * the first read-write open. */
-void test_recent_schema1_upgrade(void)
+/* Makes a closed (so merged) store look like schema 1: no recent tables,
+ * version 1. */
+static void downgrade_to_schema1(const char *dir)
 {
-    char dir[512];
-    test_path(dir, sizeof(dir), "store");
-    struct store_run runs[RUNS];
-    uint64_t last[RUNS] = {1, 1, 1};
-    struct ttai_err err;
-    struct store *store = test_open_dir(dir);
-    make_runs(runs, store);
-    for (int i = 0; i < RUNS; i++)
-        for (int k = 0; k < 5; k++)
-            commit_event(store, &runs[i], i, ++last[i], 2000);
-    store_close(store); /* merges: every event in hist, as schema 1 kept them */
-
     MDB_txn *txn;
     MDB_env *env = raw_open(dir, &txn);
     MDB_dbi dbi;
@@ -265,6 +264,25 @@ void test_recent_schema1_upgrade(void)
     ASSERT_EQ(mdb_put(txn, dbi, &key, &val, 0), 0);
     ASSERT_EQ(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
+}
+
+/* A store written before the recent tables existed (schema 1: no such
+ * tables, version 1) is read as it is by read-only openers and upgraded by
+ * the first read-write open, logged or not. */
+void test_recent_schema1_upgrade(void)
+{
+    char dir[512];
+    test_path(dir, sizeof(dir), "store");
+    struct store_run runs[RUNS];
+    uint64_t last[RUNS] = {1, 1, 1};
+    struct ttai_err err;
+    struct store *store = test_open_dir(dir);
+    make_runs(runs, store);
+    for (int i = 0; i < RUNS; i++)
+        for (int k = 0; k < 5; k++)
+            commit_event(store, &runs[i], i, ++last[i], 2000);
+    store_close(store); /* merges: every event in hist, as schema 1 kept them */
+    downgrade_to_schema1(dir);
 
     struct store_opts ro = {.dir = dir, .read_only = true};
     store = test_open(&ro);
@@ -279,6 +297,8 @@ void test_recent_schema1_upgrade(void)
     store_close(store);
 
     for (int logged = 1; logged >= 0; logged--) {
+        if (!logged)
+            downgrade_to_schema1(dir); /* the logged pass upgraded it */
         struct store_opts opts = {.dir = dir, .no_sync = !logged};
         store = test_open(&opts);
         ASSERT_EQ(schema_version(store), STORE_SCHEMA_VERSION);
@@ -289,7 +309,9 @@ void test_recent_schema1_upgrade(void)
         store_close(store);
     }
     /* A schema-2 store without its recent tables is damaged, not old. */
-    env = raw_open(dir, &txn);
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_env *env = raw_open(dir, &txn);
     ASSERT_EQ(mdb_dbi_open(txn, "recent", 0, &dbi), 0);
     ASSERT_EQ(mdb_drop(txn, dbi, 1), 0);
     ASSERT_EQ(mdb_txn_commit(txn), 0);
@@ -298,8 +320,34 @@ void test_recent_schema1_upgrade(void)
     ASSERT(strstr(err.msg, "recent") != NULL);
 }
 
-/* recent_run naming stretches that are missing or hold other runs' events:
- * every read of the run says the store is corrupt, and other runs read on. */
+/* recent_run naming stretches that are torn, missing or hold another run's
+ * events: every read of those events says the store is corrupt, a history
+ * walk reports each bad stretch once and goes on, and other runs read on. */
+static void raw_stretch(MDB_txn *txn, MDB_dbi recent, MDB_dbi rr, uint64_t seq,
+                        const struct ttai_run_id *owner, const struct ttai_run_id *listed,
+                        uint64_t first, bool torn)
+{
+    uint8_t skey[8], dup[24];
+    for (int b = 0; b < 8; b++) {
+        skey[b] = (uint8_t)(seq >> (56 - 8 * b));
+        dup[b] = skey[b];
+        dup[8 + b] = dup[16 + b] = (uint8_t)(first >> (56 - 8 * b));
+    }
+    if (owner != NULL) {
+        uint8_t stretch[16 + 8 + 4 + 4 + 2] = {0};
+        memcpy(stretch, owner->b, 16);
+        memcpy(stretch + 16, dup + 8, 8); /* first id */
+        stretch[27] = 1;                  /* one event */
+        stretch[31] = 2;                  /* of two bytes */
+        stretch[32] = 0x81;               /* {0: 9}: a valid event, if read */
+        stretch[33] = 0x00;
+        MDB_val k = {8, skey}, v = {torn ? sizeof(stretch) - 1 : sizeof(stretch), stretch};
+        ASSERT_EQ(mdb_put(txn, recent, &k, &v, 0), 0);
+    }
+    MDB_val rk = {16, (void *)listed->b}, rv = {24, dup};
+    ASSERT_EQ(mdb_put(txn, rr, &rk, &rv, 0), 0);
+}
+
 void test_recent_corrupt(void)
 {
     char dir[512];
@@ -319,23 +367,11 @@ void test_recent_corrupt(void)
     MDB_dbi recent, rr;
     ASSERT_EQ(mdb_dbi_open(txn, "recent", 0, &recent), 0);
     ASSERT_EQ(mdb_dbi_open(txn, "recent_run", MDB_DUPSORT | MDB_DUPFIXED, &rr), 0);
-    /* bad: event 2 in stretch 1, which is other's; event 3 in stretch 2,
-     * which does not exist. */
-    uint8_t skey[8] = {0, 0, 0, 0, 0, 0, 0, 1};
-    uint8_t stretch[16 + 8 + 4 + 4 + 2] = {0};
-    memcpy(stretch, other.run_id.b, 16);
-    stretch[23] = 2;             /* first id 2 */
-    stretch[27] = 1;             /* one event */
-    stretch[31] = 2;             /* of two bytes */
-    stretch[32] = 0x80;          /* (never decoded: the run is wrong) */
-    MDB_val k = {8, skey}, v = {sizeof(stretch), stretch};
-    ASSERT_EQ(mdb_put(txn, recent, &k, &v, 0), 0);
-    uint8_t dup[24] = {0};
-    dup[7] = 1, dup[15] = 2, dup[23] = 2;
-    MDB_val rk = {16, bad.run_id.b}, rv = {24, dup};
-    ASSERT_EQ(mdb_put(txn, rr, &rk, &rv, 0), 0);
-    dup[7] = 2, dup[15] = 3, dup[23] = 3;
-    ASSERT_EQ(mdb_put(txn, rr, &rk, &rv, 0), 0);
+    /* bad's event 2: a torn stretch; 3: a stretch that is not there; 4: a
+     * stretch of another run. */
+    raw_stretch(txn, recent, rr, 1, &bad.run_id, &bad.run_id, 2, true);
+    raw_stretch(txn, recent, rr, 2, NULL, &bad.run_id, 3, false);
+    raw_stretch(txn, recent, rr, 3, &other.run_id, &bad.run_id, 4, false);
     ASSERT_EQ(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
 
@@ -346,16 +382,20 @@ void test_recent_corrupt(void)
     struct store_event ev;
     uint64_t lastid;
     ASSERT_OK(store_last_event_id(rd, &bad.run_id, &lastid, &err), &err);
-    ASSERT_U64_EQ(lastid, 3); /* what recent_run says */
-    ASSERT_EQ(store_event_get(rd, &bad.run_id, 2, &ev, &err), TTAI_ECORRUPT);
-    ASSERT_EQ(store_event_get(rd, &bad.run_id, 3, &ev, &err), TTAI_ECORRUPT);
+    ASSERT_U64_EQ(lastid, 4); /* what recent_run says */
+    for (uint64_t id = 2; id <= 4; id++)
+        ASSERT_EQ(store_event_get(rd, &bad.run_id, id, &ev, &err), TTAI_ECORRUPT);
     ASSERT_OK(store_event_get(rd, &bad.run_id, 1, &ev, &err), &err);
+    ASSERT_EQ(store_event_get(rd, &bad.run_id, 5, &ev, &err), TTAI_ENOTFOUND);
     struct store_iter it;
     ASSERT_OK(store_hist_iter_init(&it, rd, &bad.run_id, 1, &err), &err);
     ASSERT_EQ(store_hist_iter_next(&it, &ev, &err), 1);
     ASSERT_U64_EQ(ev.event_id, 1);
-    ASSERT_EQ(store_hist_iter_next(&it, &ev, &err), TTAI_ECORRUPT);
-    ASSERT(strstr(err.msg, "recent") != NULL);
+    for (int n = 0; n < 3; n++) { /* each bad stretch once */
+        ASSERT_EQ(store_hist_iter_next(&it, &ev, &err), TTAI_ECORRUPT);
+        ASSERT(strstr(err.msg, "recent") != NULL);
+    }
+    ASSERT_EQ(store_hist_iter_next(&it, &ev, &err), 0);
     store_iter_release(&it);
     ASSERT_OK(store_hist_iter_init(&it, rd, &good.run_id, 1, &err), &err);
     ASSERT_EQ(store_hist_iter_next(&it, &ev, &err), 1);
