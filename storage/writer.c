@@ -539,39 +539,55 @@ static int stretch_flush(struct group_txn *g, uint64_t last_id)
 
 /* Applies every operation of b. Returns an LMDB code: anything but success
  * fails the whole group (invariant 1). A batch's appends to one run in a
- * row make one stretch in the recent table. */
+ * row make one stretch in the recent table, except the first events of a
+ * run (it has none yet): those go straight into the history, where a new
+ * run's neighbours are other new runs (time-ordered ids), so they cost no
+ * more pages there and no merge later. */
 static int batch_apply(struct group_txn *g, struct store_batch *b)
 {
     struct store__stretch_buf *stretch = &g->store->stretch;
+    enum { APPENDS_NONE, APPENDS_STRETCH, APPENDS_HIST } appends = APPENDS_NONE;
+    struct ttai_run_id run = {0};  /* of the appends in a row */
     size_t event_index = 0;
     uint64_t last_id = 0;
     stretch->count = 0;
     for (size_t i = 0; i < b->op_count; i++) {
         const struct batch_op *op = &b->ops[i];
         int rc = MDB_SUCCESS;
-        if (stretch->count > 0 &&
-            (op->kind != OP_APPEND || !ttai_run_id_eq(&stretch->run, &op->run))) {
-            rc = stretch_flush(g, last_id);
-            if (rc != MDB_SUCCESS)
+        if (appends != APPENDS_NONE &&
+            (op->kind != OP_APPEND || !ttai_run_id_eq(&run, &op->run))) {
+            if (appends == APPENDS_STRETCH && (rc = stretch_flush(g, last_id)) != MDB_SUCCESS)
                 return rc;
+            appends = APPENDS_NONE;
         }
         switch (op->kind) {
         case OP_PUT_RUN: rc = apply_put_run(g, b, op); break;
         case OP_PUT_EXEC: rc = put(g, STORE_T_EXEC, op_key(b, op), op_val(b, op)); break;
         case OP_APPEND: {
-            /* A new stretch looks the run's last event up, except the
-             * batch's first when its check did. */
-            if (stretch->count == 0) {
+            /* Appends in a row to a run look its last event up once,
+             * except the batch's first when its check did. */
+            if (appends == APPENDS_NONE) {
                 if (event_index == 0 && g->known_last && ttai_run_id_eq(&g->known_run, &op->run)) {
                     last_id = g->known_last_id;
                 } else if (store__run_last_event_id(g->hist, g->rr, &op->run, &last_id) != 0) {
                     return MDB_PANIC;
                 }
-                store__stretch_begin(stretch, &op->run, last_id + 1);
+                run = op->run;
+                appends = last_id == 0 ? APPENDS_HIST : APPENDS_STRETCH;
+                if (appends == APPENDS_STRETCH)
+                    store__stretch_begin(stretch, &op->run, last_id + 1);
             }
             MDB_val val = op_val(b, op);
-            rc = store__stretch_add(stretch, val.mv_data, val.mv_size);
             b->event_ids[event_index++] = ++last_id;
+            if (appends == APPENDS_STRETCH) {
+                rc = store__stretch_add(stretch, val.mv_data, val.mv_size);
+                break;
+            }
+            uint8_t kbuf[TTAI_RUN_ID_BYTES + 8];
+            MDB_val key = {store__hist_key(kbuf, &op->run, last_id), kbuf};
+            rc = mdb_cursor_put(g->hist, &key, &val, 0);
+            if (rc == MDB_SUCCESS && g->store->wal != NULL)
+                rc = store__wal_add(g->store, WAL_OP_PUT, STORE_T_HIST, &key, &val);
             break;
         }
         case OP_PUT_TIMER: rc = put(g, STORE_T_TIMER, op_key(b, op), op_val(b, op)); break;
@@ -585,7 +601,7 @@ static int batch_apply(struct group_txn *g, struct store_batch *b)
         if (rc != MDB_SUCCESS)
             return rc;
     }
-    return stretch_flush(g, last_id);
+    return appends == APPENDS_STRETCH ? stretch_flush(g, last_id) : MDB_SUCCESS;
 }
 
 /* ---- The writer thread ---------------------------------------------------- */

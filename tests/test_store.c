@@ -150,9 +150,7 @@ static void put_world(struct store *store)
     store_batch_free(b);
 }
 
-/* merged: whether the store was closed since put_world, which moved the
- * events from the recent table into the history (docs/storage.md). */
-static void check_world(struct store *store, bool merged)
+static void check_world(struct store *store)
 {
     struct ttai_err err;
     struct store_read *rd = test_read(store);
@@ -199,16 +197,10 @@ static void check_world(struct store *store, bool merged)
         [STORE_T_META] = 2, [STORE_T_EXEC] = 2, [STORE_T_RUN] = 2, [STORE_T_HIST] = 4,
         [STORE_T_TIMER] = 2, [STORE_T_ACT] = 1, [STORE_T_SCHED] = 1, [STORE_T_VIS_STATUS] = 2,
         [STORE_T_VIS_TYPE] = 2, [STORE_T_VIS_START] = 2};
-    uint64_t want_hist[STORE_T__COUNT];
-    memcpy(want_hist, want, sizeof(want));
-    if (!merged) { /* one stretch of r1's four events */
-        want_hist[STORE_T_HIST] = 0;
-        want_hist[STORE_T_RECENT] = want_hist[STORE_T_RECENT_RUN] = 1;
-    }
     for (int tb = 0; tb < STORE_T__COUNT; tb++)
-        if (st.entries[tb] != want_hist[tb])
+        if (st.entries[tb] != want[tb])
             test__fail(__FILE__, __LINE__, "table %s has %" PRIu64 " entries, want %" PRIu64,
-                       store_table_name(tb), st.entries[tb], want_hist[tb]);
+                       store_table_name(tb), st.entries[tb], want[tb]);
     store_read_end(rd);
 }
 
@@ -226,12 +218,12 @@ void test_store_stats(void)
     for (int t = 1; t < STORE_T__COUNT; t++)
         ASSERT_U64_EQ(st.entries[t], 0);
     put_world(store);
-    check_world(store, false); /* counts every table */
+    check_world(store); /* counts every table */
     rd = test_read(store);
     ASSERT_OK(store_stats_get(rd, &st, &err), &err);
     store_read_end(rd);
     ASSERT_GE(st.page_bytes, 512);
-    ASSERT_GT(st.pages[STORE_T_RECENT], 0);
+    ASSERT_GT(st.pages[STORE_T_HIST], 0);
     ASSERT_GT(st.used_bytes, 0);
     ASSERT_LE(st.used_bytes, st.map_bytes);
     ASSERT_GT(st.file_bytes, 0);
@@ -241,15 +233,6 @@ void test_store_stats(void)
     ASSERT_U64_EQ(c.commits, 1);
     ASSERT_U64_EQ(c.batches, 1);
     ASSERT_U64_EQ(c.events, 4);
-    ASSERT_U64_EQ(c.recent_merges, 0);
-    store_close(store);
-    /* The close merged the recent events into the history. */
-    store = test_open_dir(dir);
-    check_world(store, true);
-    rd = test_read(store);
-    ASSERT_OK(store_stats_get(rd, &st, &err), &err);
-    store_read_end(rd);
-    ASSERT_GT(st.pages[STORE_T_HIST], 0);
     store_close(store);
 }
 
@@ -259,11 +242,11 @@ void test_store_reopen_keeps_everything(void)
     store_path(dir, sizeof(dir), "data");
     struct store *store = test_open_dir(dir);
     put_world(store);
-    check_world(store, false);
+    check_world(store);
     store_close(store);
     for (int i = 0; i < 2; i++) {
         store = test_open_dir(dir);
-        check_world(store, true);
+        check_world(store);
         store_close(store);
     }
     /* And appends continue the ids. */
@@ -324,7 +307,7 @@ void test_store_read_only(void)
 
     struct store_opts opts = {.dir = dir, .read_only = true};
     store = test_open(&opts);
-    check_world(store, true);
+    check_world(store);
     struct ttai_err err;
     struct store_batch *b = store_batch_new();
     struct ttai_run_id r1 = rid(1);
@@ -340,7 +323,7 @@ void test_store_read_only(void)
 
     /* Nothing was written. */
     store = test_open_dir(dir);
-    check_world(store, true);
+    check_world(store);
     store_close(store);
 }
 
@@ -375,10 +358,10 @@ void test_store_second_open_busy(void)
     ASSERT(strstr(err.msg, dir) != NULL);
     /* The failed open disturbed nothing. */
     put_world(store);
-    check_world(store, false);
+    check_world(store);
     store_close(store);
     store = test_open_dir(dir);
-    check_world(store, true);
+    check_world(store);
     store_close(store);
 }
 
@@ -429,7 +412,7 @@ void test_store_schema_version_mismatch(void)
     static const uint8_t v1[4] = {0, 0, 0, STORE_SCHEMA_VERSION};
     write_schema_version(dir, v1, sizeof(v1));
     store = test_open_dir(dir);
-    check_world(store, true);
+    check_world(store);
     store_close(store);
 }
 
