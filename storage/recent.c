@@ -64,6 +64,23 @@ int store__recent_dup_decode(const MDB_val *val, struct store__recent_dup *out)
     return out->first == 0 || out->last < out->first ? TTAI_ECORRUPT : TTAI_OK;
 }
 
+/* Grows *data to hold need bytes (doubling from 4 KiB). ENOMEM or
+ * MDB_SUCCESS. */
+static int reserve(uint8_t **data, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return MDB_SUCCESS;
+    size_t n = *cap ? *cap : 4096;
+    while (n < need)
+        n *= 2;
+    uint8_t *grown = ttai_realloc(*data, n);
+    if (grown == NULL)
+        return ENOMEM;
+    *data = grown;
+    *cap = n;
+    return MDB_SUCCESS;
+}
+
 void store__stretch_begin(struct store__stretch_buf *s, const struct ttai_run_id *run,
                           uint64_t first)
 {
@@ -78,16 +95,8 @@ int store__stretch_add(struct store__stretch_buf *s, const void *event, size_t l
     if (len > UINT32_MAX || s->len + 4 + len > UINT32_MAX)
         return ENOMEM;
     size_t need = s->len + 4 + len;
-    if (need > s->cap) {
-        size_t cap = s->cap ? s->cap : 4096;
-        while (cap < need)
-            cap *= 2;
-        uint8_t *grown = ttai_realloc(s->data, cap);
-        if (grown == NULL)
-            return ENOMEM;
-        s->data = grown;
-        s->cap = cap;
-    }
+    if (reserve(&s->data, &s->cap, need) != MDB_SUCCESS)
+        return ENOMEM;
     put_be32(s->data + s->len, (uint32_t)len);
     memcpy(s->data + s->len + 4, event, len);
     s->len = need;
@@ -109,17 +118,28 @@ void store__stretch_buf_free(struct store__stretch_buf *s)
     *s = (struct store__stretch_buf){0};
 }
 
-int store__stretch_open(const MDB_val *val, struct store__stretch *out)
+int store__stretch_get(MDB_txn *txn, const struct store *store, uint64_t seq, MDB_val *out)
+{
+    uint8_t key[8];
+    store__put_be64(key, seq);
+    MDB_val k = {sizeof(key), key};
+    int rc = mdb_get(txn, store->dbi[STORE_T_RECENT], &k, out);
+    return rc == MDB_NOTFOUND ? TTAI_ECORRUPT : store__rc_from_mdb(rc);
+}
+
+int store__stretch_open(const MDB_val *val, const struct store__recent_dup *dup,
+                        const struct ttai_run_id *run, struct store__stretch *out)
 {
     if (val->mv_size < STORE__STRETCH_HEADER_BYTES)
         return TTAI_ECORRUPT;
     const uint8_t *p = val->mv_data;
-    memcpy(out->run.b, p, TTAI_RUN_ID_BYTES);
     out->next_id = store__get_be64(p + TTAI_RUN_ID_BYTES);
     out->left = get_be32(p + TTAI_RUN_ID_BYTES + 8);
     out->p = p + STORE__STRETCH_HEADER_BYTES;
     out->end = p + val->mv_size;
-    return out->next_id == 0 || out->left == 0 ? TTAI_ECORRUPT : TTAI_OK;
+    bool ok = memcmp(p, run->b, TTAI_RUN_ID_BYTES) == 0 && out->next_id == dup->first &&
+              out->left == dup->last - dup->first + 1;
+    return ok ? TTAI_OK : TTAI_ECORRUPT;
 }
 
 int store__stretch_next(struct store__stretch *s, uint64_t *event_id, MDB_val *event)
@@ -171,12 +191,35 @@ int store__run_last_event_id(MDB_cursor *hist, MDB_cursor *rr, const struct ttai
     return store__last_event_id(hist, run, out);
 }
 
+int store__recent_state(MDB_txn *txn, const struct store *store, uint64_t *stretches,
+                        uint64_t *next_seq)
+{
+    MDB_stat st;
+    MDB_cursor *cursor;
+    MDB_val key, val;
+    int rc = mdb_stat(txn, store->dbi[STORE_T_RECENT], &st);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_cursor_open(txn, store->dbi[STORE_T_RECENT], &cursor);
+    if (rc != MDB_SUCCESS)
+        return rc;
+    rc = mdb_cursor_get(cursor, &key, &val, MDB_LAST);
+    mdb_cursor_close(cursor);
+    *stretches = st.ms_entries;
+    *next_seq = 1;
+    if (rc == MDB_NOTFOUND)
+        return MDB_SUCCESS;
+    if (rc == MDB_SUCCESS && key.mv_size != 8)
+        rc = MDB_CORRUPTED;
+    if (rc == MDB_SUCCESS)
+        *next_seq = store__get_be64(key.mv_data) + 1;
+    return rc;
+}
+
 /* ---- The merge ------------------------------------------------------------- */
 
 int store__recent_merge(struct store *store, MDB_txn *txn)
 {
     MDB_cursor *rr = NULL, *hist = NULL;
-    MDB_dbi recent = store->dbi[STORE_T_RECENT];
     int rc = mdb_cursor_open(txn, store->dbi[STORE_T_RECENT_RUN], &rr);
     if (rc == MDB_SUCCESS)
         rc = mdb_cursor_open(txn, store->dbi[STORE_T_HIST], &hist);
@@ -195,46 +238,35 @@ int store__recent_merge(struct store *store, MDB_txn *txn)
             rc = MDB_CORRUPTED;
             break;
         }
-        uint8_t skey[8];
-        store__put_be64(skey, dup.seq);
-        MDB_val sk = {sizeof(skey), skey}, sv;
-        rc = mdb_get(txn, recent, &sk, &sv);
-        if (rc != MDB_SUCCESS) {
-            rc = rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+        struct ttai_run_id run;
+        memcpy(run.b, key.mv_data, TTAI_RUN_ID_BYTES);
+        MDB_val sv;
+        int trc = store__stretch_get(txn, store, dup.seq, &sv);
+        if (trc != 0) {
+            rc = trc == TTAI_ECORRUPT ? MDB_CORRUPTED : MDB_PANIC;
             break;
         }
-        if (sv.mv_size > copy_cap) {
-            size_t cap = copy_cap ? copy_cap : 4096;
-            while (cap < sv.mv_size)
-                cap *= 2;
-            uint8_t *grown = ttai_realloc(copy, cap);
-            if (grown == NULL) {
-                rc = ENOMEM;
-                break;
-            }
-            copy = grown;
-            copy_cap = cap;
-        }
+        if ((rc = reserve(&copy, &copy_cap, sv.mv_size)) != MDB_SUCCESS)
+            break;
         memcpy(copy, sv.mv_data, sv.mv_size);
         sv.mv_data = copy;
         struct store__stretch s;
-        if (store__stretch_open(&sv, &s) != 0 || memcmp(s.run.b, key.mv_data, TTAI_RUN_ID_BYTES) ||
-            s.next_id != dup.first) {
+        if (store__stretch_open(&sv, &dup, &run, &s) != 0) {
             rc = MDB_CORRUPTED;
             break;
         }
-        uint64_t id = 0;
+        uint64_t id;
         MDB_val ev;
         int n;
         while ((n = store__stretch_next(&s, &id, &ev)) == 1) {
             uint8_t hk[TTAI_RUN_ID_BYTES + 8];
-            MDB_val hkey = {store__hist_key(hk, &s.run, id), hk};
+            MDB_val hkey = {store__hist_key(hk, &run, id), hk};
             rc = mdb_cursor_put(hist, &hkey, &ev, 0);
             if (rc != MDB_SUCCESS)
                 break;
         }
-        if (rc == MDB_SUCCESS && (n != 0 || id != dup.last))
-            rc = MDB_CORRUPTED;
+        if (rc == MDB_SUCCESS && n != 0)
+            rc = MDB_CORRUPTED; /* trailing bytes */
         if (rc != MDB_SUCCESS)
             break;
     }
@@ -246,7 +278,7 @@ int store__recent_merge(struct store *store, MDB_txn *txn)
     if (rr != NULL)
         mdb_cursor_close(rr);
     if (rc == MDB_SUCCESS)
-        rc = mdb_drop(txn, recent, 0);
+        rc = mdb_drop(txn, store->dbi[STORE_T_RECENT], 0);
     if (rc == MDB_SUCCESS)
         rc = mdb_drop(txn, store->dbi[STORE_T_RECENT_RUN], 0);
     return rc;

@@ -628,15 +628,11 @@ static int recent_event_get(struct store_read *read, const struct ttai_run_id *r
         return store__rc_from_mdb(mrc);
     if (rc != 0 || mrc == MDB_NOTFOUND || event_id > dup.last)
         return rc;
-    uint8_t skey[8];
-    store__put_be64(skey, dup.seq);
     MDB_val sval;
-    mrc = get(read, STORE_T_RECENT, skey, sizeof(skey), &sval);
     struct store__stretch s;
-    if (mrc != MDB_SUCCESS)
-        return mrc == MDB_NOTFOUND ? TTAI_ECORRUPT : store__rc_from_mdb(mrc);
-    if (store__stretch_open(&sval, &s) != 0 || !ttai_run_id_eq(&s.run, run))
-        return TTAI_ECORRUPT;
+    if ((rc = store__stretch_get(read->txn, read->store, dup.seq, &sval)) != 0 ||
+        (rc = store__stretch_open(&sval, &dup, run, &s)) != 0)
+        return rc;
     uint64_t id;
     while ((rc = store__stretch_next(&s, &id, val)) == 1)
         if (id == event_id)
@@ -801,10 +797,9 @@ int store_hist_iter_init(struct store_iter *it, struct store_read *read,
  * 2 within them. */
 static int recent_step(struct store_iter *it, uint64_t *event_id, MDB_val *val)
 {
-    struct store__stretch s = {.next_id = it->stretch.next_id, .left = it->stretch.left,
-                               .p = it->stretch.p, .end = it->stretch.end};
+    struct store__stretch *s = &it->stretch;
     for (;;) {
-        if (s.left == 0) {
+        if (s->left == 0) {
             MDB_val key, dval;
             int rc = mdb_cursor_get(it->recent_cursor, &key, &dval,
                                     it->in_recent == 1 ? MDB_GET_CURRENT : MDB_NEXT_DUP);
@@ -818,29 +813,21 @@ static int recent_step(struct store_iter *it, uint64_t *event_id, MDB_val *val)
                 return TTAI_ECORRUPT;
             if (dup.last < it->from_event_id)
                 continue;
-            uint8_t skey[8];
-            store__put_be64(skey, dup.seq);
+            struct ttai_run_id run;
+            memcpy(run.b, it->prefix, TTAI_RUN_ID_BYTES);
             MDB_val sval;
-            rc = get(it->read, STORE_T_RECENT, skey, sizeof(skey), &sval);
-            if (rc != MDB_SUCCESS)
-                return rc == MDB_NOTFOUND ? TTAI_ECORRUPT : store__rc_from_mdb(rc);
-            if (store__stretch_open(&sval, &s) != 0 || s.next_id != dup.first ||
-                memcmp(s.run.b, it->prefix, TTAI_RUN_ID_BYTES) != 0)
-                return TTAI_ECORRUPT;
+            if ((rc = store__stretch_get(it->read->txn, it->read->store, dup.seq, &sval)) != 0 ||
+                (rc = store__stretch_open(&sval, &dup, &run, s)) != 0) {
+                s->left = 0; /* the next call goes on with the next stretch */
+                return rc;
+            }
         }
-        int rc = store__stretch_next(&s, event_id, val);
-        if (rc < 0) {
-            it->stretch.left = 0; /* the next call goes on with the next stretch */
+        int rc = store__stretch_next(s, event_id, val);
+        if (rc < 0)
+            s->left = 0; /* the next call goes on with the next stretch */
+        if (rc < 0 || (rc == 1 && *event_id >= it->from_event_id))
             return rc;
-        }
-        if (rc == 1 && *event_id < it->from_event_id)
-            continue;
-        it->stretch.next_id = s.next_id;
-        it->stretch.left = s.left;
-        it->stretch.p = s.p;
-        it->stretch.end = s.end;
-        if (rc == 1)
-            return 1;
+        /* the stretch is done (s->left is 0), or the event is before from */
     }
 }
 

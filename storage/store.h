@@ -442,7 +442,7 @@ struct store_iter {
     uint64_t recent_first;        /* first event id there (UINT64_MAX: none) */
     uint64_t from_event_id;
     int in_recent;                /* past hist, reading stretches */
-    struct {
+    struct store__stretch {       /* the stretch being read (storage/recent.c) */
         uint64_t next_id;
         uint32_t left;
         const uint8_t *p, *end;

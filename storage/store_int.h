@@ -88,13 +88,10 @@ struct store {
     int64_t ckpt_last_ns;              /* when the last checkpoint was taken */
     int64_t ckpt_interval_ns;          /* store_opts.checkpoint_ms */
     /* Recent events (recent.c). has_recent is false only for a read-only
-     * open of a schema-1 store, which has no such tables. The rest is the
-     * writer's (whoever holds group_busy), committed state only: a group
-     * works on copies and stores them back when it commits. */
+     * open of a schema-1 store, which has no such tables. The stretch
+     * buffer is the writer's (whoever holds group_busy). */
     bool has_recent;
     bool upgrade_pending;              /* a schema-1 store opened read-write */
-    uint64_t recent_next_seq;          /* key of the next stretch */
-    uint64_t recent_stretches;         /* stretches in `recent` */
     uint64_t recent_merge_stretches;   /* store_opts.recent_merge_stretches */
     struct store__stretch_buf stretch; /* scratch for the stretch being built */
     /* Fault injection (fault.c, tests only): guarded by mu. */
@@ -189,14 +186,14 @@ int store__stretch_add(struct store__stretch_buf *s, const void *event, size_t l
 MDB_val store__stretch_value(struct store__stretch_buf *s);
 void store__stretch_buf_free(struct store__stretch_buf *s);
 
-/* Reading a stretch: its events borrowed from the value. */
-struct store__stretch {
-    struct ttai_run_id run;
-    uint64_t next_id;
-    uint32_t left;
-    const uint8_t *p, *end;
-};
-int store__stretch_open(const MDB_val *val, struct store__stretch *out);
+/* Reading a stretch (struct store__stretch, in store.h for the history
+ * iterator): its events borrowed from the value. The value of stretch seq
+ * (TTAI_ECORRUPT when recent_run names one that is not there): */
+int store__stretch_get(MDB_txn *txn, const struct store *store, uint64_t seq, MDB_val *out);
+/* Starts reading val as the stretch dup describes, of run; TTAI_ECORRUPT
+ * when it is not that. */
+int store__stretch_open(const MDB_val *val, const struct store__recent_dup *dup,
+                        const struct ttai_run_id *run, struct store__stretch *out);
 /* 1 with the next event and its id, 0 at the end, TTAI_ECORRUPT. */
 int store__stretch_next(struct store__stretch *s, uint64_t *event_id, MDB_val *event);
 
@@ -209,6 +206,10 @@ int store__recent_edge(MDB_cursor *rr, const struct ttai_run_id *run, bool last,
  * tables (a read-only open of a schema-1 store). */
 int store__run_last_event_id(MDB_cursor *hist, MDB_cursor *rr, const struct ttai_run_id *run,
                              uint64_t *out);
+/* The stretches waiting in `recent` and the key of the next, in txn.
+ * Returns an LMDB code. */
+int store__recent_state(MDB_txn *txn, const struct store *store, uint64_t *stretches,
+                        uint64_t *next_seq);
 /* Moves every stretch into `hist` and empties both recent tables, in txn.
  * Returns an LMDB code. */
 int store__recent_merge(struct store *store, MDB_txn *txn);

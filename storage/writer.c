@@ -331,10 +331,7 @@ struct group_txn {
     MDB_txn *txn;
     MDB_cursor *hist;            /* last-event lookups in the history */
     MDB_cursor *rr;              /* recent_run: lookups and new stretches */
-    /* The store's recent_next_seq and recent_stretches as this group
-     * leaves them; stored back only when it commits. */
-    uint64_t recent_seq;
-    uint64_t recent_stretches;
+    uint64_t recent_seq;         /* key of the next stretch in `recent` */
     bool merged;                 /* it began with the recent tables' merge */
     /* What checking the current batch learnt, for applying it: the last
      * event id of the run its OP_REQUIRE_LAST_EVENT named (nothing of the
@@ -459,12 +456,17 @@ static int batch_check(struct group_txn *g, struct store_batch *b)
 
 /* Every write of a group goes through put, del or the history cursor in
  * batch_apply, which also add it to the group's log record (checkpoint.c). */
-static int put(struct group_txn *g, int table, MDB_val key, MDB_val val)
+static int put_flags(struct group_txn *g, int table, MDB_val key, MDB_val val, unsigned flags)
 {
-    int rc = mdb_put(g->txn, g->store->dbi[table], &key, &val, 0);
+    int rc = mdb_put(g->txn, g->store->dbi[table], &key, &val, flags);
     if (rc == MDB_SUCCESS && g->store->wal != NULL)
         rc = store__wal_add(g->store, WAL_OP_PUT, table, &key, &val);
     return rc;
+}
+
+static int put(struct group_txn *g, int table, MDB_val key, MDB_val val)
+{
+    return put_flags(g, table, key, val, 0);
 }
 
 static int del(struct group_txn *g, int table, MDB_val key)
@@ -526,14 +528,11 @@ static int stretch_flush(struct group_txn *g, uint64_t last_id)
     store__put_be64(skey, seq);
     store__recent_dup_encode(dup, seq, s->first, last_id);
     MDB_val key = {sizeof(skey), skey}, val = store__stretch_value(s);
-    int rc = mdb_put(g->txn, g->store->dbi[STORE_T_RECENT], &key, &val, MDB_APPEND);
-    if (rc == MDB_SUCCESS && g->store->wal != NULL)
-        rc = store__wal_add(g->store, WAL_OP_PUT, STORE_T_RECENT, &key, &val);
+    int rc = put_flags(g, STORE_T_RECENT, key, val, MDB_APPEND);
     MDB_val rkey = {TTAI_RUN_ID_BYTES, s->run.b}, rval = {sizeof(dup), dup};
     if (rc == MDB_SUCCESS)
         rc = put(g, STORE_T_RECENT_RUN, rkey, rval);
     s->count = 0;
-    g->recent_stretches++;
     return rc;
 }
 
@@ -690,8 +689,7 @@ static void group_take_more(struct store *store, struct store_batch *tail, size_
 static int group_run(struct store *store, struct store_batch *list, bool held, uint64_t epoch,
                      bool may_merge, bool *merged, uint64_t *refused, int64_t *commit_ns)
 {
-    struct group_txn g = {.store = store, .recent_seq = store->recent_next_seq,
-                          .recent_stretches = store->recent_stretches};
+    struct group_txn g = {.store = store};
     int rc = mdb_txn_begin(store->env, NULL, 0, &g.txn);
     if (rc != MDB_SUCCESS)
         return rc;
@@ -699,13 +697,14 @@ static int group_run(struct store *store, struct store_batch *list, bool held, u
         wal_record_begin(store->wal);
     /* Enough stretches (or the final group of a close, which has no
      * batches): this group begins by merging them into the history. */
-    if (may_merge && g.recent_stretches > 0 &&
-        (g.recent_stretches >= store->recent_merge_stretches || list == NULL)) {
+    uint64_t waiting;
+    rc = store__recent_state(g.txn, store, &waiting, &g.recent_seq);
+    if (rc == MDB_SUCCESS && may_merge && waiting > 0 &&
+        (waiting >= store->recent_merge_stretches || list == NULL)) {
         rc = store__recent_merge(store, g.txn);
         if (rc == MDB_SUCCESS && store->wal != NULL)
             rc = store__wal_add(store, WAL_OP_MERGE, STORE_T_RECENT, &(MDB_val){0, NULL}, NULL);
         g.recent_seq = 1;
-        g.recent_stretches = 0;
         g.merged = true;
     }
     *merged = g.merged;
@@ -749,10 +748,6 @@ static int group_run(struct store *store, struct store_batch *list, bool held, u
     if (rc == MDB_SUCCESS && g.merged)
         store->counters.recent_merges++;
     pthread_mutex_unlock(&store->mu);
-    if (rc == MDB_SUCCESS) {
-        store->recent_next_seq = g.recent_seq;
-        store->recent_stretches = g.recent_stretches;
-    }
     return rc;
 }
 
@@ -919,6 +914,19 @@ static void commit_chain(struct store *store, struct store_batch *list, bool hel
     }
 }
 
+/* Whether stretches wait in `recent`. A read without resize_lock: only this
+ * thread resizes the map (invariant 1). */
+static bool recent_waiting(struct store *store)
+{
+    MDB_txn *txn;
+    uint64_t stretches = 0, next_seq;
+    if (mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn) != MDB_SUCCESS)
+        return false;
+    (void)store__recent_state(txn, store, &stretches, &next_seq);
+    mdb_txn_abort(txn);
+    return stretches > 0;
+}
+
 static void *writer_main(void *arg)
 {
     struct store *store = arg;
@@ -932,7 +940,7 @@ static void *writer_main(void *arg)
                 /* Drained: a last group merges the recent events, so that
                  * a stopped store holds every history in one place. */
                 pthread_mutex_unlock(&store->mu);
-                if (store->recent_stretches > 0)
+                if (recent_waiting(store))
                     group_commit(store, NULL, false, 0);
                 pthread_mutex_lock(&store->mu);
                 break;
@@ -955,46 +963,9 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-/* Where the recent table stands: its next key and how many stretches it
- * holds (after the log's replay, before any group). */
-static int recent_state_load(struct store *store, struct ttai_err *err)
-{
-    MDB_txn *txn;
-    MDB_cursor *cursor = NULL;
-    MDB_stat st;
-    MDB_val key, val;
-    int rc = mdb_txn_begin(store->env, NULL, MDB_RDONLY, &txn);
-    if (rc != MDB_SUCCESS)
-        return ttai_errf(err, store__rc_from_mdb(rc), "cannot read '%s': %s", store->dir,
-                         mdb_strerror(rc));
-    rc = mdb_stat(txn, store->dbi[STORE_T_RECENT], &st);
-    if (rc == MDB_SUCCESS)
-        rc = mdb_cursor_open(txn, store->dbi[STORE_T_RECENT], &cursor);
-    if (rc == MDB_SUCCESS)
-        rc = mdb_cursor_get(cursor, &key, &val, MDB_LAST);
-    store->recent_next_seq = 1;
-    store->recent_stretches = 0;
-    if (rc == MDB_SUCCESS && key.mv_size != 8)
-        rc = MDB_CORRUPTED;
-    if (rc == MDB_SUCCESS) {
-        store->recent_next_seq = store__get_be64(key.mv_data) + 1;
-        store->recent_stretches = st.ms_entries;
-    }
-    if (cursor != NULL)
-        mdb_cursor_close(cursor);
-    mdb_txn_abort(txn);
-    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
-        return ttai_errf(err, store__rc_from_mdb(rc), "cannot read the recent events of '%s': %s",
-                         store->dir, mdb_strerror(rc));
-    return TTAI_OK;
-}
-
 int store__writer_start(struct store *store, struct ttai_err *err)
 {
-    int rc = recent_state_load(store, err);
-    if (rc != 0)
-        return rc;
-    rc = pthread_create(&store->writer, NULL, writer_main, store);
+    int rc = pthread_create(&store->writer, NULL, writer_main, store);
     if (rc != 0)
         return ttai_errf(err, TTAI_EIO, "cannot start the writer thread: %s", strerror(rc));
     store->writer_running = true;
