@@ -185,11 +185,12 @@ def part_disk(args, work):
         starts, _ = fill(d.port, "pre", 100_000, 5)
         # Fill the filesystem, leaving nothing for the store to grow into.
         filler = os.path.join(mnt, "filler")
-        with open(filler, "wb") as f:
+        # Unbuffered: a buffered file would try the refused bytes again when
+        # it is closed, and raise there.
+        with open(filler, "wb", buffering=0) as f:
             try:
                 while True:
                     f.write(b"\0" * 65536)
-                    f.flush()
             except OSError:
                 pass
         more, refusal = fill(d.port, "big", 200_000, 100)
