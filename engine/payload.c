@@ -1,6 +1,6 @@
 /* payload.c: msgpack payload helpers for workflow authors, and the
  * JSON <-> msgpack conversion used at the edges. */
-#include "ttai.h"
+#include "payload_json.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -222,6 +222,7 @@ int ttai_payload_from_json(const char *json, size_t len, struct ttai_buf *buf,
     return TTAI_OK;
 }
 
+/* Strings must be UTF-8: jansson would refuse to write one that is not. */
 static json_t *obj_to_json(const msgpack_object *o, int depth)
 {
     if (depth > JSON_DEPTH_MAX)
@@ -233,8 +234,8 @@ static json_t *obj_to_json(const msgpack_object *o, int depth)
     case MSGPACK_OBJECT_NEGATIVE_INTEGER: return json_integer(o->via.i64);
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64: return json_real(o->via.f64);
-    case MSGPACK_OBJECT_STR: return json_stringn_nocheck(o->via.str.ptr, o->via.str.size);
-    case MSGPACK_OBJECT_BIN: return json_stringn_nocheck(o->via.bin.ptr, o->via.bin.size);
+    case MSGPACK_OBJECT_STR: return json_stringn(o->via.str.ptr, o->via.str.size);
+    case MSGPACK_OBJECT_BIN: return json_stringn(o->via.bin.ptr, o->via.bin.size);
     case MSGPACK_OBJECT_ARRAY: {
         json_t *a = json_array();
         for (uint32_t i = 0; a && i < o->via.array.size; i++) {
@@ -269,25 +270,26 @@ static json_t *obj_to_json(const msgpack_object *o, int depth)
     }
 }
 
-char *ttai_payload_to_json(struct ttai_payload p)
+json_t *ttai_payload_json(struct ttai_payload p)
 {
     if (p.len == 0)
-        return ttai_strndup("null", 4);
+        return json_null();
     struct ttai_reader r;
     ttai_reader_init(&r);
     msgpack_object o;
-    char *out = NULL;
-    if (ttai_payload_unpack(&r, p, &o) == 0) {
-        json_t *j = obj_to_json(&o, 0);
-        if (j != NULL) {
-            char *s = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
-            if (s != NULL) {
-                out = ttai_strndup(s, strlen(s));
-                free(s);
-            }
-            json_decref(j);
-        }
-    }
+    json_t *j = ttai_payload_unpack(&r, p, &o) == 0 ? obj_to_json(&o, 0) : NULL;
     ttai_reader_release(&r);
+    return j;
+}
+
+char *ttai_payload_to_json(struct ttai_payload p)
+{
+    json_t *j = ttai_payload_json(p);
+    if (j == NULL)
+        return NULL;
+    char *s = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
+    json_decref(j);
+    char *out = s != NULL ? ttai_strndup(s, strlen(s)) : NULL;
+    free(s);
     return out;
 }

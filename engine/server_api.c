@@ -8,6 +8,7 @@
  * Every check that can refuse a request (JSON, fields, parameters) comes
  * before the engine call, so a refused request records nothing.
  */
+#include "payload_json.h"
 #include "server_int.h"
 
 #include <inttypes.h>
@@ -130,11 +131,7 @@ void srv__job_reply_obj(struct srv_job *job, int status, json_t *o)
 /* A msgpack payload as JSON (new reference); null for an empty one. */
 static json_t *payload_json(const uint8_t *data, size_t len)
 {
-    if (len == 0)
-        return json_null();
-    char *s = ttai_payload_to_json((struct ttai_payload){data, len});
-    json_t *v = s ? json_loads(s, JSON_DECODE_ANY, NULL) : NULL;
-    ttai_free(s);
+    json_t *v = ttai_payload_json((struct ttai_payload){data, len});
     return v ? v : json_null();
 }
 
