@@ -10,8 +10,11 @@
  * thread does.
  */
 #include "bench_activities.h"
+#include "bench_dir.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -186,7 +189,8 @@ static void usage(FILE *out)
             "durable store and prints activities completed per second and the dispatch\n"
             "latency p50/p99 (from the durable schedule to a worker starting it).\n"
             "\n"
-            "  --data DIR        a fresh directory on the disk to measure (default: /var/tmp)\n"
+            "  --data DIR        where to make the temporary directory, removed afterwards\n"
+            "                    (default: /var/tmp)\n"
             "  --workflows W     concurrent workflows (default 2000)\n"
             "  --activities K    activities per workflow (default 50)\n"
             "  --threads T       activity pool threads (default 4)\n"
@@ -236,11 +240,13 @@ int bench_activities_main(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
-    char dir[300];
-    if (o.data != NULL)
-        snprintf(dir, sizeof(dir), "%s", o.data);
-    else
-        snprintf(dir, sizeof(dir), "/var/tmp/ttai-bench-activities-%d", (int)getpid());
+    char dir[PATH_MAX];
+    if (!bench_dir_make(o.data != NULL ? o.data : "/var/tmp", "ttai-bench-activities", dir,
+                        sizeof(dir))) {
+        fprintf(stderr, "ttai-bench activities: cannot make a directory in '%s': %s\n",
+                o.data != NULL ? o.data : "/var/tmp", strerror(errno));
+        return 1;
+    }
     struct ttai_err err;
     struct ttai_engine *eng;
     struct ttai_engine_opts eo = {.data_dir = dir, .registry = &bench_registry,
@@ -248,6 +254,7 @@ int bench_activities_main(int argc, char **argv)
                                   .cache_max = (size_t)o.workflows + 64};
     if (ttai_engine_open(&eng, &eo, &err) != 0) {
         fprintf(stderr, "ttai-bench activities: %s\n", err.msg);
+        bench_dir_remove(dir);
         return 1;
     }
     struct poller p = {.eng = eng};
@@ -269,12 +276,7 @@ int bench_activities_main(int argc, char **argv)
     struct ttai_engine_stats st;
     ttai_engine_stats_get(eng, &st);
     ttai_engine_close(eng);
-    if (o.data == NULL) {
-        char cmd[400];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "ttai-bench activities: could not remove %s\n", dir);
-    }
+    bench_dir_remove(dir);
     if (rc != 0) {
         fprintf(stderr, "ttai-bench activities: start: %s\n", err.msg);
         free(lat);

@@ -22,10 +22,10 @@
  * group sizes, time on the API workers).
  */
 #include "bench_e2e.h"
+#include "bench_dir.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -38,7 +38,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,8 +57,6 @@
 #define DAEMON_START_MS 20000
 #define DAEMON_STOP_MS 20000
 #define NAMESPACE "bench"
-#define TMPFS_MAGIC_ 0x01021994
-#define RAMFS_MAGIC_ 0x858458f6
 
 struct e2e_opts {
     long n;                           /* W1 workflows */
@@ -93,40 +90,6 @@ struct daemon {
     int port;
     bool ram_fs;                      /* --data on tmpfs: the figures leave the sync out */
 };
-
-static bool on_ram_fs(const char *dir)
-{
-    struct statfs st;
-    if (statfs(dir, &st) != 0)
-        return true;
-    return (unsigned long)st.f_type == TMPFS_MAGIC_ || (unsigned long)st.f_type == RAMFS_MAGIC_;
-}
-
-/* A fresh directory on a real disk: on tmpfs a sync costs nothing. */
-static bool make_temp_dir(const char *parent, char *out, size_t size)
-{
-    const char *bases[] = {parent, getenv("TMPDIR"), "/tmp", "/var/tmp", "."};
-    for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
-        if (bases[i] == NULL || bases[i][0] == '\0' || (i > 0 && on_ram_fs(bases[i])))
-            continue;
-        snprintf(out, size, "%s/ttai-bench-e2e-XXXXXX", bases[i]);
-        if (mkdtemp(out) != NULL)
-            return true;
-        if (i == 0)
-            return false; /* the directory asked for is unusable */
-    }
-    return false;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    if (remove(path) != 0)
-        fprintf(stderr, "ttai-bench e2e: cannot remove '%s': %s\n", path, strerror(errno));
-    return 0;
-}
 
 /* ttaid next to this program. */
 static bool ttaid_path(char *out, size_t size)
@@ -175,11 +138,11 @@ static void log_tail(const char *log)
 
 static bool daemon_start(struct daemon *d, const char *ttaid, const char *parent)
 {
-    if (!make_temp_dir(parent, d->dir, sizeof(d->dir))) {
+    if (!bench_dir_make(parent, "ttai-bench-e2e", d->dir, sizeof(d->dir))) {
         fprintf(stderr, "ttai-bench e2e: cannot make a directory on a real disk (--data DIR)\n");
         return false;
     }
-    d->ram_fs = on_ram_fs(d->dir);
+    d->ram_fs = bench_dir_on_ram_fs(d->dir);
     char data[PATH_MAX + 16];
     snprintf(data, sizeof(data), "%s/data", d->dir);
     snprintf(d->log, sizeof(d->log), "%s/ttaid.log", d->dir);
@@ -238,7 +201,7 @@ static bool daemon_stop(struct daemon *d)
         d->pid = 0;
     }
     if (d->dir[0] != '\0')
-        (void)nftw(d->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        bench_dir_remove(d->dir);
     return ok;
 }
 

@@ -17,8 +17,11 @@
  * measures durability costs).
  */
 #include "bench_runtime.h"
+#include "bench_dir.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,7 +153,8 @@ static void runtime_usage(FILE *out)
             "idle workflows after a restart, (d) the real time of a week of a 10 s loop\n"
             "on the virtual clock.\n"
             "\n"
-            "  --data DIR      a fresh directory to use (default: under /dev/shm or /tmp)\n"
+            "  --data DIR      where to make the temporary directory, removed afterwards\n"
+            "                  (default: /dev/shm, or /tmp)\n"
             "  --workflows N   open idle workflows for (c) (default 100000)\n"
             "  --cached N      idle workflows held in the cache for (b) (default 10000)\n"
             "  --passes N      replay passes for (a), the median is reported (default 9)\n"
@@ -359,37 +363,31 @@ int bench_runtime_main(int argc, char **argv)
     int rc = runtime_parse(argc, argv, &o);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
-    char base[256], dir_a[300], dir_b[300];
-    if (o.data != NULL)
-        snprintf(base, sizeof(base), "%s", o.data);
-    else
-        snprintf(base, sizeof(base), "%s/ttai-bench-runtime-%d",
-                 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", (int)getpid());
+    /* Replay and memory are CPU figures: RAM (/dev/shm) by default. */
+    char base[PATH_MAX], dir_a[PATH_MAX + 16], dir_b[PATH_MAX + 16];
+    const char *parent = o.data != NULL ? o.data : access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    if (!bench_dir_make(parent, "ttai-bench-runtime", base, sizeof(base))) {
+        fprintf(stderr, "ttai-bench runtime: cannot make a directory in '%s': %s\n", parent,
+                strerror(errno));
+        return 1;
+    }
     snprintf(dir_a, sizeof(dir_a), "%s/replay", base);
     snprintf(dir_b, sizeof(dir_b), "%s/idle", base);
-    char cmd[700];
-    snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", base);
-    if (system(cmd) != 0)
-        return 1;
     double replay_eps = 0, per_wf = 0, resume_s = 0, setup_s = 0;
     uint64_t events = 0;
     rc = measure_replay(dir_a, o.passes, &replay_eps, &events);
-    char dir_c[300];
+    char dir_c[PATH_MAX + 16];
     snprintf(dir_c, sizeof(dir_c), "%s/resume", base);
     if (rc == 0)
         rc = measure_memory(dir_b, o.cached, &per_wf);
     if (rc == 0)
         rc = measure_resume(dir_c, o.workflows, &resume_s, &setup_s);
-    char dir_d[300];
+    char dir_d[PATH_MAX + 16];
     snprintf(dir_d, sizeof(dir_d), "%s/week", base);
     double week_s = 0;
     if (rc == 0)
         rc = measure_week(dir_d, &week_s);
-    if (o.data == NULL) {
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
-        if (system(cmd) != 0)
-            fprintf(stderr, "ttai-bench runtime: could not remove %s\n", base);
-    }
+    bench_dir_remove(base);
     if (rc != 0)
         return rc;
     if (o.json) {

@@ -17,20 +17,20 @@
  * (b) the mean number of batches per LMDB commit (store_counters).
  *
  * The data directory must be on a real disk: on tmpfs a sync costs nothing
- * and the figures mean nothing. Without --data the benchmark makes a fresh
- * directory under /tmp (or /var/tmp, or the current directory, whichever is
- * first not a RAM file system) and removes it afterwards.
+ * and the figures mean nothing. The benchmark makes a fresh directory under
+ * --data DIR (default: $TMPDIR, /tmp, /var/tmp or the current directory,
+ * whichever is first not a RAM file system) and removes it afterwards.
  *
  * Adding a subcommand: write `static int cmd_NAME(int argc, char **argv)`
  * and add a row to `subcommands` below.
  */
 #include "bench_activities.h"
+#include "bench_dir.h"
 #include "bench_e2e.h"
 #include "bench_runtime.h"
 #include "store.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -43,13 +43,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
-
-#define TMPFS_MAGIC_ 0x01021994
-#define RAMFS_MAGIC_ 0x858458f6
 
 #define PAYLOAD_VARIANTS 64         /* distinct payloads the events cycle through */
 #define PAYLOAD_BYTES_MIN 32
@@ -166,45 +162,6 @@ static void latencies_release(struct latencies *l)
 }
 
 /* ---- The data directory and the machine ------------------------------------ */
-
-static bool on_ram_fs(const char *dir)
-{
-    struct statfs st;
-    if (statfs(dir, &st) != 0)
-        return true; /* unusable either way */
-    return (unsigned long)st.f_type == TMPFS_MAGIC_ || (unsigned long)st.f_type == RAMFS_MAGIC_;
-}
-
-/* Makes a fresh directory for a store under the first candidate base that is
- * on a real disk. Returns false when none is. */
-static bool make_temp_dir(char *out, size_t size)
-{
-    const char *bases[] = {getenv("TMPDIR"), "/tmp", "/var/tmp", "."};
-    for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
-        if (bases[i] == NULL || bases[i][0] == '\0' || on_ram_fs(bases[i]))
-            continue;
-        snprintf(out, size, "%s/ttai-bench-XXXXXX", bases[i]);
-        if (mkdtemp(out) != NULL)
-            return true;
-    }
-    return false;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    if (remove(path) != 0)
-        fprintf(stderr, "ttai-bench: cannot remove '%s': %s\n", path, strerror(errno));
-    return 0;
-}
-
-static void remove_tree(const char *dir)
-{
-    /* Failures are reported per entry by remove_entry; nothing else to do. */
-    (void)nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* Facts about the machine and the data directory, printed with the figures. */
 struct machine {
@@ -457,7 +414,7 @@ static void phase_raw_lmdb(const char *data_dir, const struct journal_opts *o,
     }
     fig->raw_commits_per_s = (double)commits / seconds_since(t0);
     mdb_env_close(env);
-    remove_tree(dir);
+    bench_dir_remove(dir);
 }
 
 /* ---- (b) Group commit from many producers -------------------------------------- */
@@ -784,8 +741,9 @@ static void journal_usage(FILE *out)
             "(b) durable events/s through group commit from many producers, (c) decoded\n"
             "history events/s read back.\n"
             "\n"
-            "  --data DIR          store directory (default: a fresh temporary directory on\n"
-            "                      a real disk, removed afterwards)\n"
+            "  --data DIR          where to make the store's temporary directory, removed\n"
+            "                      afterwards (default: $TMPDIR, /tmp, /var/tmp or ., the\n"
+            "                      first on a real disk)\n"
             "  --output FORMAT     table (default) or json\n"
             "  --seconds N         seconds per timed phase (default 3)\n"
             "  --producers N       phase (b) producer threads (default 64)\n"
@@ -908,15 +866,15 @@ static int cmd_journal(int argc, char **argv)
     int prc = journal_parse(argc, argv, &o);
     if (prc != 0)
         return prc == 1 ? 0 : 2;
-    char tmp[PATH_MAX];
-    const char *dir = o.data_dir;
-    if (dir == NULL) {
-        if (!make_temp_dir(tmp, sizeof(tmp))) {
+    char dir[PATH_MAX];
+    if (!bench_dir_make(o.data_dir, "ttai-bench", dir, sizeof(dir))) {
+        if (o.data_dir != NULL)
+            fprintf(stderr, "ttai-bench: cannot make a directory in '%s': %s\n", o.data_dir,
+                    strerror(errno));
+        else
             fprintf(stderr, "ttai-bench: no temporary directory on a real disk "
                             "(tried $TMPDIR, /tmp, /var/tmp, .); use --data DIR\n");
-            return 1;
-        }
-        dir = tmp;
+        return 1;
     }
     struct store *store;
     struct ttai_err err;
@@ -924,14 +882,12 @@ static int cmd_journal(int argc, char **argv)
     int rc = store_open(&store, &so, &err);
     if (rc != 0) {
         fprintf(stderr, "ttai-bench: %s\n", err.msg);
-        if (o.data_dir == NULL)
-            remove_tree(dir);
+        bench_dir_remove(dir);
         return 1;
     }
     journal_measure(store, &o, dir);
     store_close(store);
-    if (o.data_dir == NULL)
-        remove_tree(dir);
+    bench_dir_remove(dir);
     return 0;
 }
 
