@@ -477,8 +477,12 @@ static int del(struct group_txn *g, int table, MDB_val key)
     return rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
 }
 
-/* Index entries of a run: (table, key builder). */
-static int vis_update(struct group_txn *g, const struct store_run *run, bool insert)
+/* Moves a run's index entries from old (NULL: a new run) to new_run. An
+ * entry whose key is the same in both is left alone: most puts of a run
+ * only move its last event id, which no key holds, and a delete and put
+ * of the same key would still copy its leaf and the branches above it. */
+static int vis_update(struct group_txn *g, const struct store_run *old,
+                      const struct store_run *new_run)
 {
     static const struct {
         int table;
@@ -488,11 +492,19 @@ static int vis_update(struct group_txn *g, const struct store_run *run, bool ins
         {STORE_T_VIS_TYPE, store__vis_type_key},
         {STORE_T_VIS_START, store__vis_start_key},
     };
-    uint8_t kbuf[STORE__KEY_MAX];
+    uint8_t old_buf[STORE__KEY_MAX], new_buf[STORE__KEY_MAX];
     for (size_t i = 0; i < sizeof(index) / sizeof(index[0]); i++) {
-        MDB_val key = {index[i].build(kbuf, run), kbuf};
-        int rc = insert ? put(g, index[i].table, key, (MDB_val){0, ""})
-                        : del(g, index[i].table, key);
+        MDB_val new_key = {index[i].build(new_buf, new_run), new_buf};
+        if (old != NULL) {
+            MDB_val old_key = {index[i].build(old_buf, old), old_buf};
+            if (old_key.mv_size == new_key.mv_size &&
+                memcmp(old_key.mv_data, new_key.mv_data, old_key.mv_size) == 0)
+                continue;
+            int rc = del(g, index[i].table, old_key);
+            if (rc != MDB_SUCCESS)
+                return rc;
+        }
+        int rc = put(g, index[i].table, new_key, (MDB_val){0, ""});
         if (rc != MDB_SUCCESS)
             return rc;
     }
@@ -503,17 +515,12 @@ static int apply_put_run(struct group_txn *g, struct store_batch *b, const struc
 {
     struct store_run old, new_run;
     int rc = group_run_get(g, &op->run, &old);
-    if (rc == 0) {
-        int mrc = vis_update(g, &old, false);
-        if (mrc != MDB_SUCCESS)
-            return mrc;
-    } else if (rc != TTAI_ENOTFOUND) {
+    if (rc != 0 && rc != TTAI_ENOTFOUND)
         return rc == TTAI_ECORRUPT ? MDB_CORRUPTED : MDB_PANIC;
-    }
     MDB_val val = op_val(b, op);
     TTAI_ASSERT(store__run_decode(val.mv_data, val.mv_size, &new_run) == 0); /* we encoded it */
     int mrc = put(g, STORE_T_RUN, op_key(b, op), val);
-    return mrc != MDB_SUCCESS ? mrc : vis_update(g, &new_run, true);
+    return mrc != MDB_SUCCESS ? mrc : vis_update(g, rc == 0 ? &old : NULL, &new_run);
 }
 
 /* Writes the stretch being built (recent.c): its events under the next
