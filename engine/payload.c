@@ -222,7 +222,9 @@ int ttai_payload_from_json(const char *json, size_t len, struct ttai_buf *buf,
     return TTAI_OK;
 }
 
-/* Strings must be UTF-8: jansson would refuse to write one that is not. */
+/* Strings must be UTF-8: jansson would refuse to write one that is not. An
+ * unsigned integer past JSON's (jansson's) int64 range becomes a real: a
+ * cast would turn it negative. */
 static json_t *obj_to_json(const msgpack_object *o, int depth)
 {
     if (depth > JSON_DEPTH_MAX)
@@ -230,7 +232,9 @@ static json_t *obj_to_json(const msgpack_object *o, int depth)
     switch (o->type) {
     case MSGPACK_OBJECT_NIL: return json_null();
     case MSGPACK_OBJECT_BOOLEAN: return json_boolean(o->via.boolean);
-    case MSGPACK_OBJECT_POSITIVE_INTEGER: return json_integer((json_int_t)o->via.u64);
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        return o->via.u64 <= (uint64_t)INT64_MAX ? json_integer((json_int_t)o->via.u64)
+                                                 : json_real((double)o->via.u64);
     case MSGPACK_OBJECT_NEGATIVE_INTEGER: return json_integer(o->via.i64);
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64: return json_real(o->via.f64);
@@ -251,15 +255,26 @@ static json_t *obj_to_json(const msgpack_object *o, int depth)
         json_t *m = json_object();
         for (uint32_t i = 0; m && i < o->via.map.size; i++) {
             const msgpack_object *k = &o->via.map.ptr[i].key;
-            char key[256];
-            if (k->type == MSGPACK_OBJECT_STR)
-                snprintf(key, sizeof(key), "%.*s", (int)k->via.str.size, k->via.str.ptr);
-            else if (k->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-                snprintf(key, sizeof(key), "%llu", (unsigned long long)k->via.u64);
-            else
-                snprintf(key, sizeof(key), "key%u", i);
             json_t *v = obj_to_json(&o->via.map.ptr[i].val, depth + 1);
-            if (v == NULL || json_object_set_new(m, key, v) != 0) {
+            int rc = -1;
+            if (v != NULL && k->type == MSGPACK_OBJECT_STR) {
+                /* The whole key; refused unless UTF-8, and when it holds a
+                 * NUL, which no jansson reader (ttaictl's) accepts in a key. */
+                if (memchr(k->via.str.ptr, '\0', k->via.str.size) == NULL)
+                    rc = json_object_setn_new(m, k->via.str.ptr, k->via.str.size, v);
+                else
+                    json_decref(v);
+            } else if (v != NULL) {
+                char key[32];
+                if (k->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+                    snprintf(key, sizeof(key), "%llu", (unsigned long long)k->via.u64);
+                else if (k->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+                    snprintf(key, sizeof(key), "%lld", (long long)k->via.i64);
+                else
+                    snprintf(key, sizeof(key), "key%u", i);
+                rc = json_object_set_new(m, key, v);
+            }
+            if (rc != 0) { /* the set functions take v even when they fail */
                 json_decref(m);
                 return NULL;
             }

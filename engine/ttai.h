@@ -91,8 +91,10 @@ bool ttai_obj_str_eq(const msgpack_object *o, const char *s);
 /* JSON <-> msgpack at the edges (jansson). JSON integers stay integers.
  * ttai_payload_from_json appends to buf; TTAI_EINVAL with a message that
  * says where the JSON is malformed. ttai_payload_to_json returns a string
- * the caller frees with ttai_free(), or NULL on malformed msgpack. An empty
- * payload converts to "null". */
+ * the caller frees with ttai_free(), or NULL when the payload has no JSON
+ * form: malformed msgpack, nesting deeper than 64, a string or key that is
+ * not UTF-8, a key holding a NUL, a NaN or infinite float (docs/api.md says
+ * how the rest maps). An empty payload converts to "null". */
 int ttai_payload_from_json(const char *json, size_t len, struct ttai_buf *buf,
                            struct ttai_err *err) TTAI_MUST_CHECK;
 char *ttai_payload_to_json(struct ttai_payload p);

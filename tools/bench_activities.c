@@ -292,7 +292,7 @@ int bench_activities_main(int argc, char **argv)
                per_s, p50, p99, total, o.workflows, seconds, (unsigned long long)st.tasks);
         return 0;
     }
-    printf("ttai-bench activities (data in %s, fsync on every commit)\n", dir);
+    printf("ttai-bench activities (measured in %s, since removed; fsync on every commit)\n", dir);
     printf("  %-40s %12.0f /s  (%ld activities, %ld workflows, %.2f s)\n",
            "no-op activities through workflows", per_s, total, o.workflows, seconds);
     printf("  %-40s %12.3f ms p50, %.3f ms p99 (last %zu attempts)\n", "dispatch latency", p50,

@@ -188,7 +188,7 @@ static int report_unreachable(const struct ctl_args *a, CURLcode rc, const char 
 static int report_server_error(const struct ctl_args *a, long status, const char *body,
                                size_t len)
 {
-    json_t *v = body != NULL ? json_loadb(body, len, 0, NULL) : NULL;
+    json_t *v = body != NULL ? json_loadb(body, len, JSON_ALLOW_NUL, NULL) : NULL;
     bool schedule = a->command_name != NULL && strncmp(a->command_name, "schedule ", 9) == 0;
     json_t *err = json_object_get(v, "error");
     const char *code = json_string_value(json_object_get(err, "code"));
@@ -256,7 +256,9 @@ int ctl_http_call(const struct ctl_args *a, const char *method, const char *path
     } else {
         json_error_t jerr;
         reply->status = status;
-        reply->body = in.len ? json_loadb(in.data, in.len, JSON_DECODE_ANY, &jerr) : NULL;
+        /* A payload's strings may hold NUL bytes, which ttaid writes as \u0000. */
+        reply->body = in.len ? json_loadb(in.data, in.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr)
+                             : NULL;
         exit_status = CTL_EXIT_OK;
         if (reply->body == NULL) {
             ctl_errorf("ttaid answered HTTP %ld with a body that is not JSON: %.200s", status,

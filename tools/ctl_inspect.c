@@ -254,7 +254,7 @@ static int follow_event_cb(const char *event, const char *data, size_t data_len,
     if (strcmp(event, "history") != 0)
         return 0; /* other kinds (keep-alives, future ones) are not ours */
     json_error_t jerr;
-    json_t *v = json_loadb(data, data_len, 0, &jerr);
+    json_t *v = json_loadb(data, data_len, JSON_ALLOW_NUL, &jerr); /* \u0000 in payloads */
     if (!json_is_object(v)) {
         ctl_errorf("skipped an event from ttaid that is not a JSON object: %s", jerr.text);
         json_decref(v);

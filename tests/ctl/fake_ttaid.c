@@ -17,6 +17,8 @@
  *              sends 2 more and ends
  *   w-fail     hello, failed (ApplicationError: boom)
  *   w-blocked  counter, running, blocked by non-determinism; queries get 422
+ *              (the others answer "count" 42, "state" an object, and "raw" a
+ *              string holding a NUL, as a payload's bytes may)
  *   w-slow     its long-polled result answers 202 the first time, then 7
  *   w-500      describe answers HTTP 500 with a body that is not JSON
  * The list answers pages of at most 2 workflows.
@@ -376,6 +378,8 @@ static void route_named(struct evhttp_request *req, const char *ns, const char *
         return reply_json(req, 200, json_pack("{si}", "result", 42));
     if (strcmp(name, "state") == 0)
         return reply_json(req, 200, json_pack("{s{sis[s]}}", "result", "n", 3, "items", "a"));
+    if (strcmp(name, "raw") == 0)
+        return reply_json(req, 200, json_pack("{ss#}", "result", "a\0b", (size_t)3));
     reply_error(req, 404, "not_found", "unknown query name");
 }
 
@@ -462,7 +466,7 @@ static void request_cb(struct evhttp_request *req, void *arg)
 static int canon(void)
 {
     json_error_t jerr;
-    json_t *v = json_loadf(stdin, JSON_DECODE_ANY, &jerr);
+    json_t *v = json_loadf(stdin, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (v == NULL) {
         fprintf(stderr, "canon: not JSON: %s (line %d)\n", jerr.text, jerr.line);
         return 1;

@@ -31,6 +31,9 @@ run_ctl 0 workflow query --id w-run --name state -o json
 out_json_is '{"n": 3, "items": ["a"]}'
 run_ctl 0 workflow query --id w-run --name state
 out_json_is '{"n": 3, "items": ["a"]}'
+# A string holding a NUL (a payload's bytes may): printed as \u0000, not refused.
+run_ctl 0 workflow query --id w-run --name raw -o json
+out_json_is '"a\u0000b"'
 
 # result and execute: the result's JSON.
 run_ctl 0 workflow result --id w-done -o json

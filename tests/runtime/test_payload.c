@@ -1,6 +1,8 @@
-/* Payloads as JSON values (engine/payload_json.h) against the text form
- * (ttai_payload_to_json) that the API used to parse back. */
+/* Payloads as JSON values (engine/payload_json.h): each is checked against
+ * the JSON it should be, written out by hand, and against the text form
+ * (ttai_payload_to_json). */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "payload_json.h"
@@ -9,94 +11,148 @@
 
 static struct ttai_err err;
 
-/* A payload made from JSON text, as the API makes them. */
-static struct ttai_payload from_json(struct ttai_buf *buf, const char *text)
+/* p's value equals want (JSON text; NULL: no value) and so does its text. */
+static void check(struct ttai_payload p, const char *want)
 {
-    ttai_buf_reset(buf);
-    ASSERT_OK(ttai_payload_from_json(text, strlen(text), buf, &err), &err);
-    return ttai_buf_payload(buf);
+    json_t *value = ttai_payload_json(p);
+    char *text = ttai_payload_to_json(p);
+    if (want == NULL) {
+        ASSERT(value == NULL);
+        ASSERT(text == NULL);
+        return;
+    }
+    json_t *expected = json_loads(want, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    if (expected == NULL)
+        fprintf(stderr, "payload: bad expected JSON %s\n", want);
+    ASSERT(expected != NULL);
+    if (value == NULL || !json_equal(value, expected)) {
+        char *got = value ? json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+        fprintf(stderr, "payload: got %s, want %s\n", got ? got : "(none)", want);
+        free(got);
+        ASSERT(false);
+    }
+    ASSERT(text != NULL);
+    json_t *parsed = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    ASSERT(parsed != NULL && json_equal(parsed, expected));
+    json_decref(parsed);
+    ttai_free(text);
+    json_decref(expected);
+    json_decref(value);
 }
 
-/* The value equals both the JSON it came from and the text form parsed. */
-static void check_same_as_text(const char *text)
+/* A payload made from JSON text, as the API makes them, gives it back. */
+static void check_round_trip(const char *json)
 {
     struct ttai_buf buf;
     ttai_buf_init(&buf);
-    struct ttai_payload p = from_json(&buf, text);
-    json_t *value = ttai_payload_json(p);
-    ASSERT(value != NULL);
-    json_t *want = json_loads(text, JSON_DECODE_ANY, NULL);
-    ASSERT(want != NULL);
-    ASSERT(json_equal(value, want));
-    char *s = ttai_payload_to_json(p);
-    ASSERT(s != NULL);
-    json_t *parsed = json_loads(s, JSON_DECODE_ANY, NULL);
-    ASSERT(parsed != NULL && json_equal(value, parsed));
-    json_decref(parsed);
-    ttai_free(s);
-    json_decref(want);
-    json_decref(value);
+    ASSERT_OK(ttai_payload_from_json(json, strlen(json), &buf, &err), &err);
+    check(ttai_buf_payload(&buf), json);
     ttai_buf_release(&buf);
 }
 
-static void test_values(void)
+static void test_from_json(void)
 {
-    check_same_as_text("{\"a\":[1,-2,3.5,true,false,null,\"x\"],\"b\":{\"c\":\"\\u00e9t\\u00e9\"}}");
-    check_same_as_text("\"Hello, world!\"");
-    check_same_as_text("9223372036854775807");
-    check_same_as_text("-9223372036854775808");
-    check_same_as_text("[]");
-    check_same_as_text("{}");
-    check_same_as_text("[[[[[[[[[[1]]]]]]]]]]");
-    /* An empty payload is null. */
-    json_t *v = ttai_payload_json((struct ttai_payload){NULL, 0});
-    ASSERT(v != NULL && json_is_null(v));
-    json_decref(v);
+    check_round_trip("{\"a\":[1,-2,3.5,true,false,null,\"x\"],\"b\":{\"c\":\"\\u00e9t\\u00e9\"}}");
+    check_round_trip("\"Hello, world!\"");
+    check_round_trip("9223372036854775807");
+    check_round_trip("-9223372036854775808");
+    check_round_trip("0.1");
+    check_round_trip("[]");
+    check_round_trip("{}");
+    check_round_trip("[[[[[[[[[[1]]]]]]]]]]");
+    check((struct ttai_payload){NULL, 0}, "null"); /* an empty payload */
+}
+
+/* msgpack that JSON text never makes: built by hand. */
+static void test_msgpack_only(void)
+{
+    struct ttai_buf b;
+    ttai_buf_init(&b);
+    /* bin: a string of its bytes. */
+    msgpack_pack_bin(&b.pk, 2);
+    msgpack_pack_bin_body(&b.pk, "ab", 2);
+    check(ttai_buf_payload(&b), "\"ab\"");
+    /* float32. */
+    ttai_buf_reset(&b);
+    msgpack_pack_float(&b.pk, 1.5f);
+    check(ttai_buf_payload(&b), "1.5");
+    /* An unsigned integer past int64: a real, not a negative number. */
+    ttai_buf_reset(&b);
+    msgpack_pack_uint64(&b.pk, UINT64_MAX);
+    check(ttai_buf_payload(&b), "18446744073709551615.0");
+    /* Integer keys and a key of 300 bytes (whole). */
+    ttai_buf_reset(&b);
+    char long_key[301];
+    memset(long_key, 'k', 300);
+    long_key[300] = '\0';
+    ttai_buf_map(&b, 3);
+    msgpack_pack_uint64(&b.pk, 7);
+    ttai_buf_bool(&b, true);
+    msgpack_pack_int64(&b.pk, -3);
+    ttai_buf_int(&b, 1);
+    ttai_buf_str(&b, long_key);
+    ttai_buf_int(&b, 2);
+    char want[400];
+    snprintf(want, sizeof(want), "{\"7\":true,\"-3\":1,\"%s\":2}", long_key);
+    check(ttai_buf_payload(&b), want);
+    /* A NUL inside a string value is a character like any other. */
+    ttai_buf_reset(&b);
+    ttai_buf_strn(&b, "a\0b", 3);
+    check(ttai_buf_payload(&b), "\"a\\u0000b\"");
+    /* ext has no JSON form: null. */
+    ttai_buf_reset(&b);
+    msgpack_pack_ext(&b.pk, 1, 1);
+    msgpack_pack_ext_body(&b.pk, "x", 1);
+    check(ttai_buf_payload(&b), "null");
+    ttai_buf_release(&b);
 }
 
 static void test_refused(void)
 {
-    struct ttai_buf buf;
-    ttai_buf_init(&buf);
-    /* A string that is not UTF-8: neither form (the API answers null). */
-    ttai_buf_strn(&buf, "ok\xff\xfe", 4);
-    ASSERT(ttai_payload_json(ttai_buf_payload(&buf)) == NULL);
-    ASSERT(ttai_payload_to_json(ttai_buf_payload(&buf)) == NULL);
-    /* A NUL inside a string is a character like any other. */
-    ttai_buf_reset(&buf);
-    ttai_buf_strn(&buf, "a\0b", 3);
-    char *s = ttai_payload_to_json(ttai_buf_payload(&buf));
-    ASSERT(s != NULL && strcmp(s, "\"a\\u0000b\"") == 0);
-    ttai_free(s);
-    json_t *v = ttai_payload_json(ttai_buf_payload(&buf));
-    ASSERT(v != NULL && json_string_length(v) == 3 && memcmp(json_string_value(v), "a\0b", 3) == 0);
-    json_decref(v);
-    /* Inside a map too. */
-    ttai_buf_reset(&buf);
-    ttai_buf_map(&buf, 1);
-    ttai_buf_str(&buf, "k");
-    ttai_buf_strn(&buf, "\xc3", 1);
-    ASSERT(ttai_payload_json(ttai_buf_payload(&buf)) == NULL);
+    struct ttai_buf b;
+    ttai_buf_init(&b);
+    /* A string that is not UTF-8, as a value or as a key. */
+    ttai_buf_strn(&b, "ok\xff\xfe", 4);
+    check(ttai_buf_payload(&b), NULL);
+    ttai_buf_reset(&b);
+    ttai_buf_map(&b, 1);
+    ttai_buf_str(&b, "k");
+    ttai_buf_strn(&b, "\xc3", 1);
+    check(ttai_buf_payload(&b), NULL);
+    ttai_buf_reset(&b);
+    ttai_buf_map(&b, 1);
+    ttai_buf_strn(&b, "\xc3", 1);
+    ttai_buf_int(&b, 1);
+    check(ttai_buf_payload(&b), NULL);
+    /* A key holding a NUL: jansson's readers (ttaictl's) refuse one. */
+    ttai_buf_reset(&b);
+    ttai_buf_map(&b, 1);
+    ttai_buf_strn(&b, "a\0b", 3);
+    ttai_buf_int(&b, 1);
+    check(ttai_buf_payload(&b), NULL);
     /* A float JSON cannot carry. */
-    ttai_buf_reset(&buf);
-    ttai_buf_double(&buf, NAN);
-    ASSERT(ttai_payload_json(ttai_buf_payload(&buf)) == NULL);
-    ASSERT(ttai_payload_to_json(ttai_buf_payload(&buf)) == NULL);
+    ttai_buf_reset(&b);
+    ttai_buf_double(&b, NAN);
+    check(ttai_buf_payload(&b), NULL);
+    ttai_buf_reset(&b);
+    ttai_buf_double(&b, INFINITY);
+    check(ttai_buf_payload(&b), NULL);
     /* Malformed msgpack: an array of three with one element. */
     static const uint8_t torn[] = {0x93, 0x01};
-    ASSERT(ttai_payload_json((struct ttai_payload){torn, sizeof(torn)}) == NULL);
+    check((struct ttai_payload){torn, sizeof(torn)}, NULL);
     /* Nested deeper than JSON_DEPTH_MAX (64). */
-    ttai_buf_reset(&buf);
+    ttai_buf_reset(&b);
     for (int i = 0; i < 70; i++)
-        ttai_buf_array(&buf, 1);
-    ttai_buf_int(&buf, 1);
-    ASSERT(ttai_payload_json(ttai_buf_payload(&buf)) == NULL);
-    ttai_buf_release(&buf);
+        ttai_buf_array(&b, 1);
+    ttai_buf_int(&b, 1);
+    check(ttai_buf_payload(&b), NULL);
+    ttai_buf_release(&b);
 }
 
 int main(void)
 {
-    test_values();
+    test_from_json();
+    test_msgpack_only();
     test_refused();
     printf("ok payload\n");
     return 0;
