@@ -1,6 +1,7 @@
 /* payload.c: msgpack payload helpers for workflow authors, and the
  * JSON <-> msgpack conversion used at the edges. */
 #include "payload_json.h"
+#include "store.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -77,6 +78,10 @@ int ttai_payload_unpack(struct ttai_reader *r, struct ttai_payload p, msgpack_ob
         out->type = MSGPACK_OBJECT_NIL;
         return TTAI_OK;
     }
+    /* msgpack_unpack allocates by the counts it reads: a header claiming
+     * 2^31 entries in a few bytes would ask for gigabytes first. */
+    if (!store_msgpack_valid(p.data, p.len))
+        return TTAI_EDECODE;
     size_t off = 0;
     msgpack_unpack_return ret = msgpack_unpack((const char *)p.data, p.len, &off, &r->zone, out);
     if (ret != MSGPACK_UNPACK_SUCCESS || off != p.len)
@@ -238,8 +243,11 @@ static json_t *obj_to_json(const msgpack_object *o, int depth)
     case MSGPACK_OBJECT_NEGATIVE_INTEGER: return json_integer(o->via.i64);
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64: return json_real(o->via.f64);
-    case MSGPACK_OBJECT_STR: return json_stringn(o->via.str.ptr, o->via.str.size);
-    case MSGPACK_OBJECT_BIN: return json_stringn(o->via.bin.ptr, o->via.bin.size);
+    /* msgpack-c leaves an empty string's pointer NULL, which jansson refuses. */
+    case MSGPACK_OBJECT_STR:
+        return o->via.str.size ? json_stringn(o->via.str.ptr, o->via.str.size) : json_string("");
+    case MSGPACK_OBJECT_BIN:
+        return o->via.bin.size ? json_stringn(o->via.bin.ptr, o->via.bin.size) : json_string("");
     case MSGPACK_OBJECT_ARRAY: {
         json_t *a = json_array();
         for (uint32_t i = 0; a && i < o->via.array.size; i++) {
@@ -260,7 +268,9 @@ static json_t *obj_to_json(const msgpack_object *o, int depth)
             if (v != NULL && k->type == MSGPACK_OBJECT_STR) {
                 /* The whole key; refused unless UTF-8, and when it holds a
                  * NUL, which no jansson reader (ttaictl's) accepts in a key. */
-                if (memchr(k->via.str.ptr, '\0', k->via.str.size) == NULL)
+                if (k->via.str.size == 0)
+                    rc = json_object_set_new(m, "", v);
+                else if (memchr(k->via.str.ptr, '\0', k->via.str.size) == NULL)
                     rc = json_object_setn_new(m, k->via.str.ptr, k->via.str.size, v);
                 else
                     json_decref(v);

@@ -299,3 +299,9 @@ int store__mp_skip(struct store__mp *r)
     }
     return 0;
 }
+
+bool store_msgpack_valid(const uint8_t *data, size_t len)
+{
+    struct store__mp r = {data, data + len};
+    return len > 0 && store__mp_skip(&r) == 0 && r.p == r.end;
+}

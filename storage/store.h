@@ -150,6 +150,13 @@ int store_event_encode(const struct store_event *ev, uint8_t **buf, size_t *len,
 int store_event_decode(const uint8_t *data, size_t len, struct store_event *out,
                        struct ttai_err *err) TTAI_MUST_CHECK;
 
+/* Whether data[0..len) is exactly one complete msgpack value, checked
+ * without allocating and without reading outside it; every container's
+ * count is at most the bytes left. msgpack_unpack() allocates by the counts
+ * it reads before it finds the input short: a payload from outside goes
+ * through this first (ttai_payload_unpack). */
+bool store_msgpack_valid(const uint8_t *data, size_t len);
+
 /* ---- Runs and executions ------------------------------------------------- */
 
 enum store_run_status {

@@ -54,6 +54,8 @@ static void test_from_json(void)
 {
     check_round_trip("{\"a\":[1,-2,3.5,true,false,null,\"x\"],\"b\":{\"c\":\"\\u00e9t\\u00e9\"}}");
     check_round_trip("\"Hello, world!\"");
+    check_round_trip("\"\"");
+    check_round_trip("{\"\":\"\"}");
     check_round_trip("9223372036854775807");
     check_round_trip("-9223372036854775808");
     check_round_trip("0.1");
