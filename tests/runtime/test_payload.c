@@ -142,6 +142,13 @@ static void test_refused(void)
     /* Malformed msgpack: an array of three with one element. */
     static const uint8_t torn[] = {0x93, 0x01};
     check((struct ttai_payload){torn, sizeof(torn)}, NULL);
+    /* A header claiming far more entries than there are bytes: refused
+     * before msgpack-c allocates for them (2^31 map entries, 2^32-1 array
+     * items). */
+    static const uint8_t huge_map[] = {0xdf, 0x80, 0x00, 0x00, 0x00, 0x20, 0x00, 0x20};
+    check((struct ttai_payload){huge_map, sizeof(huge_map)}, NULL);
+    static const uint8_t huge_array[] = {0xdd, 0xff, 0xff, 0xff, 0xff, 0x01};
+    check((struct ttai_payload){huge_array, sizeof(huge_array)}, NULL);
     /* Nested deeper than JSON_DEPTH_MAX (64). */
     ttai_buf_reset(&b);
     for (int i = 0; i < 70; i++)
