@@ -6,9 +6,9 @@
  * workflow code: they are shown as JSON when they decode as exactly one
  * msgpack value, else as hex.
  *
- * Payloads come from disk, so decoding them is bounded: a pre-scan checks
- * that no container claims more items than there are bytes left (else
- * msgpack_unpack would allocate for the claim), msgpack-c refuses nesting
+ * Payloads come from disk, so decoding them is bounded: a pre-scan
+ * (store_msgpack_valid) checks that no container claims more items than
+ * there are bytes left (else msgpack_unpack would allocate for the claim), msgpack-c refuses nesting
  * deeper than its MSGPACK_EMBED_STACK_SIZE (32), and the conversion to JSON
  * walks with an explicit stack (MP_DEPTH_MAX) instead of recursing.
  */
@@ -24,80 +24,6 @@
 /* Containers nested deeper are shown as hex. msgpack-c stops at 32 already;
  * the bound here keeps the walk safe with any build of it. */
 #define MP_DEPTH_MAX 32
-
-/* Reads an n-byte big-endian length at *p; false past end. */
-static bool mp_read_len(const uint8_t **p, const uint8_t *end, size_t n, uint64_t *out)
-{
-    if ((size_t)(end - *p) < n)
-        return false;
-    *out = 0;
-    for (size_t i = 0; i < n; i++)
-        *out = *out << 8 | *(*p)++;
-    return true;
-}
-
-/* Reads the head of one msgpack value (byte c, then any length after it at
- * *p): *skip is the number of bytes its body takes, *items the number of
- * values it contains. False for a malformed head. */
-static bool mp_head(uint8_t c, const uint8_t **p, const uint8_t *end, uint64_t *skip,
-                    uint64_t *items)
-{
-    static const uint8_t number_bytes[] = {4, 8, 1, 2, 4, 8, 1, 2, 4, 8}; /* 0xca..0xd3 */
-    if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
-        return true;                              /* fixint, nil, bool */
-    if (c <= 0x8f)
-        *items = 2u * (c & 0x0f);                 /* fixmap */
-    else if (c <= 0x9f)
-        *items = c & 0x0f;                        /* fixarray */
-    else if (c <= 0xbf)
-        *skip = c & 0x1f;                         /* fixstr */
-    else if (c >= 0xca && c <= 0xd3)
-        *skip = number_bytes[c - 0xca];           /* float, uint, int */
-    else if (c >= 0xd4 && c <= 0xd8)
-        *skip = 1 + (1u << (c - 0xd4));           /* fixext: type, 1..16 bytes */
-    else if (c == 0xc4 || c == 0xd9)
-        return mp_read_len(p, end, 1, skip);      /* bin8, str8 */
-    else if (c == 0xc5 || c == 0xda)
-        return mp_read_len(p, end, 2, skip);
-    else if (c == 0xc6 || c == 0xdb)
-        return mp_read_len(p, end, 4, skip);
-    else if (c >= 0xc7 && c <= 0xc9) {            /* ext: length, type, data */
-        if (!mp_read_len(p, end, (size_t)1 << (c - 0xc7), skip))
-            return false;
-        *skip += 1;
-    } else if (c == 0xdc || c == 0xdd) {
-        return mp_read_len(p, end, c == 0xdc ? 2 : 4, items);
-    } else if (c == 0xde || c == 0xdf) {
-        if (!mp_read_len(p, end, c == 0xde ? 2 : 4, items))
-            return false;
-        *items *= 2;
-    } else {
-        return false;                             /* 0xc1 is never used */
-    }
-    return true;
-}
-
-/* True when data[0..len) is exactly one msgpack value whose containers
- * claim no more items than bytes remain (each item takes at least one).
- * Walks without recursion: it only counts the items still to pass. */
-static bool mp_plausible(const uint8_t *p, size_t len)
-{
-    const uint8_t *end = p + len;
-    uint64_t pending = 1;
-    while (pending > 0) {
-        if (p >= end)
-            return false;
-        uint64_t skip = 0, items = 0;
-        uint8_t c = *p++;
-        if (!mp_head(c, &p, end, &skip, &items) || skip > (uint64_t)(end - p))
-            return false;
-        p += skip;
-        pending = pending - 1 + items;
-        if (pending > (uint64_t)(end - p))
-            return false;
-    }
-    return p == end;
-}
 
 /* Sets key to v (stealing it, as jansson's _new functions do even when
  * they fail); false when v is NULL or o cannot take it. */
@@ -222,7 +148,7 @@ static json_t *mp_to_json(const msgpack_object *root)
 /* The payload as JSON when it is one msgpack value, else NULL. */
 static json_t *payload_json(struct store_bytes b)
 {
-    if (!mp_plausible(b.data, b.len))
+    if (!store_msgpack_valid(b.data, b.len))
         return NULL;
     msgpack_zone zone;
     if (!msgpack_zone_init(&zone, 2048))
