@@ -64,23 +64,6 @@ int store__recent_dup_decode(const MDB_val *val, struct store__recent_dup *out)
     return out->first == 0 || out->last < out->first ? TTAI_ECORRUPT : TTAI_OK;
 }
 
-/* Grows *data to hold need bytes (doubling from 4 KiB). ENOMEM or
- * MDB_SUCCESS. */
-static int reserve(uint8_t **data, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return MDB_SUCCESS;
-    size_t n = *cap ? *cap : 4096;
-    while (n < need)
-        n *= 2;
-    uint8_t *grown = ttai_realloc(*data, n);
-    if (grown == NULL)
-        return ENOMEM;
-    *data = grown;
-    *cap = n;
-    return MDB_SUCCESS;
-}
-
 void store__stretch_begin(struct store__stretch_buf *s, const struct ttai_run_id *run,
                           uint64_t first)
 {
@@ -95,7 +78,7 @@ int store__stretch_add(struct store__stretch_buf *s, const void *event, size_t l
     if (len > UINT32_MAX || s->len + 4 + len > UINT32_MAX)
         return ENOMEM;
     size_t need = s->len + 4 + len;
-    if (reserve(&s->data, &s->cap, need) != MDB_SUCCESS)
+    if (store__grow((void **)&s->data, &s->cap, need, 1) != TTAI_OK)
         return ENOMEM;
     put_be32(s->data + s->len, (uint32_t)len);
     memcpy(s->data + s->len + 4, event, len);
@@ -246,8 +229,10 @@ int store__recent_merge(struct store *store, MDB_txn *txn)
             rc = trc == TTAI_ECORRUPT ? MDB_CORRUPTED : MDB_PANIC;
             break;
         }
-        if ((rc = reserve(&copy, &copy_cap, sv.mv_size)) != MDB_SUCCESS)
+        if (store__grow((void **)&copy, &copy_cap, sv.mv_size, 1) != TTAI_OK) {
+            rc = ENOMEM;
             break;
+        }
         memcpy(copy, sv.mv_data, sv.mv_size);
         sv.mv_data = copy;
         struct store__stretch s;

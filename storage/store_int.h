@@ -251,6 +251,23 @@ int store__buf_write(void *data, const char *bytes, size_t len);
 int store__run_encode(const struct store_run *run, uint8_t **buf, size_t *len, size_t *cap);
 int store__run_decode(const uint8_t *data, size_t len, struct store_run *out);
 
+/* Grows the array *ptr of *cap items of item bytes to hold need items
+ * (doubling from 8). TTAI_OK or TTAI_ENOMEM, *ptr untouched on failure. */
+static inline int store__grow(void **ptr, size_t *cap, size_t need, size_t item)
+{
+    if (need <= *cap)
+        return TTAI_OK;
+    size_t n = *cap ? *cap * 2 : 8;
+    while (n < need)
+        n *= 2;
+    void *grown = ttai_realloc(*ptr, n * item);
+    if (grown == NULL)
+        return TTAI_ENOMEM;
+    *ptr = grown;
+    *cap = n;
+    return TTAI_OK;
+}
+
 /* Big-endian helpers for keys. */
 static inline void store__put_be64(uint8_t *p, uint64_t v)
 {

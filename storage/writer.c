@@ -132,29 +132,14 @@ uint64_t store_batch_event_id(const struct store_batch *batch, size_t index)
     return batch->event_ids[index];
 }
 
-static int grow(void **ptr, size_t *cap, size_t need, size_t item)
-{
-    if (need <= *cap)
-        return TTAI_OK;
-    size_t n = *cap ? *cap * 2 : 8;
-    while (n < need)
-        n *= 2;
-    void *grown = ttai_realloc(*ptr, n * item);
-    if (grown == NULL)
-        return TTAI_ENOMEM;
-    *ptr = grown;
-    *cap = n;
-    return TTAI_OK;
-}
-
 /* Records an op whose key and value already sit in b->bytes. */
 static int push_op(struct store_batch *b, const struct batch_op *proto, size_t key_off,
                    size_t key_len, size_t val_off, size_t val_len)
 {
-    if (grow((void **)&b->ops, &b->op_cap, b->op_count + 1, sizeof(*b->ops)) != 0)
+    if (store__grow((void **)&b->ops, &b->op_cap, b->op_count + 1, sizeof(*b->ops)) != 0)
         return TTAI_ENOMEM;
-    if (proto->kind == OP_APPEND &&
-        grow((void **)&b->event_ids, &b->event_cap, b->event_count + 1, sizeof(uint64_t)) != 0)
+    if (proto->kind == OP_APPEND && store__grow((void **)&b->event_ids, &b->event_cap,
+                                                b->event_count + 1, sizeof(uint64_t)) != 0)
         return TTAI_ENOMEM;
     struct batch_op *op = &b->ops[b->op_count++];
     *op = *proto;
@@ -174,7 +159,7 @@ static int add_op(struct store_batch *b, const struct batch_op *proto, const voi
 {
     if (b->bytes_len + key_len + val_len > UINT32_MAX)
         return TTAI_ETOOBIG;
-    if (grow((void **)&b->bytes, &b->bytes_cap, b->bytes_len + key_len + val_len, 1) != 0)
+    if (store__grow((void **)&b->bytes, &b->bytes_cap, b->bytes_len + key_len + val_len, 1) != 0)
         return TTAI_ENOMEM;
     size_t key_off = b->bytes_len;
     if (key_len)
@@ -478,9 +463,9 @@ static int del(struct group_txn *g, int table, MDB_val key)
 }
 
 /* Moves a run's index entries from old (NULL: a new run) to new_run. An
- * entry whose key is the same in both is left alone: most puts of a run
- * only move its last event id, which no key holds, and a delete and put
- * of the same key would still copy its leaf and the branches above it. */
+ * entry whose key is the same in both is left alone: a close changes only
+ * the status, which only vis_status's key holds, and a delete and put of
+ * the same key would still copy its leaf and the branches above it. */
 static int vis_update(struct group_txn *g, const struct store_run *old,
                       const struct store_run *new_run)
 {
