@@ -309,7 +309,7 @@ void srv__job_finish(struct ttai_server *srv, struct srv_job *job)
 
 /* A result request runs here, on the loop thread: it is one short store
  * read, and two hand-offs to a worker would cost more than the read. A
- * running workflow with wait=1 parks the job on the waiter list until a
+ * running workflow with wait=1 parks the job in the waiter index until a
  * close of its workflow (srv__closed_cb) or its deadline. */
 void srv__result_check(struct ttai_server *srv, struct srv_job *job)
 {
@@ -318,11 +318,8 @@ void srv__result_check(struct ttai_server *srv, struct srv_job *job)
     job->running = false;
     srv__job_run(srv, job);
     if (job->wait && job->running && !srv->draining &&
-        ttai_mono_ns() / 1000000 < job->deadline_ms) {
-        if (!job->waiting)
-            srv__waiter_add(srv, job);
-        return;
-    }
+        ttai_mono_ns() / 1000000 < job->deadline_ms && (job->waiting || srv__waiter_add(srv, job)))
+        return; /* parked (out of memory: answered running, as at its deadline) */
     srv__waiter_remove(srv, job);
     srv__job_finish(srv, job);
     check_drained(srv);
@@ -370,7 +367,7 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
                 srv__waiter_remove(srv, job);
                 srv__job_finish(srv, job);
             } else {
-                continue;                   /* stays on the waiter list until a close */
+                continue;                   /* stays parked until a close */
             }
             continue;
         }

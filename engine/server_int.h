@@ -1,7 +1,8 @@
 /* server_int.h: shared only between server.c (loop, workers, routing),
  * server_api.c (the workflow handlers that run on workers), server_sched.c
  * (the schedule handlers, on workers too), server_stream.c (history
- * streams, result long-polls) and server_metrics.c (the metrics page). */
+ * streams, result long-polls), server_waiters.c (the long-polls' index)
+ * and server_metrics.c (the metrics page). */
 #ifndef TTAI_SERVER_INT_H
 #define TTAI_SERVER_INT_H
 
@@ -53,7 +54,10 @@ struct srv_route_stats {
 /* One request handed to a worker. Created and freed on the loop thread;
  * between submit and reply only the worker touches it. */
 struct srv_job {
-    struct srv_job *next, *prev;      /* queue links; waiter list links */
+    struct srv_job *next;             /* queue link */
+    /* Parked long-poll (server_waiters.c): its bucket's chain. */
+    struct srv_job *wait_next, **wait_pprev;
+    uint64_t wait_hash;
     struct ttai_server *srv;
     struct evhttp_request *req;       /* NULL once answered */
     int route;                        /* enum srv_route */
@@ -77,7 +81,7 @@ struct srv_job {
                                        * result long-poll (route R_RESULT from then on) */
     bool running;                     /* worker found the workflow running */
     bool recheck;                     /* a close arrived while the worker looked */
-    bool waiting;                     /* on the waiter list */
+    bool waiting;                     /* parked: in the waiter index */
     bool busy;                        /* on a worker (submitted, not answered) */
     /* A start parsed on the loop thread (start_on_loop), being made by
      * the engine thread (ttai_engine_start_async). */
@@ -100,6 +104,14 @@ struct srv_queue {
 
 struct srv_stream;
 struct srv_alerts;
+
+/* The parked long-polls by workflow (server_waiters.c). All zero is an
+ * empty map. */
+struct srv_waitmap {
+    struct srv_job **buckets;         /* chains through srv_job.wait_next */
+    size_t mask;                      /* bucket count - 1 */
+    size_t count;                     /* jobs in the map */
+};
 
 /* A run closed: queued by the engine thread for the loop thread. */
 struct srv_closed {
@@ -128,7 +140,7 @@ struct ttai_server {
     struct srv_closed *closed_head;
     struct event *closed_ev;
     /* Long-polls and streams (loop thread only). */
-    struct srv_job *waiters;
+    struct srv_waitmap waiters;
     struct srv_stream *streams;
     struct event *stream_tick;
     struct srv_alerts *alerts;        /* the alert ring and its streams (server_alerts.c) */
@@ -142,6 +154,7 @@ struct ttai_server {
     atomic_ullong requests[6];        /* by status class: 1xx..5xx, index 1..5 */
     struct srv_route_stats route_stats[R__COUNT];
     atomic_ullong closes;
+    atomic_ullong parked;             /* long-polls in the waiter index (the loop's count, for /metrics) */
     atomic_bool store_failed;         /* an engine call met TTAI_EFATAL */
 };
 
@@ -205,10 +218,26 @@ void srv__history_follow(struct ttai_server *srv, struct evhttp_request *req, co
                          const char *workflow_id, const char *query);
 void srv__streams_end(struct ttai_server *srv);
 bool srv__is_stream(struct ttai_server *srv, struct evhttp_request *req);
-void srv__waiter_add(struct ttai_server *srv, struct srv_job *job);
+/* Parks a result long-poll until a close of its workflow or its deadline;
+ * false when there is no memory to (the caller answers it as at its
+ * deadline). */
+bool srv__waiter_add(struct ttai_server *srv, struct srv_job *job);
 void srv__waiter_remove(struct ttai_server *srv, struct srv_job *job);
 void srv__waiters_end(struct ttai_server *srv);
 void srv__closed_cb(evutil_socket_t fd, short what, void *arg);
+
+/* server_waiters.c (loop thread). Adds job under its ns and workflow_id
+ * (false: out of memory); removes it (a no-op for a job not in it); the
+ * jobs waiting for a workflow, first then next (each from its bucket
+ * alone); takes out any one job (NULL when empty); frees the table. */
+bool srv__waitmap_add(struct srv_waitmap *m, struct srv_job *job);
+void srv__waitmap_remove(struct srv_waitmap *m, struct srv_job *job);
+struct srv_job *srv__waitmap_first(const struct srv_waitmap *m, const char *ns,
+                                   const char *workflow_id);
+struct srv_job *srv__waitmap_next(const struct srv_job *job);
+struct srv_job *srv__waitmap_pop(struct srv_waitmap *m);
+size_t srv__waitmap_count(const struct srv_waitmap *m);
+void srv__waitmap_release(struct srv_waitmap *m);
 
 /* server_metrics.c: the /metrics page (Prometheus text) into job->reply. */
 void srv__metrics(struct ttai_server *srv, struct srv_job *job);

@@ -260,6 +260,10 @@ void srv__metrics(struct ttai_server *srv, struct srv_job *job)
                             (unsigned long long)atomic_load(&srv->requests[c]));
     metrics_routes(srv, out);
     counter(out, "ttai_runs_closed_total", "Runs closed since start.", atomic_load(&srv->closes));
+    evbuffer_add_printf(out, "# HELP ttai_http_long_polls_parked Result long-polls waiting for "
+                             "their workflow to close.\n# TYPE ttai_http_long_polls_parked gauge\n"
+                             "ttai_http_long_polls_parked %llu\n",
+                        (unsigned long long)atomic_load(&srv->parked));
     size_t len = evbuffer_get_length(out);
     job->reply = ttai_malloc(len + 1);
     if (job->reply != NULL) {

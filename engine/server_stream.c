@@ -8,8 +8,9 @@
  *
  * Long-polls: a result request reads the store on the loop thread
  * (srv__result_check); with wait=1 and the workflow running, the job parks
- * on the waiter list. Close notifications are handled on the loop thread
- * too, after the close is durable, so a close is either seen by the read
+ * in the waiter index (server_waiters.c). Close notifications are handled
+ * on the loop thread too, after the close is durable, so a close is either
+ * seen by the read
  * or wakes the parked job: none is missed. A continue-as-new wakes it as
  * well, and the next read finds the new run running and parks it again.
  */
@@ -209,32 +210,26 @@ static void waiter_timeout_cb(evutil_socket_t fd, short what, void *arg)
     srv__job_finish(job->srv, job); /* the worker's 202 {"status":"running"} */
 }
 
-void srv__waiter_add(struct ttai_server *srv, struct srv_job *job)
+bool srv__waiter_add(struct ttai_server *srv, struct srv_job *job)
 {
+    if (!srv__waitmap_add(&srv->waiters, job))
+        return false;
+    atomic_store_explicit(&srv->parked, srv__waitmap_count(&srv->waiters), memory_order_relaxed);
     job->waiting = true;
-    job->prev = NULL;
-    /* The list uses prev and a separate forward link: next is the queues'. */
     job->timer = evtimer_new(srv->base, waiter_timeout_cb, job);
     if (job->timer != NULL) {
         struct timeval tv = {job->timeout_ms / 1000, (job->timeout_ms % 1000) * 1000};
         evtimer_add(job->timer, &tv);
     }
-    /* Singly linked through prev (the queues own next). */
-    job->prev = srv->waiters;
-    srv->waiters = job;
+    return true;
 }
 
 void srv__waiter_remove(struct ttai_server *srv, struct srv_job *job)
 {
     if (!job->waiting)
         return;
-    for (struct srv_job **pp = &srv->waiters; *pp != NULL; pp = &(*pp)->prev) {
-        if (*pp == job) {
-            *pp = job->prev;
-            break;
-        }
-    }
-    job->prev = NULL;
+    srv__waitmap_remove(&srv->waiters, job);
+    atomic_store_explicit(&srv->parked, srv__waitmap_count(&srv->waiters), memory_order_relaxed);
     job->waiting = false;
     if (job->timer != NULL)
         evtimer_del(job->timer);
@@ -242,18 +237,16 @@ void srv__waiter_remove(struct ttai_server *srv, struct srv_job *job)
 
 void srv__waiters_end(struct ttai_server *srv)
 {
-    struct srv_job *job = srv->waiters;
-    srv->waiters = NULL;
-    while (job != NULL) {
-        struct srv_job *next = job->prev;
-        job->prev = NULL;
+    struct srv_job *job;
+    while ((job = srv__waitmap_pop(&srv->waiters)) != NULL) {
         job->waiting = false;
         if (job->timer != NULL)
             evtimer_del(job->timer);
         if (!job->busy)
             srv__job_finish(srv, job); /* answers 202 running */
-        job = next;
     }
+    srv__waitmap_release(&srv->waiters);
+    atomic_store_explicit(&srv->parked, 0, memory_order_relaxed);
 }
 
 void ttai_server_run_closed(void *arg, const char *ns, const char *workflow_id,
@@ -291,15 +284,15 @@ void srv__closed_cb(evutil_socket_t fd, short what, void *arg)
     while (list != NULL) {
         struct srv_closed *c = list;
         list = c->next;
-        struct srv_job *job = srv->waiters;
+        struct srv_job *job = srv__waitmap_first(&srv->waiters, c->ns, c->workflow_id);
         while (job != NULL) {
-            struct srv_job *next = job->prev;
-            if (strcmp(job->workflow_id, c->workflow_id) == 0 && strcmp(job->ns, c->ns) == 0) {
-                if (job->busy)
-                    job->recheck = true;
-                else if (!srv->draining)
-                    srv__result_check(srv, job);
-            }
+            /* Taken before the check, which may answer and free the job;
+             * it touches no other job and adds none. */
+            struct srv_job *next = srv__waitmap_next(job);
+            if (job->busy)
+                job->recheck = true;
+            else if (!srv->draining)
+                srv__result_check(srv, job);
             job = next;
         }
         ttai_free(c);

@@ -43,6 +43,7 @@
 
 #include "base.h"
 #include "bench_http.h"
+#include "bench_parked.h"
 #include "listen_addr.h"
 
 #define W2_WORKFLOWS 100
@@ -65,6 +66,7 @@ struct e2e_opts {
     const char *ttaid;                /* NULL: next to ttai-bench */
     const char *data;                 /* parent of the temporary directory */
     const char *token;
+    long parked;                      /* result long-polls parked throughout (--parked) */
     bool json;
 };
 
@@ -551,7 +553,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: ttai-bench e2e [--n N] [--concurrency C] [--address HOST:PORT] [--token T]\n"
-            "                      [--ttaid PATH] [--data DIR] [--output table|json]\n"
+            "                      [--ttaid PATH] [--data DIR] [--parked N] [--output table|json]\n"
             "\n"
             "Measures ttaid through its HTTP API:\n"
             "  W1  N hello workflows (start, one activity, complete), C in flight, each\n"
@@ -569,6 +571,10 @@ static void usage(FILE *out)
             "  --token T          bearer token for --address (namespace '" NAMESPACE "')\n"
             "  --ttaid PATH       the daemon to start (default: ttaid next to ttai-bench)\n"
             "  --data DIR         where to make the temporary directory (a real disk)\n"
+            "  --parked N         first start N counters and leave a result long-poll\n"
+            "                     waiting on each (one connection each) through every\n"
+            "                     workload; at the end stop them and check that each\n"
+            "                     long-poll was answered by its workflow's close\n"
             "  --output FMT       table (default) or json\n",
             W2_WORKFLOWS, W2_ITERATIONS, W2_SLEEP_MS, W2_RUNS, W3_ROUNDS);
 }
@@ -591,7 +597,7 @@ static int parse(int argc, char **argv, struct e2e_opts *o)
         {"address", required_argument, NULL, 'a'}, {"token", required_argument, NULL, 't'},
         {"ttaid", required_argument, NULL, 'T'},   {"data", required_argument, NULL, 'd'},
         {"output", required_argument, NULL, 'o'},  {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"parked", required_argument, NULL, 'p'},  {NULL, 0, NULL, 0},
     };
     o->n = 20000;
     o->concurrency = 64;
@@ -606,6 +612,7 @@ static int parse(int argc, char **argv, struct e2e_opts *o)
         case 't': o->token = optarg; break;
         case 'T': o->ttaid = optarg; break;
         case 'd': o->data = optarg; break;
+        case 'p': ok = parse_long(optarg, 0, &o->parked); break;
         case 'o':
             ok = strcmp(optarg, "json") == 0 || strcmp(optarg, "table") == 0;
             o->json = strcmp(optarg, "json") == 0;
@@ -614,8 +621,11 @@ static int parse(int argc, char **argv, struct e2e_opts *o)
         default: usage(stderr); return 2;
         }
         if (!ok) {
-            fprintf(stderr, "ttai-bench e2e: bad value '%s' for --%s (see --help)\n", optarg,
-                    longopts[c == 'n' ? 0 : c == 'c' ? 1 : 6].name);
+            const char *name = "output";
+            for (size_t i = 0; longopts[i].name != NULL; i++)
+                if (longopts[i].val == c)
+                    name = longopts[i].name;
+            fprintf(stderr, "ttai-bench e2e: bad value '%s' for --%s (see --help)\n", optarg, name);
             return 2;
         }
     }
@@ -630,6 +640,31 @@ static int parse(int argc, char **argv, struct e2e_opts *o)
     return 0;
 }
 
+/* Room for --parked's connections, and for the daemon's when it is
+ * started here (it inherits the limit). */
+static bool files_for_parked(long parked)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)BENCH_PARKED_FILES(parked);
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return false;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+            fprintf(stderr, "ttai-bench e2e: --parked %ld needs %ld open files, and the hard "
+                            "limit is %llu (ulimit -Hn)\n",
+                    parked, (long)want, (unsigned long long)rl.rlim_max);
+            return false;
+        }
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            fprintf(stderr, "ttai-bench e2e: cannot raise the open-file limit to %ld: %s\n",
+                    (long)want, strerror(errno));
+            return false;
+        }
+    }
+    return true;
+}
+
 /* ---- Report -------------------------------------------------------------------------- */
 
 struct report {
@@ -642,9 +677,12 @@ static void print_table(const struct report *r, const struct e2e_opts *o, const 
     json_t *w1 = r->w1, *w1t = r->w1_two, *w2 = r->w2, *w3 = r->w3;
 #define NUM(obj, key) json_number_value(json_object_get((obj), (key)))
 #define HAS(obj, key) (json_object_get((obj), (key)) != NULL)
-    printf("ttai-bench e2e (ttaid at %s%s%s, %s)\n\n", address,
+    printf("ttai-bench e2e (ttaid at %s%s%s, %s)\n", address,
            d->dir[0] != '\0' ? ", started here on " : "", d->dir,
            d->ram_fs ? "on a RAM file system: syncs cost nothing" : "fsync on every commit");
+    if (o->parked > 0)
+        printf("with %ld result long-polls parked on other workflows throughout\n", o->parked);
+    printf("\n");
     char label[96];
     printf("%-46s %12s %10s %10s\n", "workload", "rate", "p50", "p99");
     snprintf(label, sizeof(label), "W1 hello workflows (%ld, %ld in flight)", o->n, o->concurrency);
@@ -737,6 +775,8 @@ int bench_e2e_main(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
+    if (o.parked > 0 && !files_for_parked(o.parked))
+        return 2;
     char ttaid[PATH_MAX];
     if (o.address == NULL) {
         if (o.ttaid != NULL)
@@ -779,6 +819,16 @@ int bench_e2e_main(int argc, char **argv)
     struct snapshot s0, s1;
     http_call_init(cl, &side, NULL);
     bool ok = !http_client_failed(cl);
+    char parked_err[512];
+    struct bench_parked *parked = NULL;
+    if (ok && o.parked > 0) {
+        parked = bench_parked_open(cl, host, port, o.token, NAMESPACE, tag, o.parked, parked_err,
+                                   sizeof(parked_err));
+        if (parked == NULL) {
+            http_client_fail(cl, "--parked: %s", parked_err);
+            ok = false;
+        }
+    }
 
     /* W1 as one request per workflow (a start with wait=result); its form
      * with two requests (a start, then a result long-poll) runs last, so
@@ -862,6 +912,10 @@ int bench_e2e_main(int argc, char **argv)
     if (ok)
         ok = w1_run(cl, &side, &d, &o, tag, false, r.w1_two);
 
+    if (parked != NULL && !bench_parked_close(parked, cl, parked_err, sizeof(parked_err))) {
+        http_client_fail(cl, "--parked: %s", parked_err);
+        ok = false;
+    }
     http_call_release(&side);
     if (!ok)
         fprintf(stderr, "ttai-bench e2e: %s\n", http_client_error(cl));
@@ -869,10 +923,10 @@ int bench_e2e_main(int argc, char **argv)
     if (!daemon_stop(&d))
         ok = false;
     if (ok && o.json) {
-        json_t *all = json_pack("{s:o,s:o,s:o,s:o,s:s,s:b,s:b}", "w1", r.w1, "w1_two_requests",
+        json_t *all = json_pack("{s:o,s:o,s:o,s:o,s:s,s:b,s:b,s:I}", "w1", r.w1, "w1_two_requests",
                                 r.w1_two, "w2", r.w2, "w3", r.w3,
                                 "address", address, "daemon_started", d.dir[0] != '\0',
-                                "ram_fs", d.ram_fs);
+                                "ram_fs", d.ram_fs, "parked", (json_int_t)o.parked);
         char *s = json_dumps(all, JSON_REAL_PRECISION(8));
         printf("%s\n", s ? s : "{}");
         free(s);

@@ -280,6 +280,42 @@ case_longpoll() {
     t1=$(date +%s%N)
     check "long-poll answer" "$(cat "$TMP/lpcode") $(cat "$TMP/lp")" '200 {"status":"completed","result":6}'
     check "woke promptly" "$(( (t1 - t0) / 1000000 < 1000 ))" 1
+    # Long-polls parked on several workflows, two on one of them, one in
+    # another namespace under the same workflow id: a close answers the
+    # long-polls of its own workflow, all of them, and no other.
+    local OTHER=$BASE/api/v1/namespaces/other w
+    for w in p1 p2; do req POST "$API/workflows" "{\"type\":\"counter\",\"id\":\"$w\"}" >/dev/null; done
+    req POST "$OTHER/workflows" '{"type":"counter","id":"p1"}' >/dev/null
+    local lp1a lp1b lp2 lpo
+    curl -s -o "$TMP/p1a" "$API/workflows/p1/result?wait=1&timeout_ms=20000" & lp1a=$!
+    curl -s -o "$TMP/p1b" "$API/workflows/p1/result?wait=1&timeout_ms=20000" & lp1b=$!
+    curl -s -o "$TMP/p2" "$API/workflows/p2/result?wait=1&timeout_ms=20000" & lp2=$!
+    curl -s -o "$TMP/po" "$OTHER/workflows/p1/result?wait=1&timeout_ms=20000" & lpo=$!
+    local parked=0
+    for _ in $(seq 100); do
+        curl -s -o "$TMP/mp" "$BASE/metrics"
+        parked=$(metric "$TMP/mp" ttai_http_long_polls_parked)
+        [ "$parked" = 4 ] && break
+        sleep 0.05
+    done
+    check "four parked" "$parked" 4
+    req POST "$API/workflows/p1/signals/stop" '{}' >/dev/null
+    wait $lp1a $lp1b
+    check "both long-polls of p1 answered" "$(cat "$TMP/p1a") $(cat "$TMP/p1b")" \
+        '{"status":"completed","result":0} {"status":"completed","result":0}'
+    sleep 0.2
+    check "p2 and other/p1 still waiting" \
+        "$(kill -0 $lp2 2>/dev/null && kill -0 $lpo 2>/dev/null && echo yes)" yes
+    curl -s -o "$TMP/mp" "$BASE/metrics"
+    check "two parked" "$(metric "$TMP/mp" ttai_http_long_polls_parked)" 2
+    req POST "$API/workflows/p2/signals/add" '{"input":5}' >/dev/null
+    req POST "$API/workflows/p2/signals/stop" '{}' >/dev/null
+    req POST "$OTHER/workflows/p1/signals/stop" '{}' >/dev/null
+    wait $lp2 $lpo
+    check "p2 and other/p1 answered" "$(cat "$TMP/p2") $(cat "$TMP/po")" \
+        '{"status":"completed","result":5} {"status":"completed","result":0}'
+    curl -s -o "$TMP/mp" "$BASE/metrics"
+    check "none parked" "$(metric "$TMP/mp" ttai_http_long_polls_parked)" 0
     req POST "$API/workflows" '{"type":"counter","id":"l2"}' >/dev/null
     check "timeout answers running" "$(req GET "$API/workflows/l2/result?wait=1&timeout_ms=200")" 202
     check "bad timeout" "$(req GET "$API/workflows/l2/result?wait=1&timeout_ms=x")" 400
@@ -522,6 +558,7 @@ case_metrics() {
                ttai_commit_group_batches_max ttai_store_map_bytes ttai_activity_dispatch_seconds \
                ttai_http_requests_total ttai_http_request_duration_seconds \
                ttai_http_worker_wait_seconds_total ttai_http_handler_seconds_total ttai_runs_closed_total \
+               ttai_http_long_polls_parked \
                ttai_workflow_tasks_fused_total ttai_workflow_task_duration_seconds \
                ttai_commit_group_batches ttai_commit_duration_seconds ttai_activity_attempts_total \
                ttai_activity_failures_total ttai_activity_timeouts_total ttai_timers_fired_total \
@@ -943,11 +980,27 @@ case_bench_smoke() {
     check "the counter was stopped" \
         "$(req GET "$BASE/api/v1/namespaces/bench/workflows?type=counter" && jbody '[.workflows[].status]')" \
         '200["completed"]'
+    # --parked: long-polls waiting throughout on counters of their own, each
+    # answered by its counter's close at the end (the benchmark checks it),
+    # with the token when one is given.
+    "$bench" e2e --n 100 --concurrency 8 --parked 40 --address "127.0.0.1:$PORT" --output json \
+        >"$TMP/e2e.json" 2>"$TMP/e2e.err"
+    check "e2e --parked exit" $? 0
+    cat "$TMP/e2e.err" >&2
+    check "parked in the report" "$(jq .parked "$TMP/e2e.json")" 40
+    check "parked counters started and stopped" \
+        "$(req GET "$BASE/api/v1/namespaces/bench/workflows?type=counter&page_size=1000" &&
+           jbody '[.workflows[] | select(.workflow_id | test("-park-")) | .status] | [length, unique]')" \
+        '200[40,["completed"]]'
+    curl -s -o "$TMP/mp" "$BASE/metrics"
+    check "none left parked" "$(metric "$TMP/mp" ttai_http_long_polls_parked)" 0
+    check "bad --parked" "$("$bench" e2e --parked -1 >/dev/null 2>"$TMP/e2e.err"; echo $?)" 2
+    check "bad --parked says so" "$(grep -c "bad value '-1' for --parked" "$TMP/e2e.err")" 1
     stop_daemon
     check "sigterm exit" $STOP_RC 0
     # Its HTTP client sends the bearer token, and says so when refused.
     start_daemon --token "bt:bench"
-    "$bench" e2e --n 20 --concurrency 4 --address "127.0.0.1:$PORT" --token bt >/dev/null 2>"$TMP/e2e.err"
+    "$bench" e2e --n 20 --concurrency 4 --parked 5 --address "127.0.0.1:$PORT" --token bt >/dev/null 2>"$TMP/e2e.err"
     check "e2e --token exit" $? 0
     "$bench" e2e --n 20 --address "127.0.0.1:$PORT" >/dev/null 2>"$TMP/e2e.err"
     check "e2e without the token exit" $? 1
