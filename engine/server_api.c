@@ -21,6 +21,11 @@
 
 #define LIST_PAGE_DEFAULT 100
 #define LIST_PAGE_MAX 1000
+/* A list filtered by status and type walks one index and checks the other
+ * filter in each run record: it looks at no more than this many entries
+ * per workflow the page may hold, then answers a short page with a token
+ * that goes on from the last entry it looked at. */
+#define LIST_SCAN_PER_ITEM 20
 #define HISTORY_PAGE_DEFAULT 1000
 #define HISTORY_PAGE_MAX 10000
 
@@ -709,26 +714,27 @@ static json_t *run_json(struct store_read *rd, const struct store_run *r)
                          r->close_ms, r->last_event_id, acts, 0, NULL);
 }
 
-/* The token naming the last item of a page. */
-static json_t *page_token_json(struct store_read *rd, json_t *arr)
+/* The token that goes on past an index entry: its start time and run. */
+static json_t *page_token_json(int64_t start_ms, const struct ttai_run_id *run)
 {
-    json_t *last = json_array_get(arr, json_array_size(arr) - 1);
-    struct ttai_run_id run;
-    struct store_run r;
-    if (last == NULL || ttai_run_id_parse(json_string_value(json_object_get(last, "run_id")), &run) != 0 ||
-        store_run_get(rd, &run, &r, NULL) != 0)
-        return json_null();
     char text[TTAI_RUN_ID_TEXT], tok[64];
-    char *d = tok + snprintf(tok, sizeof(tok), "%" PRId64 ".", r.start_ms);
-    for (const char *h = ttai_run_id_format(&run, text); *h != '\0'; h++)
+    char *d = tok + snprintf(tok, sizeof(tok), "%" PRId64 ".", start_ms);
+    for (const char *h = ttai_run_id_format(run, text); *h != '\0'; h++)
         if (*h != '-')
             *d++ = *h;
     *d = '\0';
     return json_string(tok);
 }
 
-/* The visibility query of a list request; false with the reply set. */
-static bool list_query(struct srv_job *job, struct store_vis_query *q, char **type_out)
+/* The visibility query of a list request; false with the reply set. With
+ * both filters, *recheck says which one the index leaves to the run
+ * records: running runs are few next to closed ones, so a list of running
+ * runs of a type walks the status index and checks the type; a closed
+ * status walks the type index and checks the status. */
+enum list_recheck { LIST_RECHECK_NONE, LIST_RECHECK_TYPE, LIST_RECHECK_STATUS };
+
+static bool list_query(struct srv_job *job, struct store_vis_query *q, char **type_out,
+                       enum list_recheck *recheck)
 {
     char *status = job->query ? srv__query_param(job->query, "status") : NULL;
     char *type = job->query ? srv__query_param(job->query, "type") : NULL;
@@ -742,11 +748,17 @@ static bool list_query(struct srv_job *job, struct store_vis_query *q, char **ty
         if (q->status == 0)
             bad = "parameter 'status' is not a workflow status";
     }
+    *recheck = LIST_RECHECK_NONE;
     if (bad == NULL && type != NULL && type[0] != '\0') {
-        if (q->index == STORE_VIS_STATUS)
-            bad = "filter by status or by type, not both";
-        q->index = STORE_VIS_TYPE;
         q->type = type;
+        if (q->index != STORE_VIS_STATUS)
+            q->index = STORE_VIS_TYPE;
+        else if (q->status == STORE_RUN_RUNNING)
+            *recheck = LIST_RECHECK_TYPE;
+        else {
+            q->index = STORE_VIS_TYPE;
+            *recheck = LIST_RECHECK_STATUS;
+        }
     }
     if (bad == NULL && token != NULL && token[0] != '\0') {
         q->has_after = page_token_parse(token, &q->after_start_ms, &q->after_run);
@@ -768,10 +780,11 @@ static void do_list(struct ttai_server *srv, struct srv_job *job)
         return;
     struct store_vis_query q = {.ns = job->ns, .index = STORE_VIS_START};
     char *type = NULL;
+    enum list_recheck recheck;
     struct store_read *rd = NULL;
     struct ttai_err err = {0};
     int rc = 0;
-    if (!list_query(job, &q, &type) || (rc = store_read_begin(srv->store, &rd, &err)) != 0) {
+    if (!list_query(job, &q, &type, &recheck) || (rc = store_read_begin(srv->store, &rd, &err)) != 0) {
         if (rc != 0)
             srv__job_reply_rc(job, rc, &err);
         ttai_free(type);
@@ -780,32 +793,43 @@ static void do_list(struct ttai_server *srv, struct srv_job *job)
     json_t *arr = json_array();
     struct store_iter it;
     rc = store_vis_iter_init(&it, rd, &q, &err);
-    uint64_t count = 0;
+    uint64_t count = 0, looked = 0;
     bool more = false;
+    int64_t last_ms = 0;              /* the last entry looked at, for the token */
+    struct ttai_run_id last_run = {0};
     while (rc == 0) {
         int64_t ms;
         struct ttai_run_id run;
+        if (count == page_size || (recheck != LIST_RECHECK_NONE && looked == page_size * LIST_SCAN_PER_ITEM)) {
+            /* Full, or looked far enough: a token only if anything is left. */
+            int got = store_vis_iter_next(&it, &ms, &run, &err);
+            more = got == 1;
+            rc = got < 0 ? got : 0;
+            break;
+        }
         int got = store_vis_iter_next(&it, &ms, &run, &err);
         if (got <= 0) {
             rc = got;
             break;
         }
-        if (count == page_size) {
-            more = true;
-            break;
-        }
+        looked++;
+        last_ms = ms;
+        last_run = run;
         struct store_run r;
-        if (store_run_get(rd, &run, &r, NULL) == 0) {
-            json_array_append_new(arr, run_json(rd, &r));
-            count++;
-        }
+        if (store_run_get(rd, &run, &r, NULL) != 0)
+            continue;
+        if ((recheck == LIST_RECHECK_TYPE && strcmp(r.type, type) != 0) ||
+            (recheck == LIST_RECHECK_STATUS && r.status != q.status))
+            continue;
+        json_array_append_new(arr, run_json(rd, &r));
+        count++;
     }
     store_iter_release(&it);
     if (rc != 0) {
         json_decref(arr);
         srv__job_reply_rc(job, rc, &err);
     } else {
-        json_t *next = more ? page_token_json(rd, arr) : json_null();
+        json_t *next = more ? page_token_json(last_ms, &last_run) : json_null();
         srv__job_reply_obj(job, 200, json_pack("{s:o,s:o}", "workflows", arr, "next_page_token", next));
     }
     store_read_end(rd);

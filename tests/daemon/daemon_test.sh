@@ -138,18 +138,52 @@ case_shapes() {
     check "list newest first" "$(jbody '.workflows[0].workflow_id')" '"k1"'
     check "list by type" "$(req GET "$API/workflows?type=hello" && jbody '.workflows | length')" 2005
     check "list by status" "$(req GET "$API/workflows?status=running" && jbody '[.workflows[].workflow_id]')" '200["k1"]'
-    # Pagination: 2 + 2 + 2, no duplicate, then null.
-    local ids="" token="" pages=0
+    # Both filters. k2 is a closed counter; 25 more hellos, all closed.
+    local token
+    req POST "$API/workflows" '{"type":"counter","id":"k2"}' >/dev/null
+    req POST "$API/workflows/k2/signals/stop" '{}' >/dev/null
+    for i in $(seq 6 30); do
+        req POST "$API/workflows" "{\"type\":\"hello\",\"id\":\"s$i\",\"input\":\"n$i\"}" >/dev/null
+    done
+    for i in $(seq 1 30); do req GET "$API/workflows/s$i/result?wait=1" >/dev/null; done
+    req GET "$API/workflows/k2/result?wait=1" >/dev/null
+    check "running counters" \
+        "$(req GET "$API/workflows?status=running&type=counter" && jbody '[[.workflows[].workflow_id], .next_page_token]')" \
+        '200[["k1"],null]'
+    check "completed counters" \
+        "$(req GET "$API/workflows?type=counter&status=completed" && jbody '[[.workflows[].workflow_id], .next_page_token]')" \
+        '200[["k2"],null]'
+    check "completed hellos" \
+        "$(req GET "$API/workflows?status=completed&type=hello" && jbody '[.workflows[] | [.type, .status]] | [length, unique]')" \
+        '200[30,[["hello","completed"]]]'
+    check "running hellos" "$(req GET "$API/workflows?status=running&type=hello" && jbody '[.workflows, .next_page_token]')" \
+        '200[[],null]'
+    # A page looks at 20 entries per item it may hold: with page_size=1 and
+    # no failed hello among 30, the first page stops after 20 with a token
+    # and is empty, the second looks at the other 10 and ends the list.
+    check "failed hellos, page 1" \
+        "$(req GET "$API/workflows?status=failed&type=hello&page_size=1" && jbody '[.workflows, (.next_page_token | type)]')" \
+        '200[[],"string"]'
+    token=$(jq -r .next_page_token "$TMP/body")
+    check "failed hellos, page 2" \
+        "$(req GET "$API/workflows?status=failed&type=hello&page_size=1&page_token=$token" && jbody '[.workflows, .next_page_token]')" \
+        '200[[],null]'
+    check "completed hellos, pages of 1" \
+        "$(req GET "$API/workflows?status=completed&type=hello&page_size=1&page_token=$token" && jbody '.workflows | length')" 2001
+    check "bad type with a status" "$(req GET "$API/workflows?status=completed&type=$(printf 'x%.0s' $(seq 300))")" 400
+    # Pagination: 16 pages of 2, no duplicate, then null.
+    local ids="" pages=0
+    token=""
     while :; do
         req GET "$API/workflows?page_size=2${token:+&page_token=$token}" >/dev/null
         ids="$ids $(jq -r '[.workflows[].workflow_id] | join(" ")' "$TMP/body")"
         token=$(jq -r '.next_page_token // empty' "$TMP/body")
         pages=$((pages + 1))
         [ -z "$token" ] && break
-        [ $pages -gt 5 ] && break
+        [ $pages -gt 20 ] && break
     done
-    check "pages" $pages 3
-    check "paged ids" "$(echo $ids | tr ' ' '\n' | sort | tr '\n' ' ')" "k1 s1 s2 s3 s4 s5 "
+    check "pages" $pages 16
+    check "paged ids" "$(echo $ids | tr ' ' '\n' | sort -V | tr '\n' ' ')" "k1 k2 $(seq -f 's%g' 1 30 | tr '\n' ' ')"
     check "history" "$(req GET "$API/workflows/s1/history")" 200
     check "history types" "$(jbody '[.events[].type]')" \
         '["WorkflowStarted","TaskCompleted","ActivityScheduled","ActivityCompleted","TaskCompleted","WorkflowCompleted"]'

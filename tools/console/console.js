@@ -258,21 +258,21 @@ function listPage(main, params) {
   focusMain();
 
   async function load() {
-    /* The API filters by status or by type, not both: the type is then
-     * filtered here, and so is the id prefix (the API has no such filter). */
+    /* The id prefix is filtered here (the API has no such filter). */
     const q = new URLSearchParams({page_size: '1000'});
     if (filter.status) q.set('status', filter.status);
-    else if (filter.type) q.set('type', filter.type);
-    let all;
+    if (filter.type) q.set('type', filter.type);
+    let all, more;
     try {
-      all = (await api('GET', '/workflows?' + q)).workflows;
+      const page = await api('GET', '/workflows?' + q);
+      all = page.workflows;
+      more = page.next_page_token != null;
     } catch (e) {
       showStatus('Cannot list workflows: ' + errorText(e), true);
       return;
     }
     showStatus('');
-    const shown = all.filter((w) => (!filter.status || !filter.type || w.type === filter.type) &&
-                                    w.workflow_id.startsWith(filter.prefix));
+    const shown = all.filter((w) => w.workflow_id.startsWith(filter.prefix));
     const byStatus = {};
     for (const w of shown) byStatus[w.status] = (byStatus[w.status] || 0) + 1;
     counts.replaceChildren(...STATUSES.filter((st) => byStatus[st] || st === filter.status).map((st) =>
@@ -285,7 +285,7 @@ function listPage(main, params) {
                                }},
                       st.replace(/_/g, ' ') + ': ', h('span', {className: 'count'}, byStatus[st] || 0)))));
     summary.textContent = `${shown.length} run${shown.length === 1 ? '' : 's'}` +
-                          (all.length === 1000 ? ' (the newest 1000)' : '');
+                          (more ? ` (the newest ${all.length} found)` : '');
     /* Unchanged: leave the rows alone (and the keyboard focus in them). */
     const key = JSON.stringify(shown);
     if (key === lastKey) return;
