@@ -4,11 +4,16 @@
 #include <errno.h>
 #include <limits.h>
 #include <ftw.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* From linux/magic.h, without the kernel headers. */
 #define TMPFS_MAGIC_ 0x01021994
@@ -23,27 +28,109 @@ bool bench_dir_on_ram_fs(const char *dir)
 }
 
 /* Directories made and not yet removed: an exit on an error path (die(),
- * exit()) removes them too. A run stopped by a signal leaves its own. */
+ * exit()) removes them too, and so does a stop by a signal that
+ * bench_dir_catch_signals() catches. Under made_mu: the signal thread
+ * reads them while the benchmark runs. */
 #define MADE_MAX 4
 static char made[MADE_MAX][PATH_MAX];
+static pthread_mutex_t made_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool exit_hook;
+static atomic_bool signal_taken;      /* the signal thread is removing them */
+static pthread_t signal_thread;
 
 static void remove_made(void)
 {
-    for (size_t i = 0; i < MADE_MAX; i++)
-        if (made[i][0] != '\0')
-            bench_dir_remove(made[i]);
+    char dir[PATH_MAX];
+    for (size_t i = 0; i < MADE_MAX; i++) {
+        pthread_mutex_lock(&made_mu);
+        memcpy(dir, made[i], sizeof(dir));
+        pthread_mutex_unlock(&made_mu);
+        if (dir[0] != '\0')
+            bench_dir_remove(dir);
+    }
+}
+
+/* At exit. A benchmark that meets errors because a signal is stopping its
+ * daemon may exit first: it leaves the removal and the end to the signal
+ * thread. */
+static void remove_made_at_exit(void)
+{
+    while (atomic_load(&signal_taken))
+        pause();
+    remove_made();
 }
 
 static void note_made(const char *dir)
 {
+    pthread_mutex_lock(&made_mu);
     if (!exit_hook)
-        exit_hook = atexit(remove_made) == 0;
+        exit_hook = atexit(remove_made_at_exit) == 0;
     for (size_t i = 0; i < MADE_MAX; i++)
         if (made[i][0] == '\0') {
             snprintf(made[i], sizeof(made[i]), "%s", dir);
-            return;
+            break;
         }
+    pthread_mutex_unlock(&made_mu);
+}
+
+/* ---- Stops by a signal ------------------------------------------------------- */
+
+static sigset_t caught_signals, mask_before;
+static atomic_int child_pid;          /* the daemon to stop first, or 0 */
+
+/* Takes the first caught signal, stops the child, removes the directories
+ * and dies of the signal, as the process would have without all this. */
+static void *signal_main(void *arg)
+{
+    (void)arg;
+    int sig;
+    if (sigwait(&caught_signals, &sig) != 0)
+        return NULL;
+    atomic_store(&signal_taken, true);
+    fprintf(stderr, "ttai-bench: %s: stopping, and removing what this run made\n", strsignal(sig));
+    pid_t pid = atomic_exchange(&child_pid, 0);
+    if (pid > 0) {
+        /* The daemon writes into one of the directories: it goes first,
+         * with its own graceful stop if that comes within 5 s. */
+        kill(pid, SIGTERM);
+        for (int waited = 0; waited < 500 && waitpid(pid, NULL, WNOHANG) == 0; waited++)
+            usleep(10000);
+        if (kill(pid, SIGKILL) == 0)
+            waitpid(pid, NULL, 0);
+    }
+    remove_made();
+    signal(sig, SIG_DFL);
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+    raise(sig);
+    _exit(128 + sig); /* not reached: the default action of these ends the process */
+}
+
+void bench_dir_catch_signals(void)
+{
+    sigemptyset(&caught_signals);
+    sigaddset(&caught_signals, SIGINT);
+    sigaddset(&caught_signals, SIGTERM);
+    sigaddset(&caught_signals, SIGHUP);
+    if (pthread_sigmask(SIG_BLOCK, &caught_signals, &mask_before) != 0)
+        return;
+    if (pthread_create(&signal_thread, NULL, signal_main, NULL) != 0) {
+        pthread_sigmask(SIG_SETMASK, &mask_before, NULL); /* as before: a stop leaves them */
+        return;
+    }
+    pthread_detach(signal_thread);
+}
+
+void bench_dir_child(pid_t pid)
+{
+    atomic_store(&child_pid, pid);
+}
+
+void bench_dir_child_signals(void)
+{
+    sigprocmask(SIG_SETMASK, &mask_before, NULL);
 }
 
 /* Makes "<base>/<name>-XXXXXX"; out is empty on failure (errno says why). */
@@ -88,7 +175,7 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     (void)st;
     (void)flag;
     (void)ftw;
-    if (remove(path) != 0)
+    if (remove(path) != 0 && errno != ENOENT) /* gone already is as good */
         fprintf(stderr, "ttai-bench: cannot remove '%s': %s\n", path, strerror(errno));
     return 0;
 }
@@ -97,11 +184,15 @@ void bench_dir_remove(const char *dir)
 {
     if (dir == NULL || dir[0] == '\0')
         return;
+    if (atomic_load(&signal_taken) && !pthread_equal(pthread_self(), signal_thread))
+        return; /* the signal thread removes it */
     /* Failures are reported per entry by remove_entry; nothing else to do. */
     (void)nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     /* Forget it (dir may be one of these very strings: nothing reads it
      * after this). */
+    pthread_mutex_lock(&made_mu);
     for (size_t i = 0; i < MADE_MAX; i++)
         if (strcmp(made[i], dir) == 0)
             made[i][0] = '\0';
+    pthread_mutex_unlock(&made_mu);
 }

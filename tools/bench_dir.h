@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* True when dir is on tmpfs or ramfs (or cannot be examined). */
 bool bench_dir_on_ram_fs(const char *dir);
@@ -17,9 +18,21 @@ bool bench_dir_on_ram_fs(const char *dir);
  * exist. parent NULL or empty: under the first of $TMPDIR, /tmp, /var/tmp
  * and . that is on a real disk. A parent that is given is used as it is, or
  * the call fails (errno says why; out is then empty). A directory made here
- * and not removed by bench_dir_remove() is removed when the program exits
- * (not when a signal kills it). */
+ * and not removed by bench_dir_remove() is removed when the program exits,
+ * and when SIGINT, SIGTERM or SIGHUP stops it after
+ * bench_dir_catch_signals() (SIGKILL leaves it). */
 bool bench_dir_make(const char *parent, const char *name, char *out, size_t size);
+
+/* Call first in main, before any thread: blocks SIGINT, SIGTERM and SIGHUP
+ * in every thread but one, which on the first of them stops the child named
+ * by bench_dir_child() (SIGTERM, SIGKILL after 5 s), removes the
+ * directories, and ends the process by the signal. */
+void bench_dir_catch_signals(void);
+/* The child process to stop before the directories go (0: none). */
+void bench_dir_child(pid_t pid);
+/* In a forked child before exec: the signal mask from before
+ * bench_dir_catch_signals(), so that the child takes its signals. */
+void bench_dir_child_signals(void);
 
 /* Removes dir and everything in it; says on stderr what it could not. */
 void bench_dir_remove(const char *dir);

@@ -154,6 +154,7 @@ static bool daemon_start(struct daemon *d, const char *ttaid, const char *parent
         return false;
     }
     if (pid == 0) {
+        bench_dir_child_signals();
         int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int null = open("/dev/null", O_RDWR);
         if (fd < 0 || null < 0 || dup2(fd, 2) < 0 || dup2(null, 1) < 0 || dup2(null, 0) < 0)
@@ -162,6 +163,7 @@ static bool daemon_start(struct daemon *d, const char *ttaid, const char *parent
         _exit(127);
     }
     d->pid = pid;
+    bench_dir_child(pid);
     for (int waited = 0; waited < DAEMON_START_MS; waited += 10) {
         if ((d->port = log_port(d->log)) != 0)
             return true;
@@ -195,6 +197,7 @@ static bool daemon_stop(struct daemon *d)
             usleep(10000);
             waited += 10;
         }
+        bench_dir_child(0);
         ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         if (!ok) {
             fprintf(stderr, "ttai-bench e2e: ttaid did not stop cleanly (status %d)\n", status);

@@ -916,6 +916,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    bench_dir_catch_signals(); /* a run stopped by Ctrl-C removes its directories */
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -1045,6 +1045,24 @@ case_bench_smoke() {
     check "e2e unreachable exit" $? 1
     check "e2e unreachable says so" "$(grep -c "cannot reach ttaid at 127.0.0.1:$PORT" "$TMP/e2e.err")" 1
     check "bad flag" "$("$bench" e2e --n zero >/dev/null 2>&1; echo $?)" 2
+    # Stopped by SIGTERM mid-run: it stops its daemon, removes its directory
+    # and dies of the signal.
+    mkdir "$TMP/bd"
+    "$bench" e2e --n 1000000 --data "$TMP/bd" >/dev/null 2>"$TMP/e2e.err" &
+    local bpid=$! blog=""
+    for _ in $(seq 200); do
+        blog=$(ls "$TMP"/bd/*/ttaid.log 2>/dev/null | head -1)
+        [ -n "$blog" ] && grep -q 'listening on' "$blog" && break
+        sleep 0.05
+    done
+    check "bench daemon up" "$(grep -c 'listening on' "$blog")" 1
+    sleep 0.3
+    kill -TERM $bpid
+    wait $bpid
+    check "bench stopped by SIGTERM" $? 143
+    check "bench says so" "$(grep -c 'stopping, and removing what this run made' "$TMP/e2e.err")" 1
+    check "its directory is gone" "$(ls -A "$TMP/bd")" ""
+    check "its daemon is gone" "$(pgrep -f "ttaid --data $TMP/bd" || echo none)" none
 }
 
 # The live alert stream: an alert delivered to the "stream" channel arrives
