@@ -749,6 +749,8 @@ static bool list_query(struct srv_job *job, struct store_vis_query *q, char **ty
             bad = "parameter 'status' is not a workflow status";
     }
     *recheck = LIST_RECHECK_NONE;
+    if (bad == NULL && type != NULL && strlen(type) > STORE_TYPE_MAX)
+        bad = "parameter 'type' is longer than a workflow type can be";
     if (bad == NULL && type != NULL && type[0] != '\0') {
         q->type = type;
         if (q->index != STORE_VIS_STATUS)

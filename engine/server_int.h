@@ -111,6 +111,7 @@ struct srv_waitmap {
     struct srv_job **buckets;         /* chains through srv_job.wait_next */
     size_t mask;                      /* bucket count - 1 */
     size_t count;                     /* jobs in the map */
+    size_t pop_from;                  /* no job in a bucket before this one */
 };
 
 /* A run closed: queued by the engine thread for the loop thread. */

@@ -58,6 +58,7 @@ static bool waitmap_grow(struct srv_waitmap *m)
     }
     m->buckets = buckets;
     m->mask = count - 1;
+    m->pop_from = 0;
     return true;
 }
 
@@ -68,7 +69,10 @@ bool srv__waitmap_add(struct srv_waitmap *m, struct srv_job *job)
     if ((m->buckets == NULL || m->count > m->mask) && !waitmap_grow(m) && m->buckets == NULL)
         return false;
     job->wait_hash = waitmap_hash(job->ns, job->workflow_id);
-    chain_push(&m->buckets[job->wait_hash & m->mask], job);
+    size_t b = job->wait_hash & m->mask;
+    chain_push(&m->buckets[b], job);
+    if (b < m->pop_from)
+        m->pop_from = b;
     m->count++;
     return true;
 }
@@ -115,9 +119,11 @@ struct srv_job *srv__waitmap_pop(struct srv_waitmap *m)
 {
     if (m->count == 0)
         return NULL;
-    for (size_t i = 0; i <= m->mask; i++) {
-        if (m->buckets[i] != NULL) {
-            struct srv_job *job = m->buckets[i];
+    /* Buckets before pop_from are empty (an add below it moves it back),
+     * so that taking every job out costs one pass over the table. */
+    for (; m->pop_from <= m->mask; m->pop_from++) {
+        struct srv_job *job = m->buckets[m->pop_from];
+        if (job != NULL) {
             srv__waitmap_remove(m, job);
             return job;
         }
@@ -136,4 +142,5 @@ void srv__waitmap_release(struct srv_waitmap *m)
     m->buckets = NULL;
     m->mask = 0;
     m->count = 0;
+    m->pop_from = 0;
 }

@@ -36,9 +36,21 @@ static char made[MADE_MAX][PATH_MAX];
 static pthread_mutex_t made_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool exit_hook;
 static atomic_bool signal_taken;      /* the signal thread is removing them */
+static void remove_made_locked(void);
 static pthread_t signal_thread;
 
+/* One removal at a time: the exit path and the signal thread may both
+ * come here. */
+static pthread_mutex_t remove_mu = PTHREAD_MUTEX_INITIALIZER;
+
 static void remove_made(void)
+{
+    pthread_mutex_lock(&remove_mu);
+    remove_made_locked();
+    pthread_mutex_unlock(&remove_mu);
+}
+
+static void remove_made_locked(void)
 {
     char dir[PATH_MAX];
     for (size_t i = 0; i < MADE_MAX; i++) {
@@ -55,9 +67,13 @@ static void remove_made(void)
  * thread. */
 static void remove_made_at_exit(void)
 {
-    while (atomic_load(&signal_taken))
-        pause();
-    remove_made();
+    pthread_mutex_lock(&remove_mu);
+    bool taken = atomic_load(&signal_taken);
+    if (!taken)
+        remove_made_locked();
+    pthread_mutex_unlock(&remove_mu); /* before waiting: the signal thread takes it */
+    while (taken)
+        pause(); /* the signal thread removes them and ends the process */
 }
 
 static void note_made(const char *dir)
@@ -91,12 +107,19 @@ static void *signal_main(void *arg)
     pid_t pid = atomic_exchange(&child_pid, 0);
     if (pid > 0) {
         /* The daemon writes into one of the directories: it goes first,
-         * with its own graceful stop if that comes within 5 s. */
+         * with its own graceful stop if that comes within 5 s. Claimed
+         * above, it is this thread's alone to reap (bench_dir_child_claim). */
         kill(pid, SIGTERM);
-        for (int waited = 0; waited < 500 && waitpid(pid, NULL, WNOHANG) == 0; waited++)
-            usleep(10000);
-        if (kill(pid, SIGKILL) == 0)
+        bool reaped = false;
+        for (int waited = 0; waited < 500 && !reaped; waited++) {
+            reaped = waitpid(pid, NULL, WNOHANG) != 0;
+            if (!reaped)
+                usleep(10000);
+        }
+        if (!reaped) {
+            kill(pid, SIGKILL);
             waitpid(pid, NULL, 0);
+        }
     }
     remove_made();
     signal(sig, SIG_DFL);
@@ -110,10 +133,15 @@ static void *signal_main(void *arg)
 
 void bench_dir_catch_signals(void)
 {
+    /* A signal the caller ignores (nohup, a background job of a script)
+     * stays ignored: taking it here would end the run. */
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
     sigemptyset(&caught_signals);
-    sigaddset(&caught_signals, SIGINT);
-    sigaddset(&caught_signals, SIGTERM);
-    sigaddset(&caught_signals, SIGHUP);
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        struct sigaction old;
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+            sigaddset(&caught_signals, sigs[i]);
+    }
     if (pthread_sigmask(SIG_BLOCK, &caught_signals, &mask_before) != 0)
         return;
     if (pthread_create(&signal_thread, NULL, signal_main, NULL) != 0) {
@@ -126,6 +154,12 @@ void bench_dir_catch_signals(void)
 void bench_dir_child(pid_t pid)
 {
     atomic_store(&child_pid, pid);
+}
+
+bool bench_dir_child_claim(pid_t pid)
+{
+    int expected = pid;
+    return atomic_compare_exchange_strong(&child_pid, &expected, 0);
 }
 
 void bench_dir_child_signals(void)

@@ -30,6 +30,9 @@ bool bench_dir_make(const char *parent, const char *name, char *out, size_t size
 void bench_dir_catch_signals(void);
 /* The child process to stop before the directories go (0: none). */
 void bench_dir_child(pid_t pid);
+/* Takes the child back before stopping and reaping it: false when the
+ * signal thread took it first (it stops and reaps it). */
+bool bench_dir_child_claim(pid_t pid);
 /* In a forked child before exec: the signal mask from before
  * bench_dir_catch_signals(), so that the child takes its signals. */
 void bench_dir_child_signals(void);

@@ -167,8 +167,12 @@ static bool daemon_start(struct daemon *d, const char *ttaid, const char *parent
     for (int waited = 0; waited < DAEMON_START_MS; waited += 10) {
         if ((d->port = log_port(d->log)) != 0)
             return true;
+        /* Looked at without reaping (WNOWAIT): reaped only once taken back
+         * from the signal thread, which may be stopping it. */
+        siginfo_t info = {0};
         int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
+        if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid &&
+            bench_dir_child_claim(pid) && waitpid(pid, &status, 0) == pid) {
             d->pid = 0;
             fprintf(stderr, "ttai-bench e2e: %s exited at start\n", ttaid);
             log_tail(d->log);
@@ -185,6 +189,8 @@ static bool daemon_start(struct daemon *d, const char *ttaid, const char *parent
 static bool daemon_stop(struct daemon *d)
 {
     bool ok = true;
+    if (d->pid > 0 && !bench_dir_child_claim(d->pid))
+        d->pid = 0; /* a signal is stopping it */
     if (d->pid > 0) {
         kill(d->pid, SIGTERM);
         int status = 0, waited = 0;
@@ -197,7 +203,6 @@ static bool daemon_stop(struct daemon *d)
             usleep(10000);
             waited += 10;
         }
-        bench_dir_child(0);
         ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         if (!ok) {
             fprintf(stderr, "ttai-bench e2e: ttaid did not stop cleanly (status %d)\n", status);
@@ -915,7 +920,7 @@ int bench_e2e_main(int argc, char **argv)
     if (ok)
         ok = w1_run(cl, &side, &d, &o, tag, false, r.w1_two);
 
-    if (parked != NULL && !bench_parked_close(parked, cl, parked_err, sizeof(parked_err))) {
+    if (parked != NULL && !bench_parked_close(parked, parked_err, sizeof(parked_err))) {
         http_client_fail(cl, "--parked: %s", parked_err);
         ok = false;
     }

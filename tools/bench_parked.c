@@ -26,6 +26,9 @@
 #define PARKED_SETTLE_MS 60000          /* for all N to be parked, and later answered */
 
 struct bench_parked {
+    char host[256];
+    int port;
+    char token[512];                    /* "" when none */
     char ns[128];
     char tag[96];
     long n;
@@ -105,6 +108,25 @@ static long batch_run(struct http_client *cl, struct bench_parked *p, bool stop,
     for (long i = 0; i < used; i++)
         http_call_release(&slots[i].call);
     return b.ok;
+}
+
+/* Stops the counters started so far, through a client of its own (the
+ * benchmark's may have failed, and a failed client sends nothing more).
+ * Returns how many were stopped; err says why when not all. */
+static long stop_started(struct bench_parked *p, char *err, size_t err_size)
+{
+    if (p->started == 0)
+        return 0;
+    struct http_client *cl = NULL;
+    if (http_client_new(&cl, p->host, p->port, p->token[0] ? p->token : NULL) != TTAI_OK) {
+        fail(err, err_size, "cannot make a client to stop the parked counters");
+        return 0;
+    }
+    long stopped = batch_run(cl, p, true, p->started);
+    if (stopped < p->started)
+        fail(err, err_size, "stopping the parked counters: %s", http_client_error(cl));
+    http_client_free(cl);
+    return stopped;
 }
 
 /* The daemon's ttai_http_long_polls_parked, or -1. */
@@ -217,6 +239,17 @@ static void parked_free(struct bench_parked *p)
     ttai_free(p);
 }
 
+/* A failed open: the counters started so far are stopped (their
+ * long-polls answered), the connections closed. Returns NULL; the open's
+ * message stays in err. */
+static struct bench_parked *open_failed(struct bench_parked *p)
+{
+    char ignored[256];
+    (void)stop_started(p, ignored, sizeof(ignored));
+    parked_free(p);
+    return NULL;
+}
+
 struct bench_parked *bench_parked_open(struct http_client *cl, const char *host, int port,
                                        const char *token, const char *ns, const char *tag, long n,
                                        char *err, size_t err_size)
@@ -230,6 +263,9 @@ struct bench_parked *bench_parked_open(struct http_client *cl, const char *host,
     p->n = n;
     for (long i = 0; i < n; i++)
         p->fds[i] = -1;
+    snprintf(p->host, sizeof(p->host), "%s", host);
+    p->port = port;
+    snprintf(p->token, sizeof(p->token), "%s", token ? token : "");
     snprintf(p->ns, sizeof(p->ns), "%s", ns);
     snprintf(p->tag, sizeof(p->tag), "%s", tag);
 
@@ -243,8 +279,7 @@ struct bench_parked *bench_parked_open(struct http_client *cl, const char *host,
     p->started = batch_run(cl, p, false, n);
     if (p->started < n) {
         fail(err, err_size, "%s", http_client_error(cl));
-        parked_free(p);
-        return NULL;
+        return open_failed(p);
     }
 
     char service[16];
@@ -252,8 +287,7 @@ struct bench_parked *bench_parked_open(struct http_client *cl, const char *host,
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
     if (getaddrinfo(host, service, &hints, &ai) != 0 || ai == NULL) {
         fail(err, err_size, "cannot resolve '%s'", host);
-        parked_free(p);
-        return NULL;
+        return open_failed(p);
     }
     char auth[600] = "";
     if (token != NULL)
@@ -269,8 +303,7 @@ struct bench_parked *bench_parked_open(struct http_client *cl, const char *host,
             !send_all(p->fds[i], req, (size_t)len)) {
             fail(err, err_size, "parked long-poll %ld of %ld: %s", i + 1, n, strerror(errno));
             freeaddrinfo(ai);
-            parked_free(p);
-            return NULL;
+            return open_failed(p);
         }
     }
     freeaddrinfo(ai);
@@ -285,13 +318,12 @@ struct bench_parked *bench_parked_open(struct http_client *cl, const char *host,
         fail(err, err_size, "only %ld of %ld long-polls were parked after %d s (is the daemon's "
                             "open-file limit below %ld?)",
              now - before, n, PARKED_SETTLE_MS / 1000, BENCH_PARKED_FILES(n));
-        parked_free(p);
-        return NULL;
+        return open_failed(p);
     }
     return p;
 }
 
-bool bench_parked_close(struct bench_parked *p, struct http_client *cl, char *err, size_t err_size)
+bool bench_parked_close(struct bench_parked *p, char *err, size_t err_size)
 {
     if (p == NULL)
         return true;
@@ -308,9 +340,10 @@ bool bench_parked_close(struct bench_parked *p, struct http_client *cl, char *er
                             "workflows closed", early);
         ok = false;
     }
-    long stopped = batch_run(cl, p, true, p->started);
-    if (ok && stopped < p->started) {
-        fail(err, err_size, "%s", http_client_error(cl));
+    char stop_err[512];
+    if (stop_started(p, stop_err, sizeof(stop_err)) < p->started) {
+        if (ok)
+            fail(err, err_size, "%s", stop_err);
         ok = false;
     }
     /* Now each is answered with its counter's result (0: no signal added). */

@@ -21,16 +21,19 @@
 struct bench_parked;
 
 /* Parks n long-polls in namespace ns of the daemon at host:port (token may
- * be NULL), under workflow ids "<tag>-park-<i>". Returns NULL with a
- * message in err when it could not (the workflows it started are stopped). */
+ * be NULL), under workflow ids "<tag>-park-<i>", starting the workflows
+ * through cl. Returns NULL with a message in err when it could not (the
+ * workflows it started are stopped, through a client of its own). */
 struct bench_parked *bench_parked_open(struct http_client *cl, const char *host, int port,
                                        const char *token, const char *ns, const char *tag, long n,
                                        char *err, size_t err_size);
 
-/* Stops the workflows and closes the connections; false with a message in
- * err when a long-poll was answered before its workflow closed or was not
- * answered with its result once it did. Frees p (NULL: nothing). */
-bool bench_parked_close(struct bench_parked *p, struct http_client *cl, char *err, size_t err_size);
+/* Stops the workflows (through a client of its own: the benchmark's may
+ * have failed) and closes the connections; false with a message in err
+ * when a long-poll was answered before its workflow closed, was not
+ * answered with its result once it did, or a workflow could not be
+ * stopped. Frees p (NULL: nothing). */
+bool bench_parked_close(struct bench_parked *p, char *err, size_t err_size);
 
 /* How many open files n parked long-polls need in this process, on top of
  * what it needs anyway: one connection each. */

@@ -129,9 +129,12 @@ static void list_table(const json_t *workflows)
 static int list_page(const struct ctl_args *a, const char *token, int64_t want,
                      struct ctl_reply *reply)
 {
+    /* Filtered by status and type, ttaid looks at 20 runs per page_size
+     * in one request: full pages then, and only `want` of them kept. */
+    bool both = a->status != NULL && a->type != NULL;
     char size[32];
     snprintf(size, sizeof(size), "%d",
-             want > 0 && want < LIST_PAGE_SIZE ? (int)want : LIST_PAGE_SIZE);
+             want > 0 && want < LIST_PAGE_SIZE && !both ? (int)want : LIST_PAGE_SIZE);
     char *path = ctl_path(a, "/workflows");
     if (ctl_path_query(&path, "status", a->status) || ctl_path_query(&path, "type", a->type) ||
         ctl_path_query(&path, "page_size", size) || ctl_path_query(&path, "page_token", token))

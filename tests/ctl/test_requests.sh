@@ -119,6 +119,11 @@ request_is 3 '{"auth": null, "method": "GET", "path": "'$ns'/workflows",
 run_ctl 0 workflow list --status running --type counter
 request_is 1 '{"auth": null, "method": "GET", "path": "'$ns'/workflows",
              "query": "status=running&type=counter&page_size=100", "body": null}'
+# Both filters: full pages even for a small --limit (ttaid looks at 20 runs
+# per page_size), and only --limit kept.
+run_ctl 0 -o json workflow list --status running --type counter --limit 1
+request_is 1 '{"auth": null, "method": "GET", "path": "'$ns'/workflows",
+             "query": "status=running&type=counter&page_size=100", "body": null}'
 run_ctl 0 workflow list --limit 2
 requests_count 1
 request_is '{"auth": null, "method": "GET", "path": "'$ns'/workflows", "query": "page_size=2",

@@ -112,6 +112,44 @@ static void test_index(void)
     srv__waitmap_release(&m);
 }
 
+/* What srv__closed_cb does: the next job taken before the current one is
+ * answered and removed; every job of the workflow is met once, and the
+ * others stay. */
+static void test_remove_while_walking(void)
+{
+    struct srv_waitmap m = {0};
+    static struct srv_job w[200];
+    for (int i = 0; i < 200; i++) {
+        snprintf(w[i].ns, sizeof(w[i].ns), "ns");
+        w[i].workflow_id = i % 3 == 0 ? "closing" : "other";
+        ASSERT(srv__waitmap_add(&m, &w[i]));
+    }
+    int met = 0;
+    for (struct srv_job *j = srv__waitmap_first(&m, "ns", "closing"); j != NULL;) {
+        struct srv_job *next = srv__waitmap_next(j);
+        ASSERT_STR_EQ(j->workflow_id, "closing");
+        srv__waitmap_remove(&m, j);
+        met++;
+        j = next;
+    }
+    ASSERT_EQ(met, 67);
+    ASSERT(srv__waitmap_first(&m, "ns", "closing") == NULL);
+    ASSERT_EQ(srv__waitmap_count(&m), 133);
+    int others = 0;
+    for (struct srv_job *j = srv__waitmap_first(&m, "ns", "other"); j != NULL; j = srv__waitmap_next(j))
+        others++;
+    ASSERT_EQ(others, 133);
+    /* Pop after an add below where popping had got to finds that job too. */
+    struct srv_job *first = srv__waitmap_pop(&m);
+    ASSERT(first != NULL);
+    ASSERT(srv__waitmap_add(&m, first));
+    int popped = 0;
+    while (srv__waitmap_pop(&m) != NULL)
+        popped++;
+    ASSERT_EQ(popped, 133);
+    srv__waitmap_release(&m);
+}
+
 static void test_joined_names(void)
 {
     struct srv_waitmap m = {0};
@@ -136,6 +174,7 @@ static void test_joined_names(void)
 int main(void)
 {
     test_index();
+    test_remove_while_walking();
     test_joined_names();
     printf("ok waitmap\n");
     return 0;
