@@ -118,6 +118,21 @@ case_basic() {
     check "sigterm exit" $STOP_RC 0
 }
 
+# Follows a list's next_page_token from URL (which has a query) to null, or
+# up to MAX+1 pages: the workflow ids in PAGED_IDS, the pages in PAGED_COUNT.
+list_pages() {
+    local url=$1 max=$2 token=""
+    PAGED_IDS="" PAGED_COUNT=0
+    while :; do
+        req GET "$url${token:+&page_token=$token}" >/dev/null
+        PAGED_IDS="$PAGED_IDS $(jq -r '[.workflows[].workflow_id] | join(" ")' "$TMP/body")"
+        token=$(jq -r '.next_page_token // empty' "$TMP/body")
+        PAGED_COUNT=$((PAGED_COUNT + 1))
+        [ -z "$token" ] && break
+        [ $PAGED_COUNT -gt "$max" ] && break
+    done
+}
+
 case_shapes() {
     start_daemon
     for i in 1 2 3 4 5; do
@@ -169,16 +184,8 @@ case_shapes() {
         "$(req GET "$API/workflows?status=failed&type=hello&page_size=1&page_token=$token" && jbody '[.workflows, .next_page_token]')" \
         '200[[],null]'
     # Following the tokens of a list by both filters gives every match once.
-    local cids="" cpages=0
-    token=""
-    while :; do
-        req GET "$API/workflows?status=completed&type=hello&page_size=7${token:+&page_token=$token}" >/dev/null
-        cids="$cids $(jq -r '[.workflows[].workflow_id] | join(" ")' "$TMP/body")"
-        token=$(jq -r '.next_page_token // empty' "$TMP/body")
-        cpages=$((cpages + 1))
-        [ -z "$token" ] && break
-        [ $cpages -gt 10 ] && break
-    done
+    list_pages "$API/workflows?status=completed&type=hello&page_size=7" 10
+    local cids=$PAGED_IDS cpages=$PAGED_COUNT
     check "completed hellos, pages of 7" "$cpages $(echo $cids | tr ' ' '\n' | sort -uV | tr '\n' ' ')" \
         "5 $(seq -f 's%g' 1 30 | tr '\n' ' ')"
     check "completed hellos, pages of 7, no repeat" "$(echo $cids | wc -w)" 30
@@ -187,16 +194,8 @@ case_shapes() {
     check "bad type with a closed status" "$(req GET "$API/workflows?status=completed&type=$long_type")" 400
     check "bad type with running" "$(req GET "$API/workflows?status=running&type=$long_type")" 400
     # Pagination: 16 pages of 2, no duplicate, then null.
-    local ids="" pages=0
-    token=""
-    while :; do
-        req GET "$API/workflows?page_size=2${token:+&page_token=$token}" >/dev/null
-        ids="$ids $(jq -r '[.workflows[].workflow_id] | join(" ")' "$TMP/body")"
-        token=$(jq -r '.next_page_token // empty' "$TMP/body")
-        pages=$((pages + 1))
-        [ -z "$token" ] && break
-        [ $pages -gt 20 ] && break
-    done
+    list_pages "$API/workflows?page_size=2" 20
+    local ids=$PAGED_IDS pages=$PAGED_COUNT
     check "pages" $pages 16
     check "paged ids" "$(echo $ids | tr ' ' '\n' | sort -V | tr '\n' ' ')" "k1 k2 $(seq -f 's%g' 1 30 | tr '\n' ' ')"
     check "history" "$(req GET "$API/workflows/s1/history")" 200
