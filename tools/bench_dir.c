@@ -93,6 +93,10 @@ static void note_made(const char *dir)
 
 static sigset_t caught_signals, mask_before;
 static atomic_int child_pid;          /* the daemon to stop first, or 0 */
+/* Held from fork() until the child's pid is in child_pid (bench_dir_fork),
+ * and by the signal thread when it takes the pid: a signal that comes in
+ * between cannot miss a child that was just forked. */
+static pthread_mutex_t child_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* Takes the first caught signal, stops the child, removes the directories
  * and dies of the signal, as the process would have without all this. */
@@ -104,7 +108,9 @@ static void *signal_main(void *arg)
         return NULL;
     atomic_store(&signal_taken, true);
     fprintf(stderr, "ttai-bench: %s: stopping, and removing what this run made\n", strsignal(sig));
+    pthread_mutex_lock(&child_mu);
     pid_t pid = atomic_exchange(&child_pid, 0);
+    pthread_mutex_unlock(&child_mu);
     if (pid > 0) {
         /* The daemon writes into one of the directories: it goes first,
          * with its own graceful stop if that comes within 5 s. Claimed
@@ -151,20 +157,32 @@ void bench_dir_catch_signals(void)
     pthread_detach(signal_thread);
 }
 
-void bench_dir_child(pid_t pid)
+pid_t bench_dir_fork(void)
 {
-    atomic_store(&child_pid, pid);
+    pthread_mutex_lock(&child_mu);
+    if (atomic_load(&signal_taken)) {
+        /* The signal thread has looked for a child already: one forked now
+         * would outlive the run. */
+        pthread_mutex_unlock(&child_mu);
+        errno = EINTR;
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* The child execs or exits: it never uses the copy of child_mu. */
+        sigprocmask(SIG_SETMASK, &mask_before, NULL);
+        return 0;
+    }
+    if (pid > 0)
+        atomic_store(&child_pid, pid);
+    pthread_mutex_unlock(&child_mu);
+    return pid;
 }
 
 bool bench_dir_child_claim(pid_t pid)
 {
     int expected = pid;
     return atomic_compare_exchange_strong(&child_pid, &expected, 0);
-}
-
-void bench_dir_child_signals(void)
-{
-    sigprocmask(SIG_SETMASK, &mask_before, NULL);
 }
 
 /* Makes "<base>/<name>-XXXXXX"; out is empty on failure (errno says why). */

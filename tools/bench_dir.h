@@ -25,17 +25,18 @@ bool bench_dir_make(const char *parent, const char *name, char *out, size_t size
 
 /* Call first in main, before any thread: blocks SIGINT, SIGTERM and SIGHUP
  * in every thread but one, which on the first of them stops the child named
- * by bench_dir_child() (SIGTERM, SIGKILL after 5 s), removes the
+ * by bench_dir_fork() (SIGTERM, SIGKILL after 5 s), removes the
  * directories, and ends the process by the signal. */
 void bench_dir_catch_signals(void);
-/* The child process to stop before the directories go (0: none). */
-void bench_dir_child(pid_t pid);
+/* fork() for the child process to stop before the directories go: in
+ * the parent the child is registered before a caught signal can be taken,
+ * in the child the signal mask from before bench_dir_catch_signals() is
+ * back, so that it takes its signals. Returns what fork() returns; -1
+ * with EINTR, without forking, once a caught signal is being handled. */
+pid_t bench_dir_fork(void);
 /* Takes the child back before stopping and reaping it: false when the
  * signal thread took it first (it stops and reaps it). */
 bool bench_dir_child_claim(pid_t pid);
-/* In a forked child before exec: the signal mask from before
- * bench_dir_catch_signals(), so that the child takes its signals. */
-void bench_dir_child_signals(void);
 
 /* Removes dir and everything in it; says on stderr what it could not. */
 void bench_dir_remove(const char *dir);

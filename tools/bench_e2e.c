@@ -148,13 +148,12 @@ static bool daemon_start(struct daemon *d, const char *ttaid, const char *parent
     char data[PATH_MAX + 16];
     snprintf(data, sizeof(data), "%s/data", d->dir);
     snprintf(d->log, sizeof(d->log), "%s/ttaid.log", d->dir);
-    pid_t pid = fork();
+    pid_t pid = bench_dir_fork();
     if (pid < 0) {
         fprintf(stderr, "ttai-bench e2e: fork: %s\n", strerror(errno));
         return false;
     }
     if (pid == 0) {
-        bench_dir_child_signals();
         int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int null = open("/dev/null", O_RDWR);
         if (fd < 0 || null < 0 || dup2(fd, 2) < 0 || dup2(null, 1) < 0 || dup2(null, 0) < 0)
@@ -163,7 +162,6 @@ static bool daemon_start(struct daemon *d, const char *ttaid, const char *parent
         _exit(127);
     }
     d->pid = pid;
-    bench_dir_child(pid);
     for (int waited = 0; waited < DAEMON_START_MS; waited += 10) {
         if ((d->port = log_port(d->log)) != 0)
             return true;
