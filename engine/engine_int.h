@@ -82,6 +82,7 @@ struct ttai_wf {
     int64_t run_deadline_ms;          /* when this run times out; 0: never */
     struct ttai_future *futures;
     bool cancel_requested;
+    bool cancel_reported;             /* an await has returned for it */
     uint64_t last_event_id;           /* history length */
     uint64_t processed_through;       /* last input event delivered */
     int64_t task_time_ms;

@@ -399,23 +399,35 @@ void ttai_wf_wait_all(struct ttai_wf *wf, struct ttai_future *const *futures, si
 bool ttai_future_done(const struct ttai_future *f) { return f->done; }
 const struct ttai_result *ttai_future_result(const struct ttai_future *f) { return &f->result; }
 
+/* A cancellation request that no await has returned for yet. */
+static bool cancel_unreported(const struct ttai_wf *wf)
+{
+    return wf->cancel_requested && !wf->cancel_reported;
+}
+
 bool ttai_wf_await(struct ttai_wf *wf, ttai_cond_fn cond, void *arg, int64_t timeout_ms)
 {
     if (cond(wf->state, arg))
         return true;
-    if (timeout_ms < 0) {
-        WAIT_UNTIL(wf, cond(wf->state, arg));
-        return true;
+    /* A cancellation request ends one await, the one in progress when it
+     * comes or the next: code that goes on waiting afterwards (clean-up,
+     * or a workflow that ignores the request) waits for its condition as
+     * before instead of spinning. Replay sees the same order of events,
+     * hence the same await. */
+    struct ttai_future *t = NULL;
+    if (!cancel_unreported(wf)) {
+        if (timeout_ms >= 0)
+            t = ttai_wf_timer_start(wf, timeout_ms);
+        WAIT_UNTIL(wf, (t != NULL && t->done) || cond(wf->state, arg) || cancel_unreported(wf));
     }
-    struct ttai_future *t = ttai_wf_timer_start(wf, timeout_ms);
-    WAIT_UNTIL(wf, t->done || cond(wf->state, arg));
-    /* The condition wins a tie: a signal delivered with the timer firing
-     * in the same task is seen. */
-    if (cond(wf->state, arg)) {
+    /* The condition wins a tie: a signal delivered with the timer firing,
+     * or with the cancellation request, in the same task is seen. */
+    bool holds = cond(wf->state, arg);
+    if (!holds && cancel_unreported(wf))
+        wf->cancel_reported = true;
+    if (t != NULL && !t->done)
         ttai_wf_timer_cancel(wf, t);
-        return true;
-    }
-    return false;
+    return holds;
 }
 
 /* Records a marker whose value is produced by fill() in a live task and

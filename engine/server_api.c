@@ -994,9 +994,12 @@ static void do_result(struct ttai_server *srv, struct srv_job *job)
             json_t *type = ev.failure_type.len ? json_stringn((const char *)ev.failure_type.data,
                                                               ev.failure_type.len)
                                                : json_string(name);
+            /* A close without a message (ttai_wf_canceled) has no bytes
+             * at all, which json_pack refuses: an empty message. */
+            const char *message = ev.failure_message.data != NULL
+                                      ? (const char *)ev.failure_message.data : "";
             o = json_pack("{s:s,s:{s:o,s:s%}}", "status", name, "failure", "type", type,
-                          "message", (const char *)ev.failure_message.data,
-                          ev.failure_message.len);
+                          "message", message, ev.failure_message.len);
         }
         if (job->execute && o != NULL) {
             /* An execute's answer names the run it comes from (the last

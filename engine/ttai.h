@@ -159,8 +159,13 @@ bool ttai_future_done(const struct ttai_future *f);
 const struct ttai_result *ttai_future_result(const struct ttai_future *f);
 
 /* Waits until cond(state, arg) is true (re-checked after every signal and
- * cancellation request), or timeout_ms passes (negative: no timeout).
- * Returns true when the condition holds; the timer is cancelled then. */
+ * cancellation request), timeout_ms passes (negative: no timeout), or the
+ * workflow's cancellation is requested. Returns true when the condition
+ * holds (it wins a tie), false otherwise: ttai_wf_cancel_requested() tells
+ * a cancellation from the timeout. A cancellation request ends one await,
+ * the one waiting when it comes or else the next one; later awaits wait
+ * for their condition again (clean-up code can still wait). The timer of
+ * an await that returns before it fires is cancelled. */
 typedef bool (*ttai_cond_fn)(const void *state, void *arg);
 bool ttai_wf_await(struct ttai_wf *wf, ttai_cond_fn cond, void *arg, int64_t timeout_ms);
 

@@ -187,8 +187,14 @@ static int result_print(const struct ctl_args *a, const json_t *answer)
         json_t *failure = json_object_get(answer, "failure");
         const char *type = json_string_value(json_object_get(failure, "type"));
         const char *message = json_string_value(json_object_get(failure, "message"));
-        ctl_errorf("workflow '%s' %s: %s%s%s", a->id, status ? status : "did not complete",
-                   type ? type : "", type ? ": " : "", message ? message : "(no message)");
+        /* The type repeats the status for a cancel or a termination, and
+         * a cancel may have no message: only what adds something. */
+        if (type != NULL && (type[0] == '\0' || (status != NULL && strcmp(type, status) == 0)))
+            type = NULL;
+        if (message != NULL && message[0] == '\0')
+            message = NULL;
+        ctl_errorf("workflow '%s' %s%s%s%s%s", a->id, status ? status : "did not complete",
+                   type ? ": " : "", type ? type : "", message ? ": " : "", message ? message : "");
         fprintf(stderr, "hint: see its history with '" CTL_PROG " workflow show --id %s'\n",
                 a->id);
         return CTL_EXIT_SERVER;

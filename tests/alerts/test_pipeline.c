@@ -130,7 +130,8 @@ static void pipeline_run(struct ttai_wf *wf, void *state, struct ttai_payload in
     struct pipeline_state *s = state;
     pipeline_start(s, input);
     for (;;) {
-        ttai_wf_await(wf, has_pending, NULL, -1);
+        if (!ttai_wf_await(wf, has_pending, NULL, -1))
+            ttai_wf_canceled(wf); /* without a timeout: a cancellation request */
         struct ttai_payload batch = s->pending[0];
         memmove(s->pending, s->pending + 1, --s->pending_count * sizeof(s->pending[0]));
         struct ttai_payload *inputs;

@@ -87,6 +87,11 @@ run_ctl 1 workflow result --id c-2
 has err "workflow 'c-2' terminated"
 run_ctl 0 workflow start --type counter --id c-3 --input '{"every": 100}'
 run_ctl 0 workflow cancel --id c-3 --reason "no longer needed"
+# The counter waits for signals: the request ends the wait and the run closes canceled.
+run_ctl 1 workflow result --id c-3
+has err "workflow 'c-3' canceled"
+run_ctl 0 workflow describe --id c-3 -o json
+canon <"$work/out" | grep -qF '"status":"canceled"' || fail "c-3: $(cat "$work/out")"
 
 # Errors ttaid reports: exit 1 with its code.
 run_ctl 1 workflow describe --id nobody

@@ -106,8 +106,17 @@ case_basic() {
         "$(req POST "$API/workflows" '{"type":"counter","id":"c2","id_conflict":"use_existing"}')" 200
     check "cancel" "$(req POST "$API/workflows/c2/cancel" '{"reason":"test"}')" 200
     check "cancel answer" "$(body)" '{}'
-    check "terminate" "$(req POST "$API/workflows/c2/terminate" '{"reason":"done"}')" 200
-    req GET "$API/workflows/c2/result" >/dev/null
+    # The counter waits for signals: the request ends its wait, and it closes canceled.
+    req GET "$API/workflows/c2/result?wait=1&timeout_ms=5000" >/dev/null
+    check "canceled result" "$(jbody '.status')" '"canceled"'
+    check "canceled describe" "$(req GET "$API/workflows/c2")" 200
+    check "canceled status" "$(jbody '.status')" '"canceled"'
+    check "canceled history" "$(req GET "$API/workflows/c2/history")" 200
+    check "cancel recorded" "$(jbody '[.events[].type] | map(select(. == "CancelRequested" or . == "WorkflowCanceled")) | join(",")')" \
+        '"CancelRequested,WorkflowCanceled"'
+    check "start c3" "$(req POST "$API/workflows" '{"type":"counter","id":"c3"}')" 201
+    check "terminate" "$(req POST "$API/workflows/c3/terminate" '{"reason":"done"}')" 200
+    req GET "$API/workflows/c3/result" >/dev/null
     check "terminated result" "$(jbody '.status')" '"terminated"'
     check "healthz" "$(req GET "$BASE/healthz")" 200
     check "metrics" "$(req GET "$BASE/metrics")" 200

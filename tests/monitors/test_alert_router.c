@@ -114,6 +114,13 @@ void test_alert_router_priority_dedup_restart(void)
     ASSERT_EQ(status_field("dropped"), 1);
     ASSERT_EQ(mt_status("default", ROUTER), STORE_RUN_RUNNING);
     mt_check_replay("default", ROUTER, "get_status");
+    /* A cancellation ends its wait for batches: with nothing in flight it
+     * completes at once (no batch needs to come first). */
+    size_t deliveries = fake_calls("deliver_alert");
+    mt_cancel("default", ROUTER);
+    mt_settle();
+    ASSERT_EQ(mt_status("default", ROUTER), STORE_RUN_COMPLETED);
+    ASSERT_EQ(fake_calls("deliver_alert"), deliveries);
     mt_close();
 }
 

@@ -196,8 +196,68 @@ static const struct ttai_workflow_def wf_spinner = {"spinner", spinner_run,
                                                     sizeof(struct spinner_state), NULL,
                                                     spinner_queries};
 
+/* Awaits a "go" signal (optionally after a delay that ignores
+ * cancellation, and with a timeout), then awaits it again as clean-up code
+ * would, and completes with what each await returned: {"first": bool,
+ * "canceled": bool, "second": bool}. */
+struct awaiter_state {
+    bool go;
+};
+
+static bool awaiter_go(const void *state, void *arg)
+{
+    (void)arg;
+    return ((const struct awaiter_state *)state)->go;
+}
+
+static void awaiter_go_signal(struct ttai_wf *wf, void *state, struct ttai_payload args)
+{
+    (void)wf;
+    (void)args;
+    ((struct awaiter_state *)state)->go = true;
+}
+
+static void awaiter_run(struct ttai_wf *wf, void *state, struct ttai_payload input)
+{
+    (void)state;
+    int64_t delay_ms = 0, timeout_ms = -1;
+    struct ttai_reader r;
+    ttai_reader_init(&r);
+    msgpack_object o;
+    if (ttai_payload_unpack(&r, input, &o) == 0) {
+        ttai_obj_int(ttai_obj_get(&o, "delay_ms"), &delay_ms);
+        ttai_obj_int(ttai_obj_get(&o, "timeout_ms"), &timeout_ms);
+    }
+    ttai_reader_release(&r);
+    if (delay_ms > 0) {
+        struct ttai_future *delay = ttai_wf_timer_start(wf, delay_ms);
+        ttai_wf_wait_all(wf, &delay, 1); /* a cancellation does not end this */
+    }
+    bool first = ttai_wf_await(wf, awaiter_go, NULL, timeout_ms);
+    bool canceled = ttai_wf_cancel_requested(wf);
+    bool second = ttai_wf_await(wf, awaiter_go, NULL, -1);
+    struct ttai_buf out;
+    ttai_buf_init(&out);
+    ttai_buf_map(&out, 3);
+    ttai_buf_str(&out, "first");
+    ttai_buf_bool(&out, first);
+    ttai_buf_str(&out, "canceled");
+    ttai_buf_bool(&out, canceled);
+    ttai_buf_str(&out, "second");
+    ttai_buf_bool(&out, second);
+    struct ttai_payload p = ttai_wf_keep(wf, ttai_buf_payload(&out));
+    ttai_buf_release(&out);
+    ttai_wf_complete(wf, p);
+}
+
+static const struct ttai_signal_def awaiter_signals[] = {{"go", awaiter_go_signal}, {NULL, NULL}};
+static const struct ttai_workflow_def wf_awaiter = {"awaiter", awaiter_run,
+                                                    sizeof(struct awaiter_state), awaiter_signals,
+                                                    NULL};
+
 static const struct ttai_workflow_def *const all_workflows[] = {
-    &wf_hello, &wf_counter, &wf_ticker, &wf_sleeper, &wf_retrier, &wf_spinner, &wf_gate, NULL};
+    &wf_hello, &wf_counter, &wf_ticker, &wf_sleeper, &wf_retrier, &wf_spinner, &wf_gate,
+    &wf_awaiter, NULL};
 static const struct ttai_activity_def *const all_activities[] = {&act_greet, &act_flaky, NULL};
 static const struct ttai_registry registry = {all_workflows, all_activities};
 
@@ -684,6 +744,84 @@ static void test_retry_and_cancel(struct ttai_testenv *env)
     ttai_buf_release(&in);
 }
 
+/* The events of a workflow's current run of one type. */
+static int count_events(struct ttai_engine *eng, const char *wf, int type)
+{
+    struct store_read *rd;
+    ASSERT_OK(store_read_begin(ttai_engine_store(eng), &rd, &err), &err);
+    struct ttai_run_id run;
+    ASSERT_OK(store_exec_get(rd, "default", wf, &run, &err), &err);
+    struct store_iter it;
+    ASSERT_OK(store_hist_iter_init(&it, rd, &run, 1, &err), &err);
+    struct store_event ev;
+    int n = 0, rc;
+    while ((rc = store_hist_iter_next(&it, &ev, &err)) == 1)
+        n += ev.type == type;
+    ASSERT_EQ(rc, 0);
+    store_iter_release(&it);
+    store_read_end(rd);
+    return n;
+}
+
+/* ttai_wf_await and cancellation: a request ends the await in progress
+ * (cancelling its timer) or the next one, once; the condition wins a tie;
+ * later awaits wait for their condition. */
+static void test_await_and_cancel(struct ttai_testenv *env)
+{
+    struct ttai_engine *eng = ttai_testenv_engine(env);
+    struct ttai_buf in;
+    ttai_buf_init(&in);
+    struct ttai_run_info info;
+    static const char *const reported = "{\"first\":false,\"canceled\":true,\"second\":true}";
+    static const struct {
+        const char *id, *input;
+        int timers_started; /* TimerStarted events at the end */
+    } cases[] = {
+        {"aw-1", "{}", 0},                                   /* no timeout */
+        {"aw-2", "{\"timeout_ms\": 60000}", 1},             /* its timer is cancelled */
+        {"aw-3", "{\"delay_ms\": 1000, \"timeout_ms\": 60000}", 1}, /* requested before the await */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *id = cases[i].id;
+        ASSERT_OK(ttai_engine_start(eng, "default", "awaiter", id, json(&in, cases[i].input), NULL,
+                                    NULL, &err), &err);
+        ASSERT_OK(ttai_testenv_settle(env), &err);
+        ASSERT_OK(ttai_engine_cancel(eng, "default", id, "test", &err), &err);
+        ASSERT_OK(ttai_testenv_advance(env, 2000), &err); /* past aw-3's delay */
+        /* The first await returned; the second waits for "go". */
+        ASSERT_OK(ttai_engine_describe(eng, "default", id, NULL, &info, &err), &err);
+        ASSERT_EQ(info.status, STORE_RUN_RUNNING);
+        ASSERT_EQ(info.pending_timers, 0);
+        ASSERT_OK(ttai_engine_cancel(eng, "default", id, "again", &err), &err);
+        ASSERT_OK(ttai_testenv_settle(env), &err);
+        ASSERT_OK(ttai_engine_describe(eng, "default", id, NULL, &info, &err), &err);
+        ASSERT_EQ(info.status, STORE_RUN_RUNNING); /* reported once */
+        signal_int(eng, id, "go", 1);
+        ASSERT_OK(ttai_testenv_settle(env), &err);
+        char *res = result_json(eng, id);
+        if (strcmp(res, reported) != 0) {
+            fprintf(stderr, "FAIL: %s: %s\n", id, res);
+            exit(1);
+        }
+        ttai_free(res);
+        ASSERT_EQ(count_events(eng, id, STORE_EV_TIMER_STARTED), cases[i].timers_started);
+        ASSERT_EQ(count_events(eng, id, STORE_EV_TIMER_CANCELED), i == 1 ? 1 : 0);
+    }
+    /* A signal recorded before the request, seen in the same task: the
+     * condition wins, and the request goes to the next await, which the
+     * condition also satisfies. */
+    ASSERT_OK(ttai_engine_start(eng, "default", "awaiter", "aw-4",
+                                json(&in, "{\"delay_ms\": 1000}"), NULL, NULL, &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    signal_int(eng, "aw-4", "go", 1);
+    ASSERT_OK(ttai_engine_cancel(eng, "default", "aw-4", "test", &err), &err);
+    ASSERT_OK(ttai_testenv_advance(env, 2000), &err);
+    char *res = result_json(eng, "aw-4");
+    ASSERT(strcmp(res, "{\"first\":true,\"canceled\":true,\"second\":true}") == 0);
+    ttai_free(res);
+    ttai_buf_release(&in);
+}
+
 /* Live non-determinism: a changed "counter" blocks the open run, describe
  * says why, and the run resumes when the original code returns. */
 static int64_t changed_counter_answer(void)
@@ -857,6 +995,7 @@ int main(void)
     test_timers_and_restart(env);
     test_week_of_ticks(env);
     test_retry_and_cancel(env);
+    test_await_and_cancel(env);
     test_live_nondeterminism_and_eviction(env);
     test_timeouts_and_history_limit(env);
     ttai_testenv_close(env);

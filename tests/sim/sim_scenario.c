@@ -12,7 +12,8 @@
  *   - 0: acknowledged, so durable: the model records it;
  *   - TTAI_EIO, TTAI_ENOSPC, TTAI_EFATAL: only while the store is latched
  *     after an injected fault; nothing of the request may be stored;
- *   - TTAI_ECLOSED: only for a workflow the model knows may be closed;
+ *   - TTAI_ECLOSED: only for a workflow the model knows may be closed (a
+ *     counter after an acknowledged stop or cancel);
  *   - anything else is a failure of the engine.
  */
 #include "sim.h"
@@ -67,7 +68,16 @@ static void verbose(struct sim *sim, const char *fmt, ...)
     va_end(ap);
 }
 
-/* A started workflow of the given kind (0: any), or NULL. */
+/* A counter closes on an acknowledged stop, and on an acknowledged cancel
+ * unless the same task continued it as new (the request stays with the
+ * old run). */
+static bool counter_may_be_closed(const struct sim_wf *w)
+{
+    return w->stop_acked || w->cancel_acked;
+}
+
+/* A started workflow of the given kind (0: any), or NULL; with
+ * open_counter_only, no counter that may be closed. */
 static struct sim_wf *pick(struct sim *sim, int kind, bool open_counter_only)
 {
     struct sim_wf *c[SIM_WF_MAX];
@@ -76,7 +86,7 @@ static struct sim_wf *pick(struct sim *sim, int kind, bool open_counter_only)
         struct sim_wf *w = &sim->wfs[i];
         if (!w->started || (kind != 0 && w->kind != kind))
             continue;
-        if (open_counter_only && w->stop_acked)
+        if (open_counter_only && counter_may_be_closed(w))
             continue;
         c[n++] = w;
     }
@@ -192,7 +202,7 @@ static int op_add(struct sim *sim)
     w->refused[w->refused_count++] = v;
     if (rc == TTAI_ENOTFOUND && !w->started)
         return 0;
-    if (rc == TTAI_ECLOSED && w->stop_acked)
+    if (rc == TTAI_ECLOSED && counter_may_be_closed(w))
         return 0;
     return expect_refusal(sim, "add", rc, &err);
 }
@@ -211,6 +221,8 @@ static int op_stop(struct sim *sim)
         w->stop_acked = true;
         return 0;
     }
+    if (rc == TTAI_ECLOSED && counter_may_be_closed(w))
+        return 0;
     return expect_refusal(sim, "stop", rc, &err);
 }
 
@@ -228,8 +240,8 @@ static int op_cancel(struct sim *sim)
         return 0;
     }
     /* A torture workflow may have completed meanwhile; a counter closes
-     * only after a stop. */
-    if (rc == TTAI_ECLOSED && (w->kind == SIM_TORTURE || w->stop_acked))
+     * only after a stop or a cancel. */
+    if (rc == TTAI_ECLOSED && (w->kind == SIM_TORTURE || counter_may_be_closed(w)))
         return 0;
     return expect_refusal(sim, "cancel", rc, &err);
 }
@@ -359,6 +371,8 @@ static int finish(struct sim *sim)
         struct ttai_err err = {0};
         int rc = ttai_engine_signal(engine(sim), SIM_NS, w->id, NULL, "stop",
                                     (struct ttai_payload){NULL, 0}, &err);
+        if (rc == TTAI_ECLOSED && w->cancel_acked)
+            continue; /* canceled */
         if (rc != 0)
             return sim_fail(sim, "final stop of '%s' failed: %s", w->id, err.msg);
         w->stop_acked = true;

@@ -110,7 +110,10 @@ static void counter_run(struct ttai_wf *wf, void *state, struct ttai_payload inp
             s->total += carried;
     }
     ttai_reader_release(&r);
-    ttai_wf_await(wf, counter_wake, NULL, -1);
+    /* Returns false only for a cancellation request: the run ends
+     * canceled (a "stop" signal that came with it still wins). */
+    if (!ttai_wf_await(wf, counter_wake, NULL, -1) && !s->stop)
+        ttai_wf_canceled(wf);
     struct ttai_buf out;
     ttai_buf_init(&out);
     if (s->stop) {
