@@ -363,6 +363,8 @@ int ttai_wf_sleep(struct ttai_wf *wf, int64_t duration_ms)
     WAIT_UNTIL(wf, t->done || wf->cancel_requested);
     if (!t->done) {
         ttai_wf_timer_cancel(wf, t);
+        /* The code has seen the request: awaits need not report it again. */
+        wf->cancel_reported = true;
         return TTAI_ECANCELED;
     }
     return t->result.rc;
@@ -405,29 +407,48 @@ static bool cancel_unreported(const struct ttai_wf *wf)
     return wf->cancel_requested && !wf->cancel_reported;
 }
 
+/* Whether the run's cancellation request ends the calling await: the first
+ * await waiting when it comes, or else the next one, and only once per run,
+ * so that code which goes on waiting afterwards (clean-up, or a workflow
+ * that ignores the request) waits for its condition as before instead of
+ * spinning. Histories recorded before awaits ended on a request kept
+ * waiting at this point: a marker (as ttai_wf_patched) tells them apart on
+ * replay, so that those runs replay and go on as they began. */
+static bool cancel_ends_await(struct ttai_wf *wf)
+{
+    if (!cancel_unreported(wf))
+        return false;
+    wf->cancel_reported = true;
+    return ttai_wf_patched(wf, "ttai-await-cancel");
+}
+
 bool ttai_wf_await(struct ttai_wf *wf, ttai_cond_fn cond, void *arg, int64_t timeout_ms)
 {
     if (cond(wf->state, arg))
         return true;
-    /* A cancellation request ends one await, the one in progress when it
-     * comes or the next: code that goes on waiting afterwards (clean-up,
-     * or a workflow that ignores the request) waits for its condition as
-     * before instead of spinning. Replay sees the same order of events,
-     * hence the same await. */
-    struct ttai_future *t = NULL;
-    if (!cancel_unreported(wf)) {
-        if (timeout_ms >= 0)
-            t = ttai_wf_timer_start(wf, timeout_ms);
-        WAIT_UNTIL(wf, (t != NULL && t->done) || cond(wf->state, arg) || cancel_unreported(wf));
+    if (cancel_ends_await(wf))
+        return false;
+    struct ttai_future *t = timeout_ms >= 0 ? ttai_wf_timer_start(wf, timeout_ms) : NULL;
+    for (;;) {
+        WAIT_UNTIL(wf, cond(wf->state, arg) || cancel_unreported(wf) || (t != NULL && t->done));
+        /* The condition wins a tie: a signal delivered with the timer
+         * firing or with the request, in the same task, is seen (the
+         * request then goes to the next await). The request wins over
+         * the timer, so that it is reported once. */
+        if (cond(wf->state, arg)) {
+            if (t != NULL)
+                ttai_wf_timer_cancel(wf, t);
+            return true;
+        }
+        if (cancel_ends_await(wf)) {
+            if (t != NULL)
+                ttai_wf_timer_cancel(wf, t);
+            return false;
+        }
+        if (t != NULL && t->done)
+            return false;
+        /* A request that an older history did not end the await on. */
     }
-    /* The condition wins a tie: a signal delivered with the timer firing,
-     * or with the cancellation request, in the same task is seen. */
-    bool holds = cond(wf->state, arg);
-    if (!holds && cancel_unreported(wf))
-        wf->cancel_reported = true;
-    if (t != NULL && !t->done)
-        ttai_wf_timer_cancel(wf, t);
-    return holds;
 }
 
 /* Records a marker whose value is produced by fill() in a live task and

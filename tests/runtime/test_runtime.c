@@ -197,11 +197,11 @@ static const struct ttai_workflow_def wf_spinner = {"spinner", spinner_run,
                                                     spinner_queries};
 
 /* Awaits a "go" signal (optionally after a delay that ignores
- * cancellation, and with a timeout), then awaits it again as clean-up code
- * would, and completes with what each await returned: {"first": bool,
- * "canceled": bool, "second": bool}. */
+ * cancellation, and with a timeout), then awaits a "done" signal as
+ * clean-up code would, and completes with what each await returned:
+ * {"first": bool, "canceled": bool, "second": bool}. */
 struct awaiter_state {
-    bool go;
+    bool go, done;
 };
 
 static bool awaiter_go(const void *state, void *arg)
@@ -210,11 +210,24 @@ static bool awaiter_go(const void *state, void *arg)
     return ((const struct awaiter_state *)state)->go;
 }
 
+static bool awaiter_done(const void *state, void *arg)
+{
+    (void)arg;
+    return ((const struct awaiter_state *)state)->done;
+}
+
 static void awaiter_go_signal(struct ttai_wf *wf, void *state, struct ttai_payload args)
 {
     (void)wf;
     (void)args;
     ((struct awaiter_state *)state)->go = true;
+}
+
+static void awaiter_done_signal(struct ttai_wf *wf, void *state, struct ttai_payload args)
+{
+    (void)wf;
+    (void)args;
+    ((struct awaiter_state *)state)->done = true;
 }
 
 static void awaiter_run(struct ttai_wf *wf, void *state, struct ttai_payload input)
@@ -235,7 +248,7 @@ static void awaiter_run(struct ttai_wf *wf, void *state, struct ttai_payload inp
     }
     bool first = ttai_wf_await(wf, awaiter_go, NULL, timeout_ms);
     bool canceled = ttai_wf_cancel_requested(wf);
-    bool second = ttai_wf_await(wf, awaiter_go, NULL, -1);
+    bool second = ttai_wf_await(wf, awaiter_done, NULL, -1);
     struct ttai_buf out;
     ttai_buf_init(&out);
     ttai_buf_map(&out, 3);
@@ -250,14 +263,59 @@ static void awaiter_run(struct ttai_wf *wf, void *state, struct ttai_payload inp
     ttai_wf_complete(wf, p);
 }
 
-static const struct ttai_signal_def awaiter_signals[] = {{"go", awaiter_go_signal}, {NULL, NULL}};
+static const struct ttai_signal_def awaiter_signals[] = {
+    {"go", awaiter_go_signal}, {"done", awaiter_done_signal}, {NULL, NULL}};
 static const struct ttai_workflow_def wf_awaiter = {"awaiter", awaiter_run,
                                                     sizeof(struct awaiter_state), awaiter_signals,
                                                     NULL};
 
+/* "waiter": a 60 s wait that a cancellation request does not end, as
+ * awaits were before they ended on one (legacy: a timer and wait_all,
+ * which record the same commands), and as an await. The upgrade test
+ * records a history with the first and runs it on with the second. */
+static bool never(const void *state, void *arg)
+{
+    (void)state;
+    (void)arg;
+    return false;
+}
+
+static void waiter_complete(struct ttai_wf *wf, int64_t v)
+{
+    struct ttai_buf out;
+    ttai_buf_init(&out);
+    ttai_buf_int(&out, v);
+    struct ttai_payload p = ttai_wf_keep(wf, ttai_buf_payload(&out));
+    ttai_buf_release(&out);
+    ttai_wf_complete(wf, p);
+}
+
+static void waiter_legacy_run(struct ttai_wf *wf, void *state, struct ttai_payload input)
+{
+    (void)state;
+    (void)input;
+    struct ttai_future *t = ttai_wf_timer_start(wf, 60000);
+    ttai_wf_wait_all(wf, &t, 1);
+    waiter_complete(wf, 0);
+}
+
+static void waiter_run(struct ttai_wf *wf, void *state, struct ttai_payload input)
+{
+    (void)state;
+    (void)input;
+    int64_t t0 = ttai_wf_now(wf);
+    (void)ttai_wf_await(wf, never, NULL, 60000);
+    /* 0: it waited the full minute, as the legacy code; 1: ended sooner. */
+    waiter_complete(wf, ttai_wf_now(wf) - t0 < 60000);
+}
+
+static const struct ttai_workflow_def wf_waiter = {"waiter", waiter_run, 0, NULL, NULL};
+static const struct ttai_workflow_def wf_waiter_legacy = {"waiter", waiter_legacy_run, 0, NULL,
+                                                          NULL};
+
 static const struct ttai_workflow_def *const all_workflows[] = {
     &wf_hello, &wf_counter, &wf_ticker, &wf_sleeper, &wf_retrier, &wf_spinner, &wf_gate,
-    &wf_awaiter, NULL};
+    &wf_awaiter, &wf_waiter, NULL};
 static const struct ttai_activity_def *const all_activities[] = {&act_greet, &act_flaky, NULL};
 static const struct ttai_registry registry = {all_workflows, all_activities};
 
@@ -763,16 +821,19 @@ static int count_events(struct ttai_engine *eng, const char *wf, int type)
     return n;
 }
 
-/* ttai_wf_await and cancellation: a request ends the await in progress
- * (cancelling its timer) or the next one, once; the condition wins a tie;
- * later awaits wait for their condition. */
+static char *marker_names(struct ttai_engine *eng, const char *wf);
+
+/* ttai_wf_await and cancellation: a run's first request ends the await in
+ * progress (cancelling its timer) or the next one, once; the condition
+ * wins a tie and the request goes to the next await; later awaits and
+ * requests end nothing more. */
 static void test_await_and_cancel(struct ttai_testenv *env)
 {
     struct ttai_engine *eng = ttai_testenv_engine(env);
     struct ttai_buf in;
     ttai_buf_init(&in);
     struct ttai_run_info info;
-    static const char *const reported = "{\"first\":false,\"canceled\":true,\"second\":true}";
+    static const char *const ended = "{\"first\":false,\"canceled\":true,\"second\":true}";
     static const struct {
         const char *id, *input;
         int timers_started; /* TimerStarted events at the end */
@@ -788,38 +849,103 @@ static void test_await_and_cancel(struct ttai_testenv *env)
         ASSERT_OK(ttai_testenv_settle(env), &err);
         ASSERT_OK(ttai_engine_cancel(eng, "default", id, "test", &err), &err);
         ASSERT_OK(ttai_testenv_advance(env, 2000), &err); /* past aw-3's delay */
-        /* The first await returned; the second waits for "go". */
+        /* The first await returned; the second waits for "done". */
         ASSERT_OK(ttai_engine_describe(eng, "default", id, NULL, &info, &err), &err);
         ASSERT_EQ(info.status, STORE_RUN_RUNNING);
         ASSERT_EQ(info.pending_timers, 0);
         ASSERT_OK(ttai_engine_cancel(eng, "default", id, "again", &err), &err);
         ASSERT_OK(ttai_testenv_settle(env), &err);
         ASSERT_OK(ttai_engine_describe(eng, "default", id, NULL, &info, &err), &err);
-        ASSERT_EQ(info.status, STORE_RUN_RUNNING); /* reported once */
-        signal_int(eng, id, "go", 1);
+        ASSERT_EQ(info.status, STORE_RUN_RUNNING); /* the first request only */
+        signal_int(eng, id, "done", 1);
         ASSERT_OK(ttai_testenv_settle(env), &err);
         char *res = result_json(eng, id);
-        if (strcmp(res, reported) != 0) {
+        if (strcmp(res, ended) != 0) {
             fprintf(stderr, "FAIL: %s: %s\n", id, res);
             exit(1);
         }
         ttai_free(res);
         ASSERT_EQ(count_events(eng, id, STORE_EV_TIMER_STARTED), cases[i].timers_started);
         ASSERT_EQ(count_events(eng, id, STORE_EV_TIMER_CANCELED), i == 1 ? 1 : 0);
+        char *markers = marker_names(eng, id);
+        ASSERT(strcmp(markers, "patch:ttai-await-cancel ") == 0);
+        ttai_free(markers);
     }
-    /* A signal recorded before the request, seen in the same task: the
-     * condition wins, and the request goes to the next await, which the
-     * condition also satisfies. */
-    ASSERT_OK(ttai_engine_start(eng, "default", "awaiter", "aw-4",
-                                json(&in, "{\"delay_ms\": 1000}"), NULL, NULL, &err), &err);
+    /* A signal and the request delivered in one task to a waiting await:
+     * the condition wins, and the request ends the next await at once. */
+    ASSERT_OK(ttai_engine_start(eng, "default", "awaiter", "aw-4", json(&in, "{}"), NULL, NULL,
+                                &err), &err);
     ASSERT_OK(ttai_testenv_settle(env), &err);
     signal_int(eng, "aw-4", "go", 1);
     ASSERT_OK(ttai_engine_cancel(eng, "default", "aw-4", "test", &err), &err);
-    ASSERT_OK(ttai_testenv_advance(env, 2000), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
     char *res = result_json(eng, "aw-4");
-    ASSERT(strcmp(res, "{\"first\":true,\"canceled\":true,\"second\":true}") == 0);
+    ASSERT(strcmp(res, "{\"first\":true,\"canceled\":true,\"second\":false}") == 0);
     ttai_free(res);
     ttai_buf_release(&in);
+}
+
+/* A history recorded when awaits went on waiting after a cancellation
+ * request (the legacy "waiter" records the same commands as "waiter"
+ * did then) replays and runs on unchanged under the new await; a new run
+ * ends on the request. */
+static void test_await_cancel_upgrade(struct ttai_testenv *env)
+{
+    static const struct ttai_workflow_def *const legacy_wfs[] = {&wf_waiter_legacy, NULL};
+    static const struct ttai_registry legacy = {legacy_wfs, NULL};
+    ASSERT_OK(ttai_testenv_redeploy(env, &legacy, 0, &err), &err);
+    struct ttai_engine *eng = ttai_testenv_engine(env);
+    ASSERT_OK(ttai_engine_start(eng, "default", "waiter", "wt-old", (struct ttai_payload){0},
+                                NULL, NULL, &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    ASSERT_OK(ttai_engine_cancel(eng, "default", "wt-old", "test", &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    ASSERT_OK(ttai_testenv_redeploy(env, &registry, 0, &err), &err); /* the upgrade */
+    eng = ttai_testenv_engine(env);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    struct ttai_run_info info;
+    ASSERT_OK(ttai_engine_describe(eng, "default", "wt-old", NULL, &info, &err), &err);
+    ASSERT(!info.blocked);
+    ASSERT_EQ(info.status, STORE_RUN_RUNNING);
+    ASSERT_EQ(info.pending_timers, 1);
+    ASSERT_OK(ttai_engine_start(eng, "default", "waiter", "wt-new", (struct ttai_payload){0},
+                                NULL, NULL, &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    ASSERT_OK(ttai_engine_cancel(eng, "default", "wt-new", "test", &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    char *res = result_json(eng, "wt-new");
+    ASSERT(strcmp(res, "1") == 0);
+    ttai_free(res);
+    ASSERT_OK(ttai_testenv_advance(env, 61000), &err);
+    res = result_json(eng, "wt-old");
+    ASSERT(strcmp(res, "0") == 0);
+    ttai_free(res);
+    char *markers = marker_names(eng, "wt-old");
+    ASSERT(strcmp(markers, "") == 0);
+    ttai_free(markers);
+}
+
+/* The names of a workflow's current run's markers, each followed by a space. */
+static char *marker_names(struct ttai_engine *eng, const char *wf)
+{
+    struct store_read *rd;
+    ASSERT_OK(store_read_begin(ttai_engine_store(eng), &rd, &err), &err);
+    struct ttai_run_id run;
+    ASSERT_OK(store_exec_get(rd, "default", wf, &run, &err), &err);
+    struct store_iter it;
+    ASSERT_OK(store_hist_iter_init(&it, rd, &run, 1, &err), &err);
+    struct store_event ev;
+    char names[512] = "";
+    size_t used = 0;
+    int rc;
+    while ((rc = store_hist_iter_next(&it, &ev, &err)) == 1)
+        if (ev.type == STORE_EV_MARKER_RECORDED && used < sizeof(names))
+            used += (size_t)snprintf(names + used, sizeof(names) - used, "%.*s ",
+                                     (int)ev.name.len, (const char *)ev.name.data);
+    ASSERT_EQ(rc, 0);
+    store_iter_release(&it);
+    store_read_end(rd);
+    return ttai_strndup(names, strlen(names));
 }
 
 /* Live non-determinism: a changed "counter" blocks the open run, describe
@@ -996,6 +1122,7 @@ int main(void)
     test_week_of_ticks(env);
     test_retry_and_cancel(env);
     test_await_and_cancel(env);
+    test_await_cancel_upgrade(env);
     test_live_nondeterminism_and_eviction(env);
     test_timeouts_and_history_limit(env);
     ttai_testenv_close(env);

@@ -68,9 +68,8 @@ static void verbose(struct sim *sim, const char *fmt, ...)
     va_end(ap);
 }
 
-/* A counter closes on an acknowledged stop, and on an acknowledged cancel
- * unless the same task continued it as new (the request stays with the
- * old run). */
+/* A counter closes on an acknowledged stop or cancel (a stop in the same
+ * task wins: completed). */
 static bool counter_may_be_closed(const struct sim_wf *w)
 {
     return w->stop_acked || w->cancel_acked;

@@ -110,10 +110,9 @@ static void counter_run(struct ttai_wf *wf, void *state, struct ttai_payload inp
             s->total += carried;
     }
     ttai_reader_release(&r);
-    /* Returns false only for a cancellation request: the run ends
-     * canceled (a "stop" signal that came with it still wins). */
-    if (!ttai_wf_await(wf, counter_wake, NULL, -1) && !s->stop)
-        ttai_wf_canceled(wf);
+    /* Without a timeout the wait ends when the condition holds, or false
+     * for a cancellation request. */
+    bool woke = ttai_wf_await(wf, counter_wake, NULL, -1);
     struct ttai_buf out;
     ttai_buf_init(&out);
     if (s->stop) {
@@ -122,6 +121,14 @@ static void counter_run(struct ttai_wf *wf, void *state, struct ttai_payload inp
         ttai_buf_release(&out);
         ttai_wf_complete(wf, result);
     }
+    if (!woke)
+        ttai_wf_canceled(wf);
+    /* Canceled too when the request came with the add that continues the
+     * run as new (the new run would not have it). Runs recorded before the
+     * counter did this continued as new: the patch keeps them replaying
+     * (docs/workflows.md, "Versioning"). */
+    if (ttai_wf_cancel_requested(wf) && ttai_wf_patched(wf, "counter-cancel"))
+        ttai_wf_canceled(wf);
     ttai_buf_map(&out, 2);
     ttai_buf_str(&out, "every");
     ttai_buf_int(&out, s->every);
