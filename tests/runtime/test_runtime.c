@@ -26,6 +26,17 @@ static struct ttai_err err;
 
 /* ---- Test-only workflows -------------------------------------------------------- */
 
+/* An integer payload that lives as long as the run. */
+static struct ttai_payload int_payload(struct ttai_wf *wf, int64_t v)
+{
+    struct ttai_buf out;
+    ttai_buf_init(&out);
+    ttai_buf_int(&out, v);
+    struct ttai_payload p = ttai_wf_keep(wf, ttai_buf_payload(&out));
+    ttai_buf_release(&out);
+    return p;
+}
+
 struct ticker_state {
     int64_t ticks;
     bool stop;
@@ -48,22 +59,11 @@ static void ticker_run(struct ttai_wf *wf, void *state, struct ttai_payload inpu
         ttai_obj_int(&o, &s->ticks);
     ttai_reader_release(&r);
     for (int i = 0; i < 300; i++) {
-        if (ttai_wf_await(wf, ticker_stop, NULL, 10000)) {
-            struct ttai_buf out;
-            ttai_buf_init(&out);
-            ttai_buf_int(&out, s->ticks);
-            struct ttai_payload p = ttai_wf_keep(wf, ttai_buf_payload(&out));
-            ttai_buf_release(&out);
-            ttai_wf_complete(wf, p);
-        }
+        if (ttai_wf_await(wf, ticker_stop, NULL, 10000))
+            ttai_wf_complete(wf, int_payload(wf, s->ticks));
         s->ticks++;
     }
-    struct ttai_buf next;
-    ttai_buf_init(&next);
-    ttai_buf_int(&next, s->ticks);
-    struct ttai_payload p = ttai_wf_keep(wf, ttai_buf_payload(&next));
-    ttai_buf_release(&next);
-    ttai_wf_continue_as_new(wf, p);
+    ttai_wf_continue_as_new(wf, int_payload(wf, s->ticks));
 }
 
 static void ticker_stop_signal(struct ttai_wf *wf, void *state, struct ttai_payload args)
@@ -280,23 +280,13 @@ static bool never(const void *state, void *arg)
     return false;
 }
 
-static void waiter_complete(struct ttai_wf *wf, int64_t v)
-{
-    struct ttai_buf out;
-    ttai_buf_init(&out);
-    ttai_buf_int(&out, v);
-    struct ttai_payload p = ttai_wf_keep(wf, ttai_buf_payload(&out));
-    ttai_buf_release(&out);
-    ttai_wf_complete(wf, p);
-}
-
 static void waiter_legacy_run(struct ttai_wf *wf, void *state, struct ttai_payload input)
 {
     (void)state;
     (void)input;
     struct ttai_future *t = ttai_wf_timer_start(wf, 60000);
     ttai_wf_wait_all(wf, &t, 1);
-    waiter_complete(wf, 0);
+    ttai_wf_complete(wf, int_payload(wf, 0));
 }
 
 static void waiter_run(struct ttai_wf *wf, void *state, struct ttai_payload input)
@@ -306,7 +296,7 @@ static void waiter_run(struct ttai_wf *wf, void *state, struct ttai_payload inpu
     int64_t t0 = ttai_wf_now(wf);
     (void)ttai_wf_await(wf, never, NULL, 60000);
     /* 0: it waited the full minute, as the legacy code; 1: ended sooner. */
-    waiter_complete(wf, ttai_wf_now(wf) - t0 < 60000);
+    ttai_wf_complete(wf, int_payload(wf, ttai_wf_now(wf) - t0 < 60000));
 }
 
 static const struct ttai_workflow_def wf_waiter = {"waiter", waiter_run, 0, NULL, NULL};
