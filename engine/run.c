@@ -407,19 +407,22 @@ static bool cancel_unreported(const struct ttai_wf *wf)
     return wf->cancel_requested && !wf->cancel_reported;
 }
 
+static bool version_marker(struct ttai_wf *wf, const char *name);
+
 /* Whether the run's cancellation request ends the calling await: the first
  * await waiting when it comes, or else the next one, and only once per run,
  * so that code which goes on waiting afterwards (clean-up, or a workflow
  * that ignores the request) waits for its condition as before instead of
  * spinning. Histories recorded before awaits ended on a request kept
- * waiting at this point: a marker (as ttai_wf_patched) tells them apart on
- * replay, so that those runs replay and go on as they began. */
+ * waiting at this point: a marker (as ttai_wf_patched's) tells them apart
+ * on replay, so that those runs replay and go on as they began. */
 static bool cancel_ends_await(struct ttai_wf *wf)
 {
-    if (!cancel_unreported(wf))
+    if (!cancel_unreported(wf) || refuse_in_query(wf))
         return false;
     wf->cancel_reported = true;
-    return ttai_wf_patched(wf, "ttai-await-cancel");
+    /* Not "patch:...": no patch id of workflow code can be taken for it. */
+    return version_marker(wf, "engine:await-cancel");
 }
 
 bool ttai_wf_await(struct ttai_wf *wf, ttai_cond_fn cond, void *arg, int64_t timeout_ms)
@@ -543,12 +546,10 @@ static void fill_nothing(void *arg, struct ttai_buf *out)
     ttai_buf_bool(out, true);
 }
 
-bool ttai_wf_patched(struct ttai_wf *wf, const char *patch_id)
+/* A version marker of the given full name (ttai_wf_patched's, or one of
+ * the engine's own). */
+static bool version_marker(struct ttai_wf *wf, const char *name)
 {
-    if (refuse_in_query(wf))
-        return false;
-    char name[160];
-    snprintf(name, sizeof(name), "patch:%s", patch_id);
     if (wf->replaying) {
         /* Old histories lack the marker: take the old path, issue nothing. */
         const struct store_event *next =
@@ -559,6 +560,15 @@ bool ttai_wf_patched(struct ttai_wf *wf, const char *patch_id)
     }
     marker(wf, name, fill_nothing, NULL);
     return true;
+}
+
+bool ttai_wf_patched(struct ttai_wf *wf, const char *patch_id)
+{
+    if (refuse_in_query(wf))
+        return false;
+    char name[160];
+    snprintf(name, sizeof(name), "patch:%s", patch_id);
+    return version_marker(wf, name);
 }
 
 static void TTAI_NORETURN close_with(struct ttai_wf *wf, struct store_event *cmd)

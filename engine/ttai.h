@@ -161,14 +161,15 @@ const struct ttai_result *ttai_future_result(const struct ttai_future *f);
 /* Waits until cond(state, arg) is true (re-checked after every signal and
  * cancellation request), timeout_ms passes (negative: no timeout), or the
  * run's cancellation request ends it. Returns true when the condition
- * holds (it wins a tie), false otherwise; the timer of an await that ends
- * before it fires is cancelled. A run's first cancellation request ends
- * one await, the one waiting when it comes or else the next one (unless a
- * ttai_wf_sleep returned TTAI_ECANCELED for it first): that await returns
- * false with ttai_wf_cancel_requested() true. Later awaits wait for their
- * condition or timeout again, so that clean-up code can still wait. The
- * ending is recorded as the marker "patch:ttai-await-cancel": histories
- * from before it replay unchanged (docs/workflows.md). */
+ * holds (it wins a tie), false otherwise. A run's first cancellation
+ * request ends one await that has to wait: the one waiting when it comes
+ * (its timer is cancelled), or else the next one whose condition does not
+ * hold, which returns at once without a timer; not after a ttai_wf_sleep
+ * returned TTAI_ECANCELED for it. That await returns false with
+ * ttai_wf_cancel_requested() true. Later awaits wait for their condition
+ * or timeout again, so that clean-up code can still wait. The ending is
+ * recorded as the marker "engine:await-cancel": histories from before it
+ * replay unchanged (docs/workflows.md, "Cancellation"). */
 typedef bool (*ttai_cond_fn)(const void *state, void *arg);
 bool ttai_wf_await(struct ttai_wf *wf, ttai_cond_fn cond, void *arg, int64_t timeout_ms);
 

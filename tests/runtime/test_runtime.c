@@ -197,7 +197,7 @@ static const struct ttai_workflow_def wf_spinner = {"spinner", spinner_run,
                                                     spinner_queries};
 
 /* Awaits a "go" signal (optionally after a delay that ignores
- * cancellation, and with a timeout), then awaits a "done" signal as
+ * cancellation or a sleep that does not, and with a timeout), then awaits a "done" signal as
  * clean-up code would, and completes with what each await returned:
  * {"first": bool, "canceled": bool, "second": bool}. */
 struct awaiter_state {
@@ -233,12 +233,13 @@ static void awaiter_done_signal(struct ttai_wf *wf, void *state, struct ttai_pay
 static void awaiter_run(struct ttai_wf *wf, void *state, struct ttai_payload input)
 {
     (void)state;
-    int64_t delay_ms = 0, timeout_ms = -1;
+    int64_t delay_ms = 0, sleep_ms = 0, timeout_ms = -1;
     struct ttai_reader r;
     ttai_reader_init(&r);
     msgpack_object o;
     if (ttai_payload_unpack(&r, input, &o) == 0) {
         ttai_obj_int(ttai_obj_get(&o, "delay_ms"), &delay_ms);
+        ttai_obj_int(ttai_obj_get(&o, "sleep_ms"), &sleep_ms);
         ttai_obj_int(ttai_obj_get(&o, "timeout_ms"), &timeout_ms);
     }
     ttai_reader_release(&r);
@@ -246,6 +247,8 @@ static void awaiter_run(struct ttai_wf *wf, void *state, struct ttai_payload inp
         struct ttai_future *delay = ttai_wf_timer_start(wf, delay_ms);
         ttai_wf_wait_all(wf, &delay, 1); /* a cancellation does not end this */
     }
+    if (sleep_ms > 0)
+        (void)ttai_wf_sleep(wf, sleep_ms); /* a cancellation ends this */
     bool first = ttai_wf_await(wf, awaiter_go, NULL, timeout_ms);
     bool canceled = ttai_wf_cancel_requested(wf);
     bool second = ttai_wf_await(wf, awaiter_done, NULL, -1);
@@ -823,6 +826,7 @@ static void test_await_and_cancel(struct ttai_testenv *env)
     struct ttai_buf in;
     ttai_buf_init(&in);
     struct ttai_run_info info;
+    char *markers;
     static const char *const ended = "{\"first\":false,\"canceled\":true,\"second\":true}";
     static const struct {
         const char *id, *input;
@@ -857,8 +861,8 @@ static void test_await_and_cancel(struct ttai_testenv *env)
         ttai_free(res);
         ASSERT_EQ(count_events(eng, id, STORE_EV_TIMER_STARTED), cases[i].timers_started);
         ASSERT_EQ(count_events(eng, id, STORE_EV_TIMER_CANCELED), i == 1 ? 1 : 0);
-        char *markers = marker_names(eng, id);
-        ASSERT(strcmp(markers, "patch:ttai-await-cancel ") == 0);
+        markers = marker_names(eng, id);
+        ASSERT(strcmp(markers, "engine:await-cancel ") == 0);
         ttai_free(markers);
     }
     /* A signal and the request delivered in one task to a waiting await:
@@ -872,6 +876,40 @@ static void test_await_and_cancel(struct ttai_testenv *env)
     char *res = result_json(eng, "aw-4");
     ASSERT(strcmp(res, "{\"first\":true,\"canceled\":true,\"second\":false}") == 0);
     ttai_free(res);
+    /* A sleep that returned TTAI_ECANCELED reported the request: the
+     * awaits after it wait for their conditions. */
+    ASSERT_OK(ttai_engine_start(eng, "default", "awaiter", "aw-5",
+                                json(&in, "{\"sleep_ms\": 60000}"), NULL, NULL, &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    ASSERT_OK(ttai_engine_cancel(eng, "default", "aw-5", "test", &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    ASSERT_OK(ttai_engine_describe(eng, "default", "aw-5", NULL, &info, &err), &err);
+    ASSERT_EQ(info.status, STORE_RUN_RUNNING);
+    signal_int(eng, "aw-5", "go", 1);
+    signal_int(eng, "aw-5", "done", 1);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    res = result_json(eng, "aw-5");
+    ASSERT(strcmp(res, "{\"first\":true,\"canceled\":true,\"second\":true}") == 0);
+    ttai_free(res);
+    markers = marker_names(eng, "aw-5");
+    ASSERT(strcmp(markers, "") == 0);
+    ttai_free(markers);
+    /* The sample counter: a request that comes with the add that would
+     * continue it as new ends it canceled, with its total. */
+    ASSERT_OK(ttai_engine_start(eng, "default", "counter", "aw-c", json(&in, "{\"every\": 2}"),
+                                NULL, NULL, &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    signal_int(eng, "aw-c", "add", 1);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    signal_int(eng, "aw-c", "add", 2);
+    ASSERT_OK(ttai_engine_cancel(eng, "default", "aw-c", "test", &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    ASSERT_OK(ttai_engine_describe(eng, "default", "aw-c", NULL, &info, &err), &err);
+    ASSERT_EQ(info.status, STORE_RUN_CANCELED);
+    ASSERT_EQ(query_int(eng, "aw-c", "value"), 3);
+    markers = marker_names(eng, "aw-c");
+    ASSERT(strcmp(markers, "patch:counter-cancel ") == 0);
+    ttai_free(markers);
     ttai_buf_release(&in);
 }
 
