@@ -7,9 +7,9 @@
  *       Canceled, Terminated or TimedOut over its runs), nothing follows a
  *       run's closing event, and at most one run of an id is open
  *   S4  (final) every workflow closed exactly once: a counter completed with
- *       the sum of its acknowledged adds (or was canceled after an
- *       acknowledged cancel), a torture workflow completed with its steps
- *       (or was canceled after an acknowledged cancel)
+ *       the sum of its acknowledged adds, or was canceled if a cancel was
+ *       acknowledged; a torture workflow completed with its steps (or was
+ *       canceled after an acknowledged cancel)
  *   S5  (final) every stored run replays with the engine's replay
  *       (ttai_replay_store, what `ttai-history replay` runs), and the
  *       replayed counter (its last run, completed or canceled) answers the
@@ -114,9 +114,15 @@ static int check_final(struct sim *sim, struct sim_wf *w, const struct seen *s)
     if (s->closes != 1)
         return sim_fail(sim, "S4: '%s' closed %u times", w->id, s->closes);
     if (w->kind == SIM_COUNTER) {
-        /* A canceled counter's total is checked by its replay's query (S5). */
-        if (s->close_type == STORE_EV_WORKFLOW_CANCELED && w->cancel_acked)
+        /* A counter waits for signals, so an acknowledged cancel ends it
+         * (the step settles before the next one could stop it); its total
+         * is checked by its replay's query (S5). */
+        if (w->cancel_acked) {
+            if (s->close_type != STORE_EV_WORKFLOW_CANCELED)
+                return sim_fail(sim, "S4: counter '%s' closed with %s after an acknowledged cancel",
+                                w->id, store_event_type_name(s->close_type));
             return 0;
+        }
         if (s->close_type != STORE_EV_WORKFLOW_COMPLETED || s->result != w->total)
             return sim_fail(sim, "S4: counter '%s' closed with %s %" PRId64 ", the model has %" PRId64,
                             w->id, store_event_type_name(s->close_type), s->result, w->total);
