@@ -425,12 +425,12 @@ static bool cancel_ends_await(struct ttai_wf *wf)
     return version_marker(wf, "engine:await-cancel");
 }
 
-bool ttai_wf_await(struct ttai_wf *wf, ttai_cond_fn cond, void *arg, int64_t timeout_ms)
+int ttai_wf_await_rc(struct ttai_wf *wf, ttai_cond_fn cond, void *arg, int64_t timeout_ms)
 {
     if (cond(wf->state, arg))
-        return true;
+        return TTAI_OK;
     if (cancel_ends_await(wf))
-        return false;
+        return TTAI_ECANCELED;
     struct ttai_future *t = timeout_ms >= 0 ? ttai_wf_timer_start(wf, timeout_ms) : NULL;
     for (;;) {
         WAIT_UNTIL(wf, cond(wf->state, arg) || cancel_unreported(wf) || (t != NULL && t->done));
@@ -441,17 +441,22 @@ bool ttai_wf_await(struct ttai_wf *wf, ttai_cond_fn cond, void *arg, int64_t tim
         if (cond(wf->state, arg)) {
             if (t != NULL)
                 ttai_wf_timer_cancel(wf, t);
-            return true;
+            return TTAI_OK;
         }
         if (cancel_ends_await(wf)) {
             if (t != NULL)
                 ttai_wf_timer_cancel(wf, t);
-            return false;
+            return TTAI_ECANCELED;
         }
         if (t != NULL && t->done)
-            return false;
+            return TTAI_ETIMEDOUT;
         /* A request that an older history did not end the await on. */
     }
+}
+
+bool ttai_wf_await(struct ttai_wf *wf, ttai_cond_fn cond, void *arg, int64_t timeout_ms)
+{
+    return ttai_wf_await_rc(wf, cond, arg, timeout_ms) == TTAI_OK;
 }
 
 /* Records a marker whose value is produced by fill() in a live task and

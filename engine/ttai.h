@@ -165,13 +165,16 @@ const struct ttai_result *ttai_future_result(const struct ttai_future *f);
  * request ends one await that has to wait: the one waiting when it comes
  * (its timer is cancelled), or else the next one whose condition does not
  * hold, which returns at once without a timer; not after a ttai_wf_sleep
- * returned TTAI_ECANCELED for it. That await returns false with
- * ttai_wf_cancel_requested() true. Later awaits wait for their condition
+ * returned TTAI_ECANCELED for it. That await returns false
+ * (ttai_wf_await_rc: TTAI_ECANCELED). Later awaits wait for their condition
  * or timeout again, so that clean-up code can still wait. The ending is
  * recorded as the marker "engine:await-cancel": histories from before it
  * replay unchanged (docs/workflows.md, "Cancellation"). */
 typedef bool (*ttai_cond_fn)(const void *state, void *arg);
 bool ttai_wf_await(struct ttai_wf *wf, ttai_cond_fn cond, void *arg, int64_t timeout_ms);
+/* The same, saying why it returned: 0 (the condition holds),
+ * TTAI_ECANCELED (the cancellation request ended it) or TTAI_ETIMEDOUT. */
+int ttai_wf_await_rc(struct ttai_wf *wf, ttai_cond_fn cond, void *arg, int64_t timeout_ms);
 
 /* Deterministic time: the time of the current workflow task. */
 int64_t ttai_wf_now(const struct ttai_wf *wf);

@@ -199,7 +199,8 @@ static const struct ttai_workflow_def wf_spinner = {"spinner", spinner_run,
 /* Awaits a "go" signal (optionally after a delay that ignores
  * cancellation or a sleep that does not, and with a timeout), then awaits a "done" signal as
  * clean-up code would, and completes with what each await returned:
- * {"first": bool, "canceled": bool, "second": bool}. */
+ * {"first": "OK" | "ECANCELED" | "ETIMEDOUT", "canceled": bool,
+ * "second": bool}. */
 struct awaiter_state {
     bool go, done;
 };
@@ -249,14 +250,14 @@ static void awaiter_run(struct ttai_wf *wf, void *state, struct ttai_payload inp
     }
     if (sleep_ms > 0)
         (void)ttai_wf_sleep(wf, sleep_ms); /* a cancellation ends this */
-    bool first = ttai_wf_await(wf, awaiter_go, NULL, timeout_ms);
+    int first = ttai_wf_await_rc(wf, awaiter_go, NULL, timeout_ms);
     bool canceled = ttai_wf_cancel_requested(wf);
     bool second = ttai_wf_await(wf, awaiter_done, NULL, -1);
     struct ttai_buf out;
     ttai_buf_init(&out);
     ttai_buf_map(&out, 3);
     ttai_buf_str(&out, "first");
-    ttai_buf_bool(&out, first);
+    ttai_buf_str(&out, ttai_rc_name(first));
     ttai_buf_str(&out, "canceled");
     ttai_buf_bool(&out, canceled);
     ttai_buf_str(&out, "second");
@@ -827,7 +828,7 @@ static void test_await_and_cancel(struct ttai_testenv *env)
     ttai_buf_init(&in);
     struct ttai_run_info info;
     char *markers;
-    static const char *const ended = "{\"first\":false,\"canceled\":true,\"second\":true}";
+    static const char *const ended = "{\"first\":\"ECANCELED\",\"canceled\":true,\"second\":true}";
     static const struct {
         const char *id, *input;
         int timers_started; /* TimerStarted events at the end */
@@ -874,7 +875,7 @@ static void test_await_and_cancel(struct ttai_testenv *env)
     ASSERT_OK(ttai_engine_cancel(eng, "default", "aw-4", "test", &err), &err);
     ASSERT_OK(ttai_testenv_settle(env), &err);
     char *res = result_json(eng, "aw-4");
-    ASSERT(strcmp(res, "{\"first\":true,\"canceled\":true,\"second\":false}") == 0);
+    ASSERT(strcmp(res, "{\"first\":\"OK\",\"canceled\":true,\"second\":false}") == 0);
     ttai_free(res);
     /* A sleep that returned TTAI_ECANCELED reported the request: the
      * awaits after it wait for their conditions. */
@@ -889,11 +890,21 @@ static void test_await_and_cancel(struct ttai_testenv *env)
     signal_int(eng, "aw-5", "done", 1);
     ASSERT_OK(ttai_testenv_settle(env), &err);
     res = result_json(eng, "aw-5");
-    ASSERT(strcmp(res, "{\"first\":true,\"canceled\":true,\"second\":true}") == 0);
+    ASSERT(strcmp(res, "{\"first\":\"OK\",\"canceled\":true,\"second\":true}") == 0);
     ttai_free(res);
     markers = marker_names(eng, "aw-5");
     ASSERT(strcmp(markers, "") == 0);
     ttai_free(markers);
+    /* A timeout, then the request: it ends the next await that waits. */
+    ASSERT_OK(ttai_engine_start(eng, "default", "awaiter", "aw-6",
+                                json(&in, "{\"timeout_ms\": 1000}"), NULL, NULL, &err), &err);
+    ASSERT_OK(ttai_testenv_advance(env, 2000), &err);
+    ASSERT_OK(ttai_engine_cancel(eng, "default", "aw-6", "test", &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    res = result_json(eng, "aw-6");
+    ASSERT(strcmp(res, "{\"first\":\"ETIMEDOUT\",\"canceled\":false,\"second\":false}") == 0);
+    ttai_free(res);
+    ASSERT_EQ(count_events(eng, "aw-6", STORE_EV_TIMER_FIRED), 1);
     /* The sample counter: a request that comes with the add that would
      * continue it as new ends it canceled, with its total. */
     ASSERT_OK(ttai_engine_start(eng, "default", "counter", "aw-c", json(&in, "{\"every\": 2}"),

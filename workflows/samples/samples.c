@@ -110,9 +110,9 @@ static void counter_run(struct ttai_wf *wf, void *state, struct ttai_payload inp
             s->total += carried;
     }
     ttai_reader_release(&r);
-    /* Without a timeout the wait ends when the condition holds, or false
-     * for a cancellation request. */
-    bool woke = ttai_wf_await(wf, counter_wake, NULL, -1);
+    /* Without a timeout the wait ends when the condition holds, or for a
+     * cancellation request. */
+    int woke = ttai_wf_await_rc(wf, counter_wake, NULL, -1);
     struct ttai_buf out;
     ttai_buf_init(&out);
     if (s->stop) {
@@ -121,7 +121,7 @@ static void counter_run(struct ttai_wf *wf, void *state, struct ttai_payload inp
         ttai_buf_release(&out);
         ttai_wf_complete(wf, result);
     }
-    if (!woke)
+    if (woke == TTAI_ECANCELED)
         ttai_wf_canceled(wf);
     /* Canceled too when the request came with the add that continues the
      * run as new (the new run would not have it). Runs recorded before the
