@@ -427,13 +427,8 @@ static bool cancel_ends_await(struct ttai_wf *wf)
 
 int ttai_wf_await_rc(struct ttai_wf *wf, ttai_cond_fn cond, void *arg, int64_t timeout_ms)
 {
-    if (cond(wf->state, arg))
-        return TTAI_OK;
-    if (cancel_ends_await(wf))
-        return TTAI_ECANCELED;
-    struct ttai_future *t = timeout_ms >= 0 ? ttai_wf_timer_start(wf, timeout_ms) : NULL;
+    struct ttai_future *t = NULL; /* started once the await has to wait */
     for (;;) {
-        WAIT_UNTIL(wf, cond(wf->state, arg) || cancel_unreported(wf) || (t != NULL && t->done));
         /* The condition wins a tie: a signal delivered with the timer
          * firing or with the request, in the same task, is seen (the
          * request then goes to the next await). The request wins over
@@ -450,7 +445,11 @@ int ttai_wf_await_rc(struct ttai_wf *wf, ttai_cond_fn cond, void *arg, int64_t t
         }
         if (t != NULL && t->done)
             return TTAI_ETIMEDOUT;
-        /* A request that an older history did not end the await on. */
+        if (t == NULL && timeout_ms >= 0)
+            t = ttai_wf_timer_start(wf, timeout_ms);
+        /* Also after a request that an older history did not end the
+         * await on (cancel_ends_await has marked it reported). */
+        WAIT_UNTIL(wf, cond(wf->state, arg) || cancel_unreported(wf) || (t != NULL && t->done));
     }
 }
 

@@ -796,8 +796,9 @@ static void test_retry_and_cancel(struct ttai_testenv *env)
     ttai_buf_release(&in);
 }
 
-/* The events of a workflow's current run of one type. */
-static int count_events(struct ttai_engine *eng, const char *wf, int type)
+/* Calls fn on every event of a workflow's current run. */
+static void history_walk(struct ttai_engine *eng, const char *wf,
+                         void (*fn)(const struct store_event *ev, void *arg), void *arg)
 {
     struct store_read *rd;
     ASSERT_OK(store_read_begin(ttai_engine_store(eng), &rd, &err), &err);
@@ -806,16 +807,52 @@ static int count_events(struct ttai_engine *eng, const char *wf, int type)
     struct store_iter it;
     ASSERT_OK(store_hist_iter_init(&it, rd, &run, 1, &err), &err);
     struct store_event ev;
-    int n = 0, rc;
+    int rc;
     while ((rc = store_hist_iter_next(&it, &ev, &err)) == 1)
-        n += ev.type == type;
+        fn(&ev, arg);
     ASSERT_EQ(rc, 0);
     store_iter_release(&it);
     store_read_end(rd);
-    return n;
 }
 
-static char *marker_names(struct ttai_engine *eng, const char *wf);
+struct type_count {
+    int type, n;
+};
+
+static void count_one(const struct store_event *ev, void *arg)
+{
+    struct type_count *c = arg;
+    c->n += ev->type == c->type;
+}
+
+/* The events of a workflow's current run of one type. */
+static int count_events(struct ttai_engine *eng, const char *wf, int type)
+{
+    struct type_count c = {type, 0};
+    history_walk(eng, wf, count_one, &c);
+    return c.n;
+}
+
+struct names {
+    char text[512];
+    size_t used;
+};
+
+static void name_one(const struct store_event *ev, void *arg)
+{
+    struct names *n = arg;
+    if (ev->type == STORE_EV_MARKER_RECORDED && n->used < sizeof(n->text))
+        n->used += (size_t)snprintf(n->text + n->used, sizeof(n->text) - n->used, "%.*s ",
+                                    (int)ev->name.len, (const char *)ev->name.data);
+}
+
+/* The names of a workflow's current run's markers, each followed by a space. */
+static char *marker_names(struct ttai_engine *eng, const char *wf)
+{
+    struct names n = {"", 0};
+    history_walk(eng, wf, name_one, &n);
+    return ttai_strndup(n.text, strlen(n.text));
+}
 
 /* ttai_wf_await and cancellation: a run's first request ends the await in
  * progress (cancelling its timer) or the next one, once; the condition
@@ -962,29 +999,6 @@ static void test_await_cancel_upgrade(struct ttai_testenv *env)
     char *markers = marker_names(eng, "wt-old");
     ASSERT(strcmp(markers, "") == 0);
     ttai_free(markers);
-}
-
-/* The names of a workflow's current run's markers, each followed by a space. */
-static char *marker_names(struct ttai_engine *eng, const char *wf)
-{
-    struct store_read *rd;
-    ASSERT_OK(store_read_begin(ttai_engine_store(eng), &rd, &err), &err);
-    struct ttai_run_id run;
-    ASSERT_OK(store_exec_get(rd, "default", wf, &run, &err), &err);
-    struct store_iter it;
-    ASSERT_OK(store_hist_iter_init(&it, rd, &run, 1, &err), &err);
-    struct store_event ev;
-    char names[512] = "";
-    size_t used = 0;
-    int rc;
-    while ((rc = store_hist_iter_next(&it, &ev, &err)) == 1)
-        if (ev.type == STORE_EV_MARKER_RECORDED && used < sizeof(names))
-            used += (size_t)snprintf(names + used, sizeof(names) - used, "%.*s ",
-                                     (int)ev.name.len, (const char *)ev.name.data);
-    ASSERT_EQ(rc, 0);
-    store_iter_release(&it);
-    store_read_end(rd);
-    return ttai_strndup(names, strlen(names));
 }
 
 /* Live non-determinism: a changed "counter" blocks the open run, describe
