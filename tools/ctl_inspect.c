@@ -13,6 +13,7 @@
 #define REQUEST_TIMEOUT_MS 30000L
 #define LIST_PAGE_SIZE 100
 #define LIST_PAGES_MAX 100000        /* a bound, far past any real namespace */
+#define LIST_PROBE_PAGES 10          /* pages looked at past --limit for one more match */
 #define HISTORY_PAGE_SIZE 1000
 #define HISTORY_PAGES_MAX 100000
 
@@ -148,10 +149,40 @@ static int list_page(const struct ctl_args *a, const char *token, int64_t want,
     return rc;
 }
 
+/* With both filters, ttaid's page token says only that runs are left to
+ * look at, not that any of them matches: follows it (up to
+ * LIST_PROBE_PAGES pages) for one more match. Returns 1 when one exists, 0
+ * when none does, -1 when the bound left it open; *rc: a request's error. */
+static int list_probe(const struct ctl_args *a, const char *token, int *rc)
+{
+    char *at = ttai_strndup(token, strlen(token));
+    int found = -1;
+    for (int page = 0; at != NULL && page < LIST_PROBE_PAGES; page++) {
+        struct ctl_reply reply;
+        *rc = list_page(a, at, 1, &reply);
+        if (*rc != 0)
+            break;
+        const char *next = json_string_value(json_object_get(reply.body, "next_page_token"));
+        bool matched = json_array_size(json_object_get(reply.body, "workflows")) > 0;
+        ttai_free(at);
+        at = next != NULL && next[0] != '\0' ? ttai_strndup(next, strlen(next)) : NULL;
+        ctl_reply_release(&reply);
+        if (matched)
+            found = 1;
+        else if (at == NULL)
+            found = 0;
+        if (found >= 0)
+            break;
+    }
+    ttai_free(at);
+    return found;
+}
+
 int ctl_wf_list(const struct ctl_args *a)
 {
     json_t *all = json_array();
     char *token = NULL;
+    bool dropped = false; /* a page held matches past --limit */
     int rc = all == NULL ? out_of_memory() : 0;
     for (int page = 0; rc == 0 && page < LIST_PAGES_MAX; page++) {
         int64_t left = a->limit_count ? a->limit_count - (int64_t)json_array_size(all) : 0;
@@ -162,8 +193,10 @@ int ctl_wf_list(const struct ctl_args *a)
         size_t i;
         json_t *wf;
         json_array_foreach(json_object_get(reply.body, "workflows"), i, wf) {
-            if (a->limit_count && (int64_t)json_array_size(all) >= a->limit_count)
+            if (a->limit_count && (int64_t)json_array_size(all) >= a->limit_count) {
+                dropped = true;
                 break;
+            }
             (void)json_array_append(all, wf);
         }
         const char *next = json_string_value(json_object_get(reply.body, "next_page_token"));
@@ -174,9 +207,17 @@ int ctl_wf_list(const struct ctl_args *a)
             (a->limit_count && (int64_t)json_array_size(all) >= a->limit_count))
             break;
     }
-    if (rc == 0 && token != NULL)
+    /* More matches: known when a page held some past --limit, or (one
+     * filter) when ttaid gave a token; with both, looked for. */
+    int more = dropped ? 1 : token == NULL ? 0 : a->status == NULL || a->type == NULL ? 1 : -1;
+    if (rc == 0 && more < 0)
+        more = list_probe(a, token, &rc);
+    if (rc == 0 && more > 0)
         ctl_errorf("only the first %zu workflows are listed; --limit 0 lists all of them",
                    json_array_size(all));
+    else if (rc == 0 && more < 0)
+        ctl_errorf("the first %zu workflows are listed, and more may match; --limit 0 lists all "
+                   "of them", json_array_size(all));
     ttai_free(token);
     if (rc == 0) {
         if (a->output == CTL_OUT_JSON)

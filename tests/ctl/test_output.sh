@@ -90,6 +90,26 @@ has err "only the first 1 workflows are listed; --limit 0 lists all of them"
 run_ctl 0 workflow list --limit 0 -o json
 [ "$(canon <"$work/out" | grep -o '"workflow_id"' | wc -l)" -eq 5 ] || fail "--limit 0 printed fewer"
 empty err
+# Both filters: ttaid's token says that runs are left, not that one
+# matches. The fake's running counters are w-run and w-blocked: with
+# --limit 2 nothing more matches, and nothing is said; with --limit 1 the
+# page held one more.
+run_ctl 0 workflow list --status running --type counter --limit 2 -o json
+[ "$(canon <"$work/out" | grep -o '"workflow_id":"[^"]*"' | tr '\n' ' ')" = \
+  '"workflow_id":"w-run" "workflow_id":"w-blocked" ' ] || fail "list, both filters: $(cat "$work/out")"
+empty err
+run_ctl 0 workflow list --status running --type counter --limit 1 -o json
+has err "only the first 1 workflows are listed; --limit 0 lists all of them"
+# A namespace whose one counter is followed by 39 other runs, one looked at
+# per page: past the pages ttaictl looks at, it says that more may match.
+run_ctl 0 --namespace sparse workflow list --status running --type counter --limit 1 -o json
+[ "$(canon <"$work/out" | grep -o '"workflow_id"' | wc -l)" -eq 1 ] || fail "sparse: $(cat "$work/out")"
+has err "the first 1 workflows are listed, and more may match; --limit 0 lists all of them"
+run_ctl 0 --namespace sparse workflow list --status running --type counter --limit 0 -o json
+[ "$(canon <"$work/out" | grep -o '"workflow_id"' | wc -l)" -eq 1 ] || fail "sparse, all: $(cat "$work/out")"
+empty err
+run_ctl 0 --namespace sparse workflow list --status running --limit 1 -o json
+has err "only the first 1 workflows are listed; --limit 0 lists all of them"
 run_ctl 0 workflow list --status failed -o json
 out_json_is '[{"namespace": "default", "workflow_id": "w-fail", "run_id": "run-w-fail",
                "type": "hello", "status": "failed", "start_time": "'$T'", "close_time": "'$T'",
