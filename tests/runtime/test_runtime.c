@@ -961,6 +961,78 @@ static void test_await_and_cancel(struct ttai_testenv *env)
     ttai_buf_release(&in);
 }
 
+/* The await's timer: the last TimerStarted of a run. */
+struct timer_seen {
+    uint64_t seq, last_event_id;
+    int64_t fire_ms;
+};
+
+static void timer_seen_one(const struct store_event *ev, void *arg)
+{
+    struct timer_seen *t = arg;
+    t->last_event_id = ev->event_id;
+    if (ev->type == STORE_EV_TIMER_STARTED) {
+        t->seq = ev->seq;
+        t->fire_ms = ev->fire_ms;
+    }
+}
+
+/* The request and the await's timeout delivered in one task: the request
+ * wins. ttaid's engine threads get there when the timer fires and the
+ * request comes while the run's previous task is committing (each is then
+ * appended alone); the test environment, which commits inline, always runs
+ * the request's task first. So the two are written as the engine appends
+ * them, TimerFired and its timer's removal then CancelRequested, while the
+ * engine does not know, and a restart runs the task that takes both. */
+static void test_await_cancel_with_timeout(struct ttai_testenv *env)
+{
+    struct ttai_engine *eng = ttai_testenv_engine(env);
+    struct ttai_buf in;
+    ttai_buf_init(&in);
+    ASSERT_OK(ttai_engine_start(eng, "default", "awaiter", "aw-7",
+                                json(&in, "{\"timeout_ms\": 60000}"), NULL, NULL, &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    ttai_buf_release(&in);
+    struct ttai_run_info info;
+    ASSERT_OK(ttai_engine_describe(eng, "default", "aw-7", NULL, &info, &err), &err);
+    ASSERT_EQ(info.pending_timers, 1);
+    struct timer_seen t = {0};
+    history_walk(eng, "aw-7", timer_seen_one, &t);
+    ASSERT(t.seq > 0 && t.fire_ms > ttai_testenv_now(env));
+    struct store_batch *b = store_batch_new();
+    ASSERT(b != NULL);
+    struct store_event fired = {.type = STORE_EV_TIMER_FIRED, .time_ms = t.fire_ms,
+                                .seq = t.seq, .fire_ms = t.fire_ms};
+    struct store_event request = {.type = STORE_EV_CANCEL_REQUESTED, .time_ms = t.fire_ms,
+                                  .failure_message = {(const uint8_t *)"test", 4}};
+    ASSERT_OK(store_batch_require_run_status(b, &info.run_id, STORE_RUN_RUNNING), NULL);
+    ASSERT_OK(store_batch_require_last_event(b, &info.run_id, t.last_event_id), NULL);
+    ASSERT_OK(store_batch_append(b, &info.run_id, &fired, &err), &err);
+    ASSERT_OK(store_batch_del_timer(b, t.fire_ms, &info.run_id, t.seq), NULL);
+    ASSERT_OK(store_batch_append(b, &info.run_id, &request, &err), &err);
+    ASSERT_OK(store_commit(ttai_engine_store(eng), b, &err), &err);
+    store_batch_free(b);
+    ASSERT_OK(ttai_testenv_restart(env, &err), &err);
+    eng = ttai_testenv_engine(env);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    /* The first await ended on the request; the second waits for "done". */
+    ASSERT_OK(ttai_engine_describe(eng, "default", "aw-7", NULL, &info, &err), &err);
+    ASSERT_EQ(info.status, STORE_RUN_RUNNING);
+    ASSERT_EQ(info.pending_timers, 0);
+    signal_int(eng, "aw-7", "done", 1);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    char *res = result_json(eng, "aw-7");
+    if (strcmp(res, "{\"first\":\"ECANCELED\",\"canceled\":true,\"second\":true}") != 0) {
+        fprintf(stderr, "FAIL: aw-7: %s\n", res);
+        exit(1);
+    }
+    ttai_free(res);
+    ASSERT_EQ(count_events(eng, "aw-7", STORE_EV_TIMER_FIRED), 1);
+    char *markers = marker_names(eng, "aw-7");
+    ASSERT(strcmp(markers, "engine:await-cancel ") == 0);
+    ttai_free(markers);
+}
+
 /* A history recorded when awaits went on waiting after a cancellation
  * request (the legacy "waiter" records the same commands as "waiter"
  * did then) replays and runs on unchanged under the new await; a new run
@@ -1175,6 +1247,7 @@ int main(void)
     test_week_of_ticks(env);
     test_retry_and_cancel(env);
     test_await_and_cancel(env);
+    test_await_cancel_with_timeout(env);
     test_await_cancel_upgrade(env);
     test_live_nondeterminism_and_eviction(env);
     test_timeouts_and_history_limit(env);
