@@ -305,9 +305,11 @@ struct ttai_future *ttai_wf_activity_start(struct ttai_wf *wf, const char *type,
 
 /* Blocks the coroutine until the predicate holds; checked after every
  * task's inputs have been delivered. */
+/* A query handler runs on its caller's stack, outside the run's
+ * coroutine, and reads the state as it is: it never waits. */
 #define WAIT_UNTIL(wf, pred)                                                    \
     do {                                                                        \
-        while (!(pred))                                                         \
+        while (!(pred) && !(wf)->in_query)                                      \
             eng_coro_yield(&(wf)->coro);                                        \
     } while (0)
 
@@ -445,6 +447,8 @@ int ttai_wf_await_rc(struct ttai_wf *wf, ttai_cond_fn cond, void *arg, int64_t t
         }
         if (t != NULL && t->done)
             return TTAI_ETIMEDOUT;
+        if (refuse_in_query(wf))
+            return TTAI_EPERM; /* it would have to wait */
         if (t == NULL && timeout_ms >= 0)
             t = ttai_wf_timer_start(wf, timeout_ms);
         /* Also after a request that an older history did not end the

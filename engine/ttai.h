@@ -150,9 +150,10 @@ void ttai_wf_timer_cancel(struct ttai_wf *wf, struct ttai_future *timer);
 /* Sleeps; 0, or TTAI_ECANCELED when the workflow's cancellation was
  * requested while it slept. */
 int ttai_wf_sleep(struct ttai_wf *wf, int64_t duration_ms);
-/* Waits until one of the futures is done; returns its index. */
+/* Waits until one of the futures is done; returns its index. In a query
+ * handler, which never waits: count when none is done. */
 size_t ttai_wf_wait_any(struct ttai_wf *wf, struct ttai_future *const *futures, size_t count);
-/* Waits until every future is done. */
+/* Waits until every future is done (in a query handler: returns at once). */
 void ttai_wf_wait_all(struct ttai_wf *wf, struct ttai_future *const *futures, size_t count);
 bool ttai_future_done(const struct ttai_future *f);
 /* The outcome of a done future. */
@@ -173,7 +174,9 @@ const struct ttai_result *ttai_future_result(const struct ttai_future *f);
 typedef bool (*ttai_cond_fn)(const void *state, void *arg);
 bool ttai_wf_await(struct ttai_wf *wf, ttai_cond_fn cond, void *arg, int64_t timeout_ms);
 /* The same, saying why it returned: 0 (the condition holds),
- * TTAI_ECANCELED (the cancellation request ended it) or TTAI_ETIMEDOUT. */
+ * TTAI_ECANCELED (the cancellation request ended it) or TTAI_ETIMEDOUT;
+ * in a query handler, which never waits, TTAI_EPERM when the condition
+ * does not hold. */
 int ttai_wf_await_rc(struct ttai_wf *wf, ttai_cond_fn cond, void *arg, int64_t timeout_ms);
 
 /* Deterministic time: the time of the current workflow task. */

@@ -152,7 +152,8 @@ static int list_page(const struct ctl_args *a, const char *token, int64_t want,
 /* With both filters, ttaid's page token says only that runs are left to
  * look at, not that any of them matches: follows it (up to
  * LIST_PROBE_PAGES pages) for one more match. Returns 1 when one exists, 0
- * when none does, -1 when the bound left it open; *rc: a request's error. */
+ * when none does, -1 when the bound or a failed request (*rc) left it
+ * open. */
 static int list_probe(const struct ctl_args *a, const char *token, int *rc)
 {
     char *at = ttai_strndup(token, strlen(token));
@@ -210,8 +211,14 @@ int ctl_wf_list(const struct ctl_args *a)
     /* More matches: known when a page held some past --limit, or (one
      * filter) when ttaid gave a token; with both, looked for. */
     int more = dropped ? 1 : token == NULL ? 0 : a->status == NULL || a->type == NULL ? 1 : -1;
-    if (rc == 0 && more < 0)
-        more = list_probe(a, token, &rc);
+    if (rc == 0 && more < 0) {
+        /* The listing is complete up to --limit: a look further on that
+         * fails (its error is on stderr) leaves only the question open. */
+        int probe_rc = 0;
+        more = list_probe(a, token, &probe_rc);
+        if (probe_rc != 0)
+            more = -1;
+    }
     if (rc == 0 && more > 0)
         ctl_errorf("only the first %zu workflows are listed; --limit 0 lists all of them",
                    json_array_size(all));

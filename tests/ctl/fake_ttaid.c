@@ -282,13 +282,16 @@ static void route_start(struct evhttp_request *req, const char *ns, json_t *body
 /* The namespace "sparse": SPARSE_RUNS running runs, newest first, of
  * which only the first is a counter; with both filters each page looks at
  * one run, as ttaid looks at a bounded number, and gives a token while any
- * is left, matching or not. */
+ * is left, matching or not. "sparse-flaky": the same, but the pages from
+ * the third run on fail (503). */
 #define SPARSE_RUNS 40
-static void route_list_sparse(struct evhttp_request *req, struct evkeyvalq *q)
+static void route_list_sparse(struct evhttp_request *req, struct evkeyvalq *q, bool flaky)
 {
     const char *type = query_get(q, "type");
     const char *token = query_get(q, "page_token");
     int from = token ? atoi(token) : 0;
+    if (flaky && from >= 3)
+        return reply_error(req, 503, "unavailable", "the store is busy");
     json_t *list = json_array();
     int i = from;
     if (i < SPARSE_RUNS) {
@@ -312,8 +315,8 @@ static void route_list_sparse(struct evhttp_request *req, struct evkeyvalq *q)
 
 static void route_list(struct evhttp_request *req, const char *ns, struct evkeyvalq *q)
 {
-    if (strcmp(ns, "sparse") == 0)
-        return route_list_sparse(req, q);
+    if (strncmp(ns, "sparse", 6) == 0)
+        return route_list_sparse(req, q, strcmp(ns, "sparse-flaky") == 0);
     static const char *const ids[] = {"w-done", "w-run", "w-fail", "w-blocked", "w-slow"};
     const char *status = query_get(q, "status");
     const char *type = query_get(q, "type");

@@ -267,11 +267,37 @@ static void awaiter_run(struct ttai_wf *wf, void *state, struct ttai_payload inp
     ttai_wf_complete(wf, p);
 }
 
+/* A query that tries to wait: an await with and without a timeout, and
+ * waits for a future that is not done. Answers what each returned. */
+static int awaiter_wait_query(const struct ttai_wf *wf, const void *state,
+                              struct ttai_payload args, struct ttai_buf *answer,
+                              struct ttai_err *e)
+{
+    (void)state;
+    (void)args;
+    (void)e;
+    struct ttai_wf *w = (struct ttai_wf *)wf;
+    int untimed = ttai_wf_await_rc(w, awaiter_go, NULL, -1);
+    int timed = ttai_wf_await_rc(w, awaiter_go, NULL, 1000);
+    struct ttai_future *f = ttai_wf_timer_start(w, 1000); /* refused: done */
+    ttai_wf_wait_all(w, &f, 1);
+    ttai_buf_map(answer, 3);
+    ttai_buf_str(answer, "untimed");
+    ttai_buf_str(answer, ttai_rc_name(untimed));
+    ttai_buf_str(answer, "timed");
+    ttai_buf_str(answer, ttai_rc_name(timed));
+    ttai_buf_str(answer, "timer");
+    ttai_buf_str(answer, ttai_rc_name(ttai_future_result(f)->rc));
+    return 0;
+}
+
 static const struct ttai_signal_def awaiter_signals[] = {
     {"go", awaiter_go_signal}, {"done", awaiter_done_signal}, {NULL, NULL}};
+static const struct ttai_query_def awaiter_queries[] = {{"wait", awaiter_wait_query},
+                                                        {NULL, NULL}};
 static const struct ttai_workflow_def wf_awaiter = {"awaiter", awaiter_run,
                                                     sizeof(struct awaiter_state), awaiter_signals,
-                                                    NULL};
+                                                    awaiter_queries};
 
 /* "waiter": a 60 s wait that a cancellation request does not end, as
  * awaits were before they ended on one (legacy: a timer and wait_all,
@@ -346,6 +372,18 @@ static char *result_json(struct ttai_engine *eng, const char *wf)
     ASSERT_OK(ttai_engine_result(eng, "default", wf, &out, &err), &err);
     char *s = ttai_payload_to_json(ttai_buf_payload(&out));
     ttai_buf_release(&out);
+    return s;
+}
+
+/* A query's answer as JSON. */
+static char *query_json(struct ttai_engine *eng, const char *wf, const char *name)
+{
+    struct ttai_buf ans;
+    ttai_buf_init(&ans);
+    ASSERT_OK(ttai_engine_query(eng, "default", wf, NULL, name, (struct ttai_payload){0}, &ans,
+                                &err), &err);
+    char *s = ttai_payload_to_json(ttai_buf_payload(&ans));
+    ttai_buf_release(&ans);
     return s;
 }
 
@@ -942,6 +980,31 @@ static void test_await_and_cancel(struct ttai_testenv *env)
     ASSERT(strcmp(res, "{\"first\":\"ETIMEDOUT\",\"canceled\":false,\"second\":false}") == 0);
     ttai_free(res);
     ASSERT_EQ(count_events(eng, "aw-6", STORE_EV_TIMER_FIRED), 1);
+    /* A query cannot wait: its awaits return TTAI_EPERM at once, also with
+     * a request that no await has reported yet (aw-8 waits in its delay). */
+    ASSERT_OK(ttai_engine_start(eng, "default", "awaiter", "aw-8",
+                                json(&in, "{\"delay_ms\": 1000, \"timeout_ms\": 60000}"), NULL,
+                                NULL, &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    static const char *const refused =
+        "{\"untimed\":\"EPERM\",\"timed\":\"EPERM\",\"timer\":\"EPERM\"}";
+    for (int asked = 0; asked < 2; asked++) {
+        if (asked)
+            ASSERT_OK(ttai_engine_cancel(eng, "default", "aw-8", "test", &err), &err);
+        ASSERT_OK(ttai_testenv_settle(env), &err);
+        char *got = query_json(eng, "aw-8", "wait");
+        if (strcmp(got, refused) != 0) {
+            fprintf(stderr, "FAIL: aw-8 query (request %d): %s\n", asked, got);
+            exit(1);
+        }
+        ttai_free(got);
+    }
+    ASSERT_OK(ttai_testenv_advance(env, 2000), &err); /* the await ends on the request */
+    signal_int(eng, "aw-8", "done", 1);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    res = result_json(eng, "aw-8");
+    ASSERT(strcmp(res, "{\"first\":\"ECANCELED\",\"canceled\":true,\"second\":true}") == 0);
+    ttai_free(res);
     /* The sample counter: a request that comes with the add that would
      * continue it as new ends it canceled, with its total. */
     ASSERT_OK(ttai_engine_start(eng, "default", "counter", "aw-c", json(&in, "{\"every\": 2}"),
