@@ -295,6 +295,55 @@ static json_t *obj_to_json(const msgpack_object *o, int depth)
     }
 }
 
+/* The length of the UTF-8 sequence at s (n bytes left), 0 when it is not
+ * one: no overlong forms, surrogates or code points past U+10FFFF. */
+static size_t utf8_sequence(const uint8_t *s, size_t n)
+{
+    uint8_t c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (len == 0 || n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
+        (c == 0xf4 && s[1] > 0x8f))
+        return 0;
+    return len;
+}
+
+json_t *ttai_json_text(const void *data, size_t len)
+{
+    if (len == 0)
+        return json_string("");
+    json_t *v = json_stringn(data, len);
+    if (v != NULL)
+        return v;
+    static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
+    const uint8_t *s = data;
+    char *text = ttai_malloc(3 * len);
+    if (text == NULL)
+        return NULL;
+    size_t out = 0;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_sequence(s + i, len - i);
+        if (n == 0) {
+            memcpy(text + out, replacement, 3);
+            out += 3;
+            i++;
+        } else {
+            memcpy(text + out, s + i, n);
+            out += n;
+            i += n;
+        }
+    }
+    v = json_stringn(text, out);
+    ttai_free(text);
+    return v;
+}
+
 json_t *ttai_payload_json(struct ttai_payload p)
 {
     if (p.len == 0)

@@ -598,8 +598,12 @@ static bool param_u64(struct srv_job *job, const char *key, uint64_t min, uint64
 static json_t *pending_activity_json(const struct ttai_pending_activity *p)
 {
     json_t *failure = p->last_failure_type[0] != '\0' || p->last_failure_message[0] != '\0'
-                          ? json_pack("{s:s,s:s}", "type", p->last_failure_type, "message",
-                                      p->last_failure_message)
+                          ? json_pack("{s:o,s:o}", "type",
+                                      ttai_json_text(p->last_failure_type,
+                                                     strlen(p->last_failure_type)),
+                                      "message",
+                                      ttai_json_text(p->last_failure_message,
+                                                     strlen(p->last_failure_message)))
                           : json_null();
     return json_pack("{s:I,s:s,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "seq", (json_int_t)p->seq,
                      "type", p->type, "state", p->state ? p->state : "scheduled", "attempt",
@@ -863,15 +867,15 @@ json_t *srv__event_json(const struct store_event *ev)
     if (ev->fire_ms != 0)
         json_object_set_new(o, "fire_time", time_json(ev->fire_ms));
     if (ev->name.len > 0)
-        json_object_set_new(o, "name", json_stringn((const char *)ev->name.data, ev->name.len));
+        json_object_set_new(o, "name", ttai_json_text(ev->name.data, ev->name.len));
     if (ev->payload.len > 0)
         json_object_set_new(o, "payload", payload_json(ev->payload.data, ev->payload.len));
     if (ev->failure_type.len > 0)
-        json_object_set_new(o, "failure_type",
-                            json_stringn((const char *)ev->failure_type.data, ev->failure_type.len));
+        json_object_set_new(o, "failure_type", ttai_json_text(ev->failure_type.data,
+                                                              ev->failure_type.len));
     if (ev->failure_message.len > 0)
-        json_object_set_new(o, "failure_message", json_stringn((const char *)ev->failure_message.data,
-                                                               ev->failure_message.len));
+        json_object_set_new(o, "failure_message", ttai_json_text(ev->failure_message.data,
+                                                                 ev->failure_message.len));
     if (ev->details.len > 0)
         json_object_set_new(o, "details", payload_json(ev->details.data, ev->details.len));
     if (!ttai_run_id_is_zero(&ev->run_id)) {
@@ -991,15 +995,14 @@ static void do_result(struct ttai_server *srv, struct srv_job *job)
                           payload_json(ev.payload.data, ev.payload.len));
         } else {
             const char *name = srv__status_name(rec.status);
-            json_t *type = ev.failure_type.len ? json_stringn((const char *)ev.failure_type.data,
-                                                              ev.failure_type.len)
+            json_t *type = ev.failure_type.len ? ttai_json_text(ev.failure_type.data,
+                                                                ev.failure_type.len)
                                                : json_string(name);
-            /* A close without a message (ttai_wf_canceled) has no bytes
-             * at all, which json_pack refuses: an empty message. */
-            const char *message = ev.failure_message.data != NULL
-                                      ? (const char *)ev.failure_message.data : "";
-            o = json_pack("{s:s,s:{s:o,s:s%}}", "status", name, "failure", "type", type,
-                          "message", message, ev.failure_message.len);
+            /* A close without a message (ttai_wf_canceled) has no bytes:
+             * an empty one. */
+            o = json_pack("{s:s,s:{s:o,s:o}}", "status", name, "failure", "type", type,
+                          "message", ttai_json_text(ev.failure_message.data,
+                                                    ev.failure_message.len));
         }
         if (job->execute && o != NULL) {
             /* An execute's answer names the run it comes from (the last
