@@ -513,8 +513,7 @@ void eng_starts_prepare(struct ttai_engine *eng, struct eng_group *group, struct
         if (rc != 0 || op->batch == NULL) {
             /* Refused by the checks, or answered without a commit
              * (TTAI_CONFLICT_USE_EXISTING on a running workflow). */
-            if (!eng->closing)
-                req->ended_cb(req->arg, rc, rc == 0 ? &op->run.run_id : NULL, rc != 0 ? &err : NULL);
+            req->ended_cb(req->arg, rc, rc == 0 ? &op->run.run_id : NULL, rc != 0 ? &err : NULL);
             ttai_free(op);
         } else {
             op->ended_cb = req->ended_cb;
@@ -535,9 +534,8 @@ int eng_starts_finish(struct ttai_engine *eng, struct eng_starts *s)
         struct ttai_start_op *op = s->ops[i];
         int rc = op->pending.rc;
         rc = start_finish_locked(eng, op, rc, start_fresh_run(eng, op, rc));
-        if (!eng->closing)
-            op->ended_cb(op->ended_arg, rc, rc == 0 ? &op->run.run_id : NULL,
-                         rc != 0 ? &op->err : NULL);
+        op->ended_cb(op->ended_arg, rc, rc == 0 ? &op->run.run_id : NULL,
+                     rc != 0 ? &op->err : NULL);
         ttai_free(op);
     }
     int n = (int)s->count;
@@ -552,6 +550,10 @@ void eng_starts_drop(struct ttai_engine *eng)
     struct eng_start_req *req = starts_take(eng, &n);
     while (req != NULL) {
         struct eng_start_req *next = req->next;
+        struct ttai_err err;
+        ttai_errf(&err, TTAI_ECLOSED, "the engine closed before starting workflow '%s'",
+                  req->workflow_id);
+        req->ended_cb(req->arg, TTAI_ECLOSED, NULL, &err); /* the caller's again */
         ttai_free(req);
         req = next;
     }

@@ -1026,6 +1026,7 @@ void ttai_engine_stats_get(struct ttai_engine *eng, struct ttai_engine_stats *ou
     pthread_mutex_lock(&eng->mu);
     *out = eng->stats;
     out->cached = eng->cached;
+    out->starts_queued = eng_starts_queued(eng);
     struct store_counters sc;
     store_counters_get(eng->store, &sc);
     out->commits = sc.commits;
@@ -1180,7 +1181,8 @@ void ttai_engine_close(struct ttai_engine *eng)
     if (eng == NULL)
         return;
     pthread_mutex_lock(&eng->mu);
-    eng->closing = true; /* the rounds below end starts whose callers have gone */
+    /* Every asynchronous start goes back to its caller: those queued with
+     * TTAI_ECLOSED, those in a round with their outcome. */
     eng_starts_drop(eng);
     while (eng->round_count > 0)
         (void)round_finish_oldest(eng); /* returns a count, not an error */

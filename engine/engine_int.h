@@ -197,7 +197,6 @@ struct ttai_engine {
     pthread_mutex_t inbox_mu;
     struct eng_start_req *starts_head, *starts_tail;
     size_t starts_queued;
-    bool closing;                      /* ttai_engine_close: callers are gone */
 };
 
 /* schedules.c: the engine's side of schedules (schedules.h). Opened after

@@ -889,18 +889,27 @@ void ttai_server_drain(struct ttai_server *srv, void (*drained_cb)(void *arg), v
     check_drained(srv);
 }
 
+void ttai_server_stop(struct ttai_server *srv)
+{
+    pthread_mutex_lock(&srv->work.mu);
+    bool joined = srv->stopping;
+    srv->stopping = true;
+    pthread_cond_broadcast(&srv->work.cond);
+    pthread_mutex_unlock(&srv->work.mu);
+    if (joined)
+        return;
+    for (size_t i = 0; i < srv->thread_count; i++)
+        pthread_join(srv->threads[i], NULL);
+}
+
 void ttai_server_free(struct ttai_server *srv)
 {
     if (srv == NULL)
         return;
-    pthread_mutex_lock(&srv->work.mu);
-    srv->stopping = true;
-    pthread_cond_broadcast(&srv->work.cond);
-    pthread_mutex_unlock(&srv->work.mu);
-    for (size_t i = 0; i < srv->thread_count; i++)
-        pthread_join(srv->threads[i], NULL);
-    /* Jobs left over (a drain that timed out) answer nobody: their
-     * requests go with the connections below. */
+    ttai_server_stop(srv);
+    /* Jobs left over (a drain that timed out, or starts the engine handed
+     * back as it closed) answer nobody: their requests go with the
+     * connections below. */
     struct srv_job *job;
     while ((job = queue_pop(&srv->done)) != NULL) {
         job->req = NULL;

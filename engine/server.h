@@ -79,8 +79,14 @@ int ttai_server_port(const struct ttai_server *srv);
  * long-polls, and calls done_cb on the loop thread once no request is in
  * flight (at once when none is). */
 void ttai_server_drain(struct ttai_server *srv, void (*done_cb)(void *arg), void *arg);
-/* Stops the workers and frees everything (connections included). Call on
- * the loop thread's side after the loop ended. NULL: no-op. */
+/* Stops the API workers (once the loop has ended): from then on the
+ * server calls the engine no more, and the engine may close. Starts the
+ * engine still held come back as it closes (ttai_engine_start_async), to
+ * be freed with the server. Optional: ttai_server_free stops them too. */
+void ttai_server_stop(struct ttai_server *srv);
+/* Stops the workers and frees everything (connections included, and the
+ * jobs the engine handed back). Call on the loop thread's side after the
+ * loop ended. NULL: no-op. */
 void ttai_server_free(struct ttai_server *srv);
 
 /* A ttai_close_fn: pass it with the server to ttai_engine_on_close() so

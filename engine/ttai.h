@@ -386,9 +386,10 @@ int ttai_engine_start_end(struct ttai_engine *eng, struct ttai_start_op *op, boo
  * with what ttai_engine_start would have returned: run is the new run's id
  * (or the running one's, with TTAI_CONFLICT_USE_EXISTING) when rc is 0,
  * err is set when it is not. ended_cb must only hand the outcome back. A
- * poller that waits in ttai_engine_wait is woken. Starts still queued, or
- * in a round, when the engine closes are dropped or made without their
- * ended_cb. */
+ * poller that waits in ttai_engine_wait is woken. ttai_engine_close ends
+ * the starts still queued with TTAI_ECLOSED, and those in a round with
+ * their outcome, calling ended_cb on the closing thread: ended_cb and arg
+ * must stay valid until ttai_engine_close returns. */
 typedef void (*ttai_start_ended_fn)(void *arg, int rc, const struct ttai_run_id *run,
                                     const struct ttai_err *err);
 int ttai_engine_start_async(struct ttai_engine *eng, const char *ns, const char *type,
@@ -517,6 +518,7 @@ struct ttai_engine_stats {
     uint64_t evictions;
     size_t cached;                        /* runs in memory now */
     uint64_t polls;                       /* ttai_engine_poll calls that did work */
+    size_t starts_queued;                 /* ttai_engine_start_async: waiting for a round */
     uint64_t commits;                     /* storage: group commits (syncs) */
     uint64_t batches;                     /* storage: batches made durable */
     uint64_t batches_refused;             /* storage: batches refused by a condition */

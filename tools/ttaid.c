@@ -320,10 +320,13 @@ int main(int argc, char **argv)
      * sink is never called again, so the server may go. */
     alert_stream_set_sink(NULL, NULL);
     /* The close below still finishes rounds in flight, whose runs may
-     * close: the server is gone by then. */
+     * close: nobody is told. The API workers stop first (they call the
+     * engine); the server is freed last, with the starts the close hands
+     * back to it (ttai_engine_start_async). */
     ttai_engine_on_close(d.eng, NULL, NULL);
-    ttai_server_free(d.srv); /* after the engine thread: it calls the server on closes */
+    ttai_server_stop(d.srv);
     ttai_engine_close(d.eng);
+    ttai_server_free(d.srv);
     act_global_cleanup();
     event_free(sigterm);
     event_free(sigint);

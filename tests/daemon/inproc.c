@@ -29,7 +29,8 @@ static void *engine_main(void *arg)
     return NULL;
 }
 
-void inproc_start(struct inproc *p, const char *name, const struct ttai_registry *registry)
+void inproc_start(struct inproc *p, const char *name, const struct ttai_registry *registry,
+                  bool poll)
 {
     memset(p, 0, sizeof(*p));
     snprintf(p->dir, sizeof(p->dir), "/tmp/ttai-%s-XXXXXX", name);
@@ -46,7 +47,9 @@ void inproc_start(struct inproc *p, const char *name, const struct ttai_registry
     ttai_engine_on_close(p->eng, ttai_server_run_closed, p->srv);
     p->port = ttai_server_port(p->srv);
     ASSERT(pthread_create(&p->loop, NULL, loop_main, p) == 0);
-    ASSERT(pthread_create(&p->engine, NULL, engine_main, p) == 0);
+    p->polled = poll;
+    if (poll)
+        ASSERT(pthread_create(&p->engine, NULL, engine_main, p) == 0);
 }
 
 void inproc_stop(struct inproc *p)
@@ -54,10 +57,12 @@ void inproc_stop(struct inproc *p)
     event_base_loopbreak(p->base);
     ASSERT(pthread_join(p->loop, NULL) == 0);
     atomic_store(&p->engine_stop, true);
-    ASSERT(pthread_join(p->engine, NULL) == 0);
+    if (p->polled)
+        ASSERT(pthread_join(p->engine, NULL) == 0);
     ttai_engine_on_close(p->eng, NULL, NULL);
-    ttai_server_free(p->srv);
+    ttai_server_stop(p->srv);
     ttai_engine_close(p->eng);
+    ttai_server_free(p->srv);
     event_base_free(p->base);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p->dir);

@@ -25,11 +25,16 @@ struct inproc {
     struct ttai_server *srv;
     int port;
     pthread_t loop, engine;
+    bool polled;
     atomic_bool engine_stop;
 };
 
-/* Starts everything on a directory made from name (removed by stop). */
-void inproc_start(struct inproc *p, const char *name, const struct ttai_registry *registry);
+/* Starts everything on a directory made from name (removed by stop);
+ * without poll, no thread polls the engine (starts stay queued). */
+void inproc_start(struct inproc *p, const char *name, const struct ttai_registry *registry,
+                  bool poll);
+/* Stops as ttaid does: the loop, the poller, the API workers, the engine,
+ * then the server. */
 void inproc_stop(struct inproc *p);
 
 /* Sends one request (Connection: close) and returns the socket; a reply

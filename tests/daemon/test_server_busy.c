@@ -51,7 +51,7 @@ static void *gate_starter(void *arg)
 
 int main(void)
 {
-    inproc_start(&proc, "server-busy", &registry);
+    inproc_start(&proc, "server-busy", &registry, true);
     int port = proc.port;
     pthread_t holder;
 

@@ -59,7 +59,7 @@ static const struct ttai_registry registry = {workflows, activities};
 int main(void)
 {
     struct inproc proc;
-    inproc_start(&proc, "server-text", &registry);
+    inproc_start(&proc, "server-text", &registry, true);
     static char reply[16384];
 
     /* The failed run: its result and its history carry the text. */
