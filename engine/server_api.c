@@ -605,8 +605,8 @@ static json_t *pending_activity_json(const struct ttai_pending_activity *p)
                                       ttai_json_text(p->last_failure_message,
                                                      strlen(p->last_failure_message)))
                           : json_null();
-    return json_pack("{s:I,s:s,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "seq", (json_int_t)p->seq,
-                     "type", p->type, "state", p->state ? p->state : "scheduled", "attempt",
+    return json_pack("{s:I,s:o,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "seq", (json_int_t)p->seq,
+                     "type", ttai_json_text(p->type, strlen(p->type)), "state", p->state ? p->state : "scheduled", "attempt",
                      (json_int_t)p->attempt, "scheduled_time", time_json(p->scheduled_ms),
                      "started_time", time_json(p->started_ms), "next_attempt_time",
                      time_json(p->next_attempt_ms), "last_heartbeat_time",
@@ -661,7 +661,10 @@ static void do_describe(struct ttai_server *srv, struct srv_job *job)
         srv__job_reply_rc(job, rc, &err);
         return;
     }
-    json_t *blocked = info.blocked ? json_pack("{s:s,s:I}", "reason", info.blocked_reason,
+    /* The reason quotes command names, cut to fit: ttai_json_text. */
+    json_t *blocked = info.blocked ? json_pack("{s:o,s:I}", "reason",
+                                               ttai_json_text(info.blocked_reason,
+                                                              strlen(info.blocked_reason)),
                                                "event_id", (json_int_t)info.blocked_event_id)
                                    : NULL;
     json_t *wf = workflow_json(job->ns, job->workflow_id, &info.run_id, info.type, info.status,

@@ -226,7 +226,12 @@ bool ttai_wf_replaying(const struct ttai_wf *wf);
 /* Signal handlers may change the state; they may not block. */
 typedef void (*ttai_signal_fn)(struct ttai_wf *wf, void *state, struct ttai_payload args);
 /* Query handlers read the state and write the answer; any command they try
- * fails with TTAI_EPERM. Return 0, or a negative code with err filled. */
+ * fails with TTAI_EPERM, and they never wait (an await returns TTAI_EPERM,
+ * wait_any and wait_all return at once: check ttai_future_done, as the
+ * result of a future that is not done reads as 0). They must not close
+ * the run (ttai_wf_complete, _fail, _canceled, _continue_as_new do not
+ * return, and the engine aborts on one from a query). Return 0, or a
+ * negative code with err filled. */
 typedef int (*ttai_query_fn)(const struct ttai_wf *wf, const void *state, struct ttai_payload args,
                              struct ttai_buf *answer, struct ttai_err *err);
 /* The workflow function: runs in a coroutine; state is zeroed memory of

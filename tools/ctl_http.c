@@ -208,7 +208,7 @@ static int report_server_error(const struct ctl_args *a, long status, const char
     else if (status == 413)
         fprintf(stderr, "hint: the request is over ttaid's body limit (ttaid --max-body)\n");
     else if (status == 503)
-        fprintf(stderr, "hint: ttaid refuses writes; see its log\n");
+        fprintf(stderr, "hint: ttaid cannot serve this now (the message says why); see its log\n");
     json_decref(v);
     return CTL_EXIT_SERVER;
 }

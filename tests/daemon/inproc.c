@@ -52,9 +52,19 @@ void inproc_start(struct inproc *p, const char *name, const struct ttai_registry
         ASSERT(pthread_create(&p->engine, NULL, engine_main, p) == 0);
 }
 
+/* Breaks the loop from inside it: event_base_loopbreak from another thread
+ * is lost when it comes before the loop has begun. */
+static void loop_break(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    event_base_loopbreak(arg);
+}
+
 void inproc_stop(struct inproc *p)
 {
-    event_base_loopbreak(p->base);
+    ASSERT(event_base_once(p->base, -1, EV_TIMEOUT, loop_break, p->base,
+                           &(struct timeval){0, 0}) == 0);
     ASSERT(pthread_join(p->loop, NULL) == 0);
     atomic_store(&p->engine_stop, true);
     if (p->polled)

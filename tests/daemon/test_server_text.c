@@ -5,8 +5,9 @@
  * kept in 256 bytes) may end inside a character. jansson refuses to make
  * a JSON string of such bytes: the result of such a run was answered 500
  * "out of memory", its history lost the field, and describe the pending
- * activity. The API now answers each byte that is not part of a UTF-8
- * character as U+FFFD (engine/payload.c, ttai_json_text).
+ * activity (503 when its type was not UTF-8). The API now answers each
+ * byte that is not part of a UTF-8 character as U+FFFD (engine/payload.c,
+ * ttai_json_text).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -29,7 +30,8 @@ static void mangled_run(struct ttai_wf *wf, void *state, struct ttai_payload inp
 }
 
 /* Fails, to be retried in an hour, with a message that ends inside the
- * euro sign (E2 82 AC) as one cut to its buffer would. */
+ * euro sign (E2 82 AC) as one cut to its buffer would. Its type is not
+ * UTF-8 either (a name cut to 128 bytes may end inside a character). */
 static int garble_act(struct ttai_activity_ctx *ctx, struct ttai_payload input, struct ttai_buf *out)
 {
     (void)input;
@@ -43,14 +45,14 @@ static void garbler_run(struct ttai_wf *wf, void *state, struct ttai_payload inp
     (void)input;
     struct ttai_activity_opts opts = {.start_to_close_ms = 10000, .retry_initial_ms = 3600000};
     struct ttai_result res;
-    (void)ttai_wf_activity(wf, "garble", (struct ttai_payload){0}, &opts, &res);
+    (void)ttai_wf_activity(wf, "garble\xff", (struct ttai_payload){0}, &opts, &res);
     ttai_wf_complete(wf, (struct ttai_payload){0});
 }
 
 static const struct ttai_workflow_def wf_mangled = {"mangled", mangled_run, 0, NULL, NULL};
 static const struct ttai_workflow_def wf_garbler = {"garbler", garbler_run, 0, NULL, NULL};
 static const struct ttai_workflow_def *const workflows[] = {&wf_mangled, &wf_garbler, NULL};
-static const struct ttai_activity_def act_garble = {"garble", garble_act};
+static const struct ttai_activity_def act_garble = {"garble\xff", garble_act};
 static const struct ttai_activity_def *const activities[] = {&act_garble, NULL};
 static const struct ttai_registry registry = {workflows, activities};
 
@@ -88,9 +90,11 @@ int main(void)
         usleep(10000);
     }
     ASSERT_EQ(status, 200);
+    ASSERT_CONTAINS(reply, "\"type\":\"garble" FFFD "\"");
     ASSERT_CONTAINS(reply, "\"last_failure\":{\"type\":\"Cut\",\"message\":\"price in " FFFD FFFD "\"}");
     ASSERT_EQ(inproc_http(proc.port, "GET", NS "/g1/history", NULL, reply, sizeof(reply)), 200);
     ASSERT_CONTAINS(reply, "\"type\":\"ActivityScheduled\"");
+    ASSERT_CONTAINS(reply, "\"name\":\"garble" FFFD "\"");
 
     inproc_stop(&proc);
     printf("ok server text\n");

@@ -267,8 +267,9 @@ static void awaiter_run(struct ttai_wf *wf, void *state, struct ttai_payload inp
     ttai_wf_complete(wf, p);
 }
 
-/* A query that tries to wait: an await with and without a timeout, and
- * waits for a future that is not done. Answers what each returned. */
+/* A query that tries to wait: an await with and without a timeout, and a
+ * wait for a timer it tried to start (refused: done at once). Answers what
+ * each returned. */
 static int awaiter_wait_query(const struct ttai_wf *wf, const void *state,
                               struct ttai_payload args, struct ttai_buf *answer,
                               struct ttai_err *e)
