@@ -304,9 +304,9 @@ struct ttai_future *ttai_wf_activity_start(struct ttai_wf *wf, const char *type,
 }
 
 /* Blocks the coroutine until the predicate holds; checked after every
- * task's inputs have been delivered. */
-/* A query handler runs on its caller's stack, outside the run's
- * coroutine, and reads the state as it is: it never waits. */
+ * task's inputs have been delivered. Not in a query handler, which runs
+ * on its caller's stack, outside the run's coroutine, and reads the state
+ * as it is: it never waits. */
 #define WAIT_UNTIL(wf, pred)                                                    \
     do {                                                                        \
         while (!(pred) && !(wf)->in_query)                                      \

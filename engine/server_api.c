@@ -594,19 +594,22 @@ static bool param_u64(struct srv_job *job, const char *key, uint64_t min, uint64
     return true;
 }
 
+/* Text the engine kept in a C string (cut to its buffer) as JSON. */
+static json_t *text_json(const char *s)
+{
+    return ttai_json_text(s, strlen(s));
+}
+
 /* One pending activity as describe shows it (docs/api.md). */
 static json_t *pending_activity_json(const struct ttai_pending_activity *p)
 {
     json_t *failure = p->last_failure_type[0] != '\0' || p->last_failure_message[0] != '\0'
-                          ? json_pack("{s:o,s:o}", "type",
-                                      ttai_json_text(p->last_failure_type,
-                                                     strlen(p->last_failure_type)),
-                                      "message",
-                                      ttai_json_text(p->last_failure_message,
-                                                     strlen(p->last_failure_message)))
+                          ? json_pack("{s:o,s:o}", "type", text_json(p->last_failure_type),
+                                      "message", text_json(p->last_failure_message))
                           : json_null();
     return json_pack("{s:I,s:o,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "seq", (json_int_t)p->seq,
-                     "type", ttai_json_text(p->type, strlen(p->type)), "state", p->state ? p->state : "scheduled", "attempt",
+                     "type", text_json(p->type), "state", p->state ? p->state : "scheduled",
+                     "attempt",
                      (json_int_t)p->attempt, "scheduled_time", time_json(p->scheduled_ms),
                      "started_time", time_json(p->started_ms), "next_attempt_time",
                      time_json(p->next_attempt_ms), "last_heartbeat_time",
@@ -663,9 +666,8 @@ static void do_describe(struct ttai_server *srv, struct srv_job *job)
     }
     /* The reason quotes command names, cut to fit: ttai_json_text. */
     json_t *blocked = info.blocked ? json_pack("{s:o,s:I}", "reason",
-                                               ttai_json_text(info.blocked_reason,
-                                                              strlen(info.blocked_reason)),
-                                               "event_id", (json_int_t)info.blocked_event_id)
+                                               text_json(info.blocked_reason), "event_id",
+                                               (json_int_t)info.blocked_event_id)
                                    : NULL;
     json_t *wf = workflow_json(job->ns, job->workflow_id, &info.run_id, info.type, info.status,
                                info.start_ms, info.close_ms, info.history_length,

@@ -10,8 +10,9 @@
  * (srv__result_check); with wait=1 and the workflow running, the job parks
  * in the waiter index (server_waiters.c). Close notifications are handled
  * on the loop thread too, after the close is durable, so a close is either
- * seen by the read or wakes the parked job: none is missed. A continue-as-new wakes it as
- * well, and the next read finds the new run running and parks it again.
+ * seen by the read or wakes the parked job: none is missed. A
+ * continue-as-new wakes it as well, and the next read finds the new run
+ * running and parks it again.
  */
 #include "server_int.h"
 

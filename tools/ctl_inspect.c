@@ -168,12 +168,10 @@ static int list_probe(const struct ctl_args *a, const char *token, int *rc)
         ttai_free(at);
         at = next != NULL && next[0] != '\0' ? ttai_strndup(next, strlen(next)) : NULL;
         ctl_reply_release(&reply);
-        if (matched)
-            found = 1;
-        else if (at == NULL)
-            found = 0;
-        if (found >= 0)
+        if (matched || at == NULL) {
+            found = matched;
             break;
+        }
     }
     ttai_free(at);
     return found;
@@ -208,9 +206,13 @@ int ctl_wf_list(const struct ctl_args *a)
             (a->limit_count && (int64_t)json_array_size(all) >= a->limit_count))
             break;
     }
-    /* More matches: known when a page held some past --limit, or (one
-     * filter) when ttaid gave a token; with both, looked for. */
-    int more = dropped ? 1 : token == NULL ? 0 : a->status == NULL || a->type == NULL ? 1 : -1;
+    /* More matches (1 yes, 0 no, -1 maybe): known when a page held some
+     * past --limit, or, with one filter or none, from ttaid's token; with
+     * both, looked for. */
+    bool both = a->status != NULL && a->type != NULL;
+    int more = dropped || (token != NULL && !both);
+    if (token != NULL && both && !dropped)
+        more = -1;
     if (rc == 0 && more < 0) {
         /* The listing is complete up to --limit: a look further on that
          * fails (its error is on stderr) leaves only the question open. */
