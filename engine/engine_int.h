@@ -94,7 +94,8 @@ struct ttai_wf {
     struct store_event *cmds;         /* commands issued by a live task */
     size_t cmd_count, cmd_cap;
     bool closed;                      /* a close command was issued */
-    bool in_query;
+    bool in_query;                    /* a query handler runs */
+    bool in_signal;                   /* a signal handler runs */
 
     /* Non-determinism. */
     bool nondet;

@@ -18,7 +18,9 @@
  *  2. Command sequence numbers are issued in code order; a replay that
  *     issues a different kind, name or sequence than recorded is a
  *     non-determinism error, and the coroutine is never resumed again.
- *  3. Queries never issue commands (in_query refuses them).
+ *  3. Queries and signal handlers never issue commands and never wait
+ *     (in_query, in_signal): both run outside the coroutine, a handler
+ *     before its task's commands are known on replay.
  */
 #include "engine_int.h"
 
@@ -206,7 +208,7 @@ static void TTAI_NORETURN nondeterminism(struct ttai_wf *wf, const struct store_
  * their recorded value from it). */
 static const struct store_event *command(struct ttai_wf *wf, const struct store_event *cmd)
 {
-    TTAI_ASSERT(!wf->in_query); /* callers check in_query first */
+    TTAI_ASSERT(!wf->in_query && !wf->in_signal); /* callers check refuse_command first */
     if (wf->replaying) {
         const struct store_event *want =
             wf->expect_pos < wf->expect_count ? &wf->expect[wf->expect_pos] : NULL;
@@ -230,9 +232,25 @@ static const struct store_event *command(struct ttai_wf *wf, const struct store_
     return slot;
 }
 
-static bool refuse_in_query(struct ttai_wf *wf)
+static struct ttai_future *failed_future(struct ttai_wf *wf, int rc, const char *type,
+                                         const char *msg);
+
+/* Whether the caller runs in a query or a signal handler, where code may
+ * read and (a handler) change the state but not issue commands or wait:
+ * it runs outside the run's coroutine, so a wait would yield from the
+ * wrong stack, and on replay a handler runs before its task's recorded
+ * commands are set up to be matched. */
+static bool refuse_command(const struct ttai_wf *wf)
 {
-    return wf->in_query;
+    return wf->in_query || wf->in_signal;
+}
+
+/* The refused future's error type and message. */
+static struct ttai_future *refused_future(struct ttai_wf *wf, const char *what)
+{
+    char msg[96];
+    snprintf(msg, sizeof(msg), "%s cannot %s", wf->in_query ? "a query" : "a signal handler", what);
+    return failed_future(wf, TTAI_EPERM, wf->in_query ? "QueryCommand" : "SignalCommand", msg);
 }
 
 static struct ttai_future *future_new(struct ttai_wf *wf, int kind, uint64_t seq)
@@ -284,8 +302,8 @@ struct ttai_future *ttai_wf_activity_start(struct ttai_wf *wf, const char *type,
                                            struct ttai_payload input,
                                            const struct ttai_activity_opts *opts)
 {
-    if (refuse_in_query(wf))
-        return failed_future(wf, TTAI_EPERM, "QueryCommand", "a query cannot schedule activities");
+    if (refuse_command(wf))
+        return refused_future(wf, "schedule activities");
     static const struct ttai_activity_opts none;
     if (opts == NULL)
         opts = &none;
@@ -304,12 +322,12 @@ struct ttai_future *ttai_wf_activity_start(struct ttai_wf *wf, const char *type,
 }
 
 /* Blocks the coroutine until the predicate holds; checked after every
- * task's inputs have been delivered. Not in a query handler, which runs
- * on its caller's stack, outside the run's coroutine, and reads the state
- * as it is: it never waits. */
+ * task's inputs have been delivered. Not in a query or signal handler,
+ * which runs on its caller's stack, outside the run's coroutine, and takes
+ * the state as it is: it never waits. */
 #define WAIT_UNTIL(wf, pred)                                                    \
     do {                                                                        \
-        while (!(pred) && !(wf)->in_query)                                      \
+        while (!(pred) && !refuse_command(wf))                                  \
             eng_coro_yield(&(wf)->coro);                                        \
     } while (0)
 
@@ -325,8 +343,8 @@ int ttai_wf_activity(struct ttai_wf *wf, const char *type, struct ttai_payload i
 
 struct ttai_future *ttai_wf_timer_start(struct ttai_wf *wf, int64_t duration_ms)
 {
-    if (refuse_in_query(wf))
-        return failed_future(wf, TTAI_EPERM, "QueryCommand", "a query cannot start timers");
+    if (refuse_command(wf))
+        return refused_future(wf, "start timers");
     if (duration_ms < 0)
         duration_ms = 0;
     struct store_event cmd = {.type = STORE_EV_TIMER_STARTED, .seq = ++wf->seq,
@@ -340,7 +358,7 @@ struct ttai_future *ttai_wf_timer_start(struct ttai_wf *wf, int64_t duration_ms)
 void ttai_wf_activity_cancel(struct ttai_wf *wf, struct ttai_future *activity)
 {
     if (activity->kind != FUT_ACTIVITY || activity->done || activity->cancel_sent ||
-        activity->seq == 0 || refuse_in_query(wf))
+        activity->seq == 0 || refuse_command(wf))
         return;
     struct store_event cmd = {.type = STORE_EV_ACTIVITY_CANCEL_REQUESTED, .seq = activity->seq};
     command(wf, &cmd);
@@ -349,7 +367,7 @@ void ttai_wf_activity_cancel(struct ttai_wf *wf, struct ttai_future *activity)
 
 void ttai_wf_timer_cancel(struct ttai_wf *wf, struct ttai_future *timer)
 {
-    if (timer->kind != FUT_TIMER || timer->done || timer->cancel_sent || refuse_in_query(wf))
+    if (timer->kind != FUT_TIMER || timer->done || timer->cancel_sent || refuse_command(wf))
         return;
     struct store_event cmd = {.type = STORE_EV_TIMER_CANCELED, .seq = timer->seq,
                               .fire_ms = timer->fire_ms};
@@ -420,7 +438,7 @@ static bool version_marker(struct ttai_wf *wf, const char *name);
  * on replay, so that those runs replay and go on as they began. */
 static bool cancel_ends_await(struct ttai_wf *wf)
 {
-    if (!cancel_unreported(wf) || refuse_in_query(wf))
+    if (!cancel_unreported(wf) || refuse_command(wf))
         return false;
     wf->cancel_reported = true;
     /* Not "patch:...": no patch id of workflow code can be taken for it. */
@@ -447,7 +465,7 @@ int ttai_wf_await_rc(struct ttai_wf *wf, ttai_cond_fn cond, void *arg, int64_t t
         }
         if (t != NULL && t->done)
             return TTAI_ETIMEDOUT;
-        if (refuse_in_query(wf))
+        if (refuse_command(wf))
             return TTAI_EPERM; /* it would have to wait */
         if (t == NULL && timeout_ms >= 0)
             t = ttai_wf_timer_start(wf, timeout_ms);
@@ -493,7 +511,7 @@ static void fill_random(void *arg, struct ttai_buf *out)
 
 uint64_t ttai_wf_random(struct ttai_wf *wf)
 {
-    if (refuse_in_query(wf))
+    if (refuse_command(wf))
         return 0;
     struct ttai_payload p = marker(wf, "random", fill_random, NULL);
     struct ttai_reader r;
@@ -518,7 +536,7 @@ static void fill_uuid(void *arg, struct ttai_buf *out)
 void ttai_wf_uuid(struct ttai_wf *wf, char out[TTAI_RUN_ID_TEXT])
 {
     out[0] = '\0';
-    if (refuse_in_query(wf))
+    if (refuse_command(wf))
         return;
     struct ttai_payload p = marker(wf, "uuid", fill_uuid, NULL);
     struct ttai_reader r;
@@ -542,7 +560,7 @@ static void fill_side_effect(void *arg, struct ttai_buf *out)
 
 struct ttai_payload ttai_wf_side_effect(struct ttai_wf *wf, ttai_side_effect_fn fn, void *arg)
 {
-    if (refuse_in_query(wf))
+    if (refuse_command(wf))
         return (struct ttai_payload){NULL, 0};
     struct side_effect_call call = {fn, arg};
     return marker(wf, "side_effect", fill_side_effect, &call);
@@ -572,7 +590,7 @@ static bool version_marker(struct ttai_wf *wf, const char *name)
 
 bool ttai_wf_patched(struct ttai_wf *wf, const char *patch_id)
 {
-    if (refuse_in_query(wf))
+    if (refuse_command(wf))
         return false;
     char name[160];
     snprintf(name, sizeof(name), "patch:%s", patch_id);
@@ -581,7 +599,8 @@ bool ttai_wf_patched(struct ttai_wf *wf, const char *patch_id)
 
 static void TTAI_NORETURN close_with(struct ttai_wf *wf, struct store_event *cmd)
 {
-    TTAI_ASSERT(!wf->in_query);
+    /* Neither can return to code that runs outside the coroutine. */
+    TTAI_ASSERT(!wf->in_query && !wf->in_signal);
     cmd->seq = ++wf->seq;
     command(wf, cmd);
     wf->closed = true;
@@ -695,9 +714,12 @@ static void deliver(struct ttai_wf *wf, const struct store_event *ev)
         char name[128];
         snprintf(name, sizeof(name), "%.*s", (int)ev->name.len, (const char *)ev->name.data);
         const struct ttai_signal_def *sig = eng_find_signal(wf->def, name);
-        if (sig != NULL) /* names are checked before a signal is recorded */
+        if (sig != NULL) { /* names are checked before a signal is recorded */
+            wf->in_signal = true;
             sig->handle(wf, wf->state,
                         ttai_wf_keep(wf, (struct ttai_payload){ev->payload.data, ev->payload.len}));
+            wf->in_signal = false;
+        }
         break;
     }
     case STORE_EV_CANCEL_REQUESTED:

@@ -223,7 +223,14 @@ bool ttai_wf_replaying(const struct ttai_wf *wf);
 
 /* ---- Registering workflow types -------------------------------------------- */
 
-/* Signal handlers may change the state; they may not block. */
+/* Signal handlers change the state; the workflow function reacts to it
+ * (ttai_wf_await). They run as the signal is delivered, outside the
+ * workflow function, so they neither wait nor issue commands: an activity,
+ * a timer or a sleep fails with TTAI_EPERM, an await returns TTAI_EPERM
+ * unless its condition already holds, wait_any and wait_all return at
+ * once, and random, uuid, side effects and patches give 0, "", an empty
+ * payload and false. They must not close the run (the engine aborts, as
+ * for a query). */
 typedef void (*ttai_signal_fn)(struct ttai_wf *wf, void *state, struct ttai_payload args);
 /* Query handlers read the state and write the answer; any command they try
  * fails with TTAI_EPERM, and they never wait (an await returns TTAI_EPERM,

@@ -334,9 +334,78 @@ static const struct ttai_workflow_def wf_waiter = {"waiter", waiter_run, 0, NULL
 static const struct ttai_workflow_def wf_waiter_legacy = {"waiter", waiter_legacy_run, 0, NULL,
                                                           NULL};
 
+/* "greedy": its signal handler tries what a handler may not do (wait, or
+ * issue a command) and keeps what each call gave; the run completes with
+ * those once the signal came. */
+struct greedy_state {
+    bool tried;
+    int activity, sleep, await, timer, timer_done;
+    uint64_t random;
+    bool patched;
+    char uuid[TTAI_RUN_ID_TEXT];
+};
+
+static void greedy_try(struct ttai_wf *wf, void *state, struct ttai_payload args)
+{
+    (void)args;
+    struct greedy_state *s = state;
+    struct ttai_activity_opts opts = {.start_to_close_ms = 1000};
+    s->activity = ttai_wf_activity(wf, "flaky", (struct ttai_payload){0}, &opts, NULL);
+    s->sleep = ttai_wf_sleep(wf, 1000);
+    s->await = ttai_wf_await_rc(wf, never, NULL, 1000);
+    struct ttai_future *t = ttai_wf_timer_start(wf, 1000);
+    ttai_wf_wait_all(wf, &t, 1);
+    s->timer = ttai_future_result(t)->rc;
+    s->timer_done = ttai_future_done(t);
+    s->random = ttai_wf_random(wf);
+    ttai_wf_uuid(wf, s->uuid);
+    s->patched = ttai_wf_patched(wf, "greedy");
+    s->tried = true;
+}
+
+static bool greedy_tried(const void *state, void *arg)
+{
+    (void)arg;
+    return ((const struct greedy_state *)state)->tried;
+}
+
+static void greedy_run(struct ttai_wf *wf, void *state, struct ttai_payload input)
+{
+    (void)input;
+    struct greedy_state *s = state;
+    ttai_wf_await(wf, greedy_tried, NULL, -1);
+    struct ttai_buf out;
+    ttai_buf_init(&out);
+    ttai_buf_map(&out, 8);
+    ttai_buf_str(&out, "activity");
+    ttai_buf_str(&out, ttai_rc_name(s->activity));
+    ttai_buf_str(&out, "sleep");
+    ttai_buf_str(&out, ttai_rc_name(s->sleep));
+    ttai_buf_str(&out, "await");
+    ttai_buf_str(&out, ttai_rc_name(s->await));
+    ttai_buf_str(&out, "timer");
+    ttai_buf_str(&out, ttai_rc_name(s->timer));
+    ttai_buf_str(&out, "timer_done");
+    ttai_buf_bool(&out, s->timer_done);
+    ttai_buf_str(&out, "random");
+    ttai_buf_int(&out, (int64_t)s->random);
+    ttai_buf_str(&out, "uuid");
+    ttai_buf_str(&out, s->uuid);
+    ttai_buf_str(&out, "patched");
+    ttai_buf_bool(&out, s->patched);
+    struct ttai_payload p = ttai_wf_keep(wf, ttai_buf_payload(&out));
+    ttai_buf_release(&out);
+    ttai_wf_complete(wf, p);
+}
+
+static const struct ttai_signal_def greedy_signals[] = {{"try", greedy_try}, {NULL, NULL}};
+static const struct ttai_workflow_def wf_greedy = {"greedy", greedy_run,
+                                                   sizeof(struct greedy_state), greedy_signals,
+                                                   NULL};
+
 static const struct ttai_workflow_def *const all_workflows[] = {
     &wf_hello, &wf_counter, &wf_ticker, &wf_sleeper, &wf_retrier, &wf_spinner, &wf_gate,
-    &wf_awaiter, &wf_waiter, NULL};
+    &wf_awaiter, &wf_waiter, &wf_greedy, NULL};
 static const struct ttai_activity_def *const all_activities[] = {&act_greet, &act_flaky, NULL};
 static const struct ttai_registry registry = {all_workflows, all_activities};
 
@@ -1151,6 +1220,32 @@ static void counter_changed_run(struct ttai_wf *wf, void *state, struct ttai_pay
     ttai_wf_sleep(wf, 5000); /* the original code waits for signals: no timer */
 }
 
+/* A signal handler neither waits nor issues commands: each try is refused
+ * at once (before, the sleep yielded from outside the run's coroutine and
+ * crashed), nothing is recorded for it, and the run replays (replay_all). */
+static void test_signal_handler_limits(struct ttai_testenv *env)
+{
+    struct ttai_engine *eng = ttai_testenv_engine(env);
+    ASSERT_OK(ttai_engine_start(eng, "default", "greedy", "greedy-1", (struct ttai_payload){0},
+                                NULL, NULL, &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    signal_int(eng, "greedy-1", "try", 1);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    char *res = result_json(eng, "greedy-1");
+    static const char *const want =
+        "{\"activity\":\"EPERM\",\"sleep\":\"EPERM\",\"await\":\"EPERM\",\"timer\":\"EPERM\","
+        "\"timer_done\":true,\"random\":0,\"uuid\":\"\",\"patched\":false}";
+    if (strcmp(res, want) != 0) {
+        fprintf(stderr, "FAIL: greedy-1: %s\n", res);
+        exit(1);
+    }
+    ttai_free(res);
+    ASSERT_EQ(count_events(eng, "greedy-1", STORE_EV_ACTIVITY_SCHEDULED), 0);
+    ASSERT_EQ(count_events(eng, "greedy-1", STORE_EV_TIMER_STARTED), 0);
+    ASSERT_EQ(count_events(eng, "greedy-1", STORE_EV_MARKER_RECORDED), 0);
+    ASSERT_EQ(count_events(eng, "greedy-1", STORE_EV_SIGNAL_RECEIVED), 1);
+}
+
 static void test_live_nondeterminism_and_eviction(struct ttai_testenv *env)
 {
     struct ttai_engine *eng = ttai_testenv_engine(env);
@@ -1313,6 +1408,7 @@ int main(void)
     test_await_and_cancel(env);
     test_await_cancel_with_timeout(env);
     test_await_cancel_upgrade(env);
+    test_signal_handler_limits(env);
     test_live_nondeterminism_and_eviction(env);
     test_timeouts_and_history_limit(env);
     ttai_testenv_close(env);
