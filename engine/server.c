@@ -296,6 +296,8 @@ static void check_drained(struct ttai_server *srv)
 void srv__job_finish(struct ttai_server *srv, struct srv_job *job)
 {
     if (job->req != NULL) {
+        if (job->reply == NULL && job->running && job->execute)
+            srv__result_running_reply(job);
         const char *body = job->reply ? job->reply : "{\"error\":{\"code\":\"internal\",\"message\":\"no reply\"}}";
         int status = job->reply ? job->status : 500;
         reply_raw(job->req, status, body, strlen(body),

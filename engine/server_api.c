@@ -351,11 +351,16 @@ static bool start_found_existing(const struct srv_job *job)
  * TTAI_CONFLICT_USE_EXISTING found. */
 void srv__start_answer(struct srv_job *job)
 {
-    if (job->start_rc != 0)
+    if (job->start_rc != 0) {
         srv__job_reply_rc(job, job->start_rc, &job->start_err);
-    else
+    } else if (job->execute) {
+        /* Only the status: an execute becomes a result long-poll next
+         * (execute_wait), whose check replaces any body made here. */
+        reply_set(job, start_found_existing(job) ? 200 : 201, NULL);
+    } else {
         reply_ids(job, start_found_existing(job) ? 200 : 201, job->workflow_id,
                   &job->start_run);
+    }
 }
 
 static void do_start(struct ttai_server *srv, struct srv_job *job, json_t *o)
@@ -988,14 +993,17 @@ static void do_result(struct ttai_server *srv, struct srv_job *job)
     } else if (rec.status == STORE_RUN_RUNNING && !job->execute) {
         job->running = true;
         reply_set(job, 202, ttai_strndup("{\"status\":\"running\"}", 20));
+    } else if (rec.status == STORE_RUN_RUNNING) {
+        /* An execute that is running gets parked: its body is made only if
+         * it is answered running (srv__result_running_reply, at its
+         * deadline or at shutdown), not at every check. */
+        job->running = true;
+        job->result_run = run;
+        reply_set(job, 202, NULL);
     } else {
         json_t *o;
         int status = 200;
-        if (rec.status == STORE_RUN_RUNNING) {
-            job->running = true;
-            status = 202;
-            o = json_pack("{s:s}", "status", "running");
-        } else if (ev.type == STORE_EV_WORKFLOW_COMPLETED) {
+        if (ev.type == STORE_EV_WORKFLOW_COMPLETED) {
             o = json_pack("{s:s,s:o}", "status", "completed", "result",
                           payload_json(ev.payload.data, ev.payload.len));
         } else {
@@ -1020,6 +1028,15 @@ static void do_result(struct ttai_server *srv, struct srv_job *job)
         srv__job_reply_obj(job, status, o);
     }
     store_read_end(rd);
+}
+
+void srv__result_running_reply(struct srv_job *job)
+{
+    char text[TTAI_RUN_ID_TEXT];
+    srv__job_reply_obj(job, 202, json_pack("{s:s,s:s,s:s,s:b}", "status", "running", "workflow_id",
+                                           job->workflow_id, "run_id",
+                                           ttai_run_id_format(&job->result_run, text), "started",
+                                           !start_found_existing(job)));
 }
 
 /* ---- Dispatch ------------------------------------------------------------------ */

@@ -80,6 +80,7 @@ struct srv_job {
     bool execute;                     /* a start with wait=result: once started, a
                                        * result long-poll (route R_RESULT from then on) */
     bool running;                     /* worker found the workflow running */
+    struct ttai_run_id result_run;    /* an execute found running: the run it saw */
     bool recheck;                     /* a close arrived while the worker looked */
     bool waiting;                     /* parked: in the waiter index */
     bool busy;                        /* on a worker (submitted, not answered) */
@@ -189,6 +190,9 @@ void srv__job_run(struct ttai_server *srv, struct srv_job *job);
 void srv__job_fail(struct srv_job *job, int status, const char *code, const char *msg);
 void srv__job_reply_rc(struct srv_job *job, int rc, const struct ttai_err *err);
 void srv__job_reply_obj(struct srv_job *job, int status, json_t *o);
+/* The 202 answer of an execute whose check found it running (job->running,
+ * no reply yet): its ids and status, made when it is answered running. */
+void srv__result_running_reply(struct srv_job *job);
 /* The body as a JSON object (new reference): {} for an empty body unless
  * required. NULL with the reply set when malformed. */
 json_t *srv__job_body(struct srv_job *job, bool required);
