@@ -232,9 +232,6 @@ static const struct store_event *command(struct ttai_wf *wf, const struct store_
     return slot;
 }
 
-static struct ttai_future *failed_future(struct ttai_wf *wf, int rc, const char *type,
-                                         const char *msg);
-
 /* Whether the caller runs in a query or a signal handler, where code may
  * read and (a handler) change the state but not issue commands or wait:
  * it runs outside the run's coroutine, so a wait would yield from the
@@ -245,12 +242,26 @@ static bool refuse_command(const struct ttai_wf *wf)
     return wf->in_query || wf->in_signal;
 }
 
-/* The refused future's error type and message. */
-static struct ttai_future *refused_future(struct ttai_wf *wf, const char *what)
+#define REFUSED(type, msg)                                                      \
+    {.kind = FUT_ACTIVITY, .done = true,                                        \
+     .result = {.rc = TTAI_EPERM, .error_type = type, .error_message = msg}}
+
+/* The futures of refused activities and timers: shared by every run and
+ * never written (each call that changes a future returns first for one
+ * that is done, or not a timer), so that a query or handler that tries on
+ * every call allocates nothing in its run's memory. */
+static struct ttai_future refused[2][2] = {
+    {REFUSED("QueryCommand", "a query cannot schedule activities"),
+     REFUSED("QueryCommand", "a query cannot start timers")},
+    {REFUSED("SignalCommand", "a signal handler cannot schedule activities"),
+     REFUSED("SignalCommand", "a signal handler cannot start timers")},
+};
+
+enum { REFUSED_ACTIVITY = 0, REFUSED_TIMER = 1 };
+
+static struct ttai_future *refused_future(const struct ttai_wf *wf, int what)
 {
-    char msg[96];
-    snprintf(msg, sizeof(msg), "%s cannot %s", wf->in_query ? "a query" : "a signal handler", what);
-    return failed_future(wf, TTAI_EPERM, wf->in_query ? "QueryCommand" : "SignalCommand", msg);
+    return &refused[wf->in_query ? 0 : 1][what];
 }
 
 static struct ttai_future *future_new(struct ttai_wf *wf, int kind, uint64_t seq)
@@ -303,7 +314,7 @@ struct ttai_future *ttai_wf_activity_start(struct ttai_wf *wf, const char *type,
                                            const struct ttai_activity_opts *opts)
 {
     if (refuse_command(wf))
-        return refused_future(wf, "schedule activities");
+        return refused_future(wf, REFUSED_ACTIVITY);
     static const struct ttai_activity_opts none;
     if (opts == NULL)
         opts = &none;
@@ -344,7 +355,7 @@ int ttai_wf_activity(struct ttai_wf *wf, const char *type, struct ttai_payload i
 struct ttai_future *ttai_wf_timer_start(struct ttai_wf *wf, int64_t duration_ms)
 {
     if (refuse_command(wf))
-        return refused_future(wf, "start timers");
+        return refused_future(wf, REFUSED_TIMER);
     if (duration_ms < 0)
         duration_ms = 0;
     struct store_event cmd = {.type = STORE_EV_TIMER_STARTED, .seq = ++wf->seq,

@@ -340,6 +340,7 @@ static const struct ttai_workflow_def wf_waiter_legacy = {"waiter", waiter_legac
 struct greedy_state {
     bool tried;
     int activity, sleep, await, timer, timer_done;
+    char activity_type[64], activity_message[64];
     uint64_t random;
     bool patched;
     char uuid[TTAI_RUN_ID_TEXT];
@@ -350,7 +351,10 @@ static void greedy_try(struct ttai_wf *wf, void *state, struct ttai_payload args
     (void)args;
     struct greedy_state *s = state;
     struct ttai_activity_opts opts = {.start_to_close_ms = 1000};
-    s->activity = ttai_wf_activity(wf, "flaky", (struct ttai_payload){0}, &opts, NULL);
+    struct ttai_result res;
+    s->activity = ttai_wf_activity(wf, "flaky", (struct ttai_payload){0}, &opts, &res);
+    snprintf(s->activity_type, sizeof(s->activity_type), "%s", res.error_type);
+    snprintf(s->activity_message, sizeof(s->activity_message), "%s", res.error_message);
     s->sleep = ttai_wf_sleep(wf, 1000);
     s->await = ttai_wf_await_rc(wf, never, NULL, 1000);
     struct ttai_future *t = ttai_wf_timer_start(wf, 1000);
@@ -376,9 +380,13 @@ static void greedy_run(struct ttai_wf *wf, void *state, struct ttai_payload inpu
     ttai_wf_await(wf, greedy_tried, NULL, -1);
     struct ttai_buf out;
     ttai_buf_init(&out);
-    ttai_buf_map(&out, 8);
+    ttai_buf_map(&out, 9);
     ttai_buf_str(&out, "activity");
     ttai_buf_str(&out, ttai_rc_name(s->activity));
+    ttai_buf_str(&out, "refused");
+    char refused[160];
+    snprintf(refused, sizeof(refused), "%s: %s", s->activity_type, s->activity_message);
+    ttai_buf_str(&out, refused);
     ttai_buf_str(&out, "sleep");
     ttai_buf_str(&out, ttai_rc_name(s->sleep));
     ttai_buf_str(&out, "await");
@@ -1233,7 +1241,8 @@ static void test_signal_handler_limits(struct ttai_testenv *env)
     ASSERT_OK(ttai_testenv_settle(env), &err);
     char *res = result_json(eng, "greedy-1");
     static const char *const want =
-        "{\"activity\":\"EPERM\",\"sleep\":\"EPERM\",\"await\":\"EPERM\",\"timer\":\"EPERM\","
+        "{\"activity\":\"EPERM\",\"refused\":\"SignalCommand: a signal handler cannot "
+        "schedule activities\",\"sleep\":\"EPERM\",\"await\":\"EPERM\",\"timer\":\"EPERM\","
         "\"timer_done\":true,\"random\":0,\"uuid\":\"\",\"patched\":false}";
     if (strcmp(res, want) != 0) {
         fprintf(stderr, "FAIL: greedy-1: %s\n", res);
