@@ -250,7 +250,7 @@ static bool refuse_command(const struct ttai_wf *wf)
  * never written (each call that changes a future returns first for one
  * that is done, or not a timer), so that a query or handler that tries on
  * every call allocates nothing in its run's memory. */
-static struct ttai_future refused[2][2] = {
+static const struct ttai_future refused[2][2] = {
     {REFUSED("QueryCommand", "a query cannot schedule activities"),
      REFUSED("QueryCommand", "a query cannot start timers")},
     {REFUSED("SignalCommand", "a signal handler cannot schedule activities"),
@@ -261,7 +261,8 @@ enum { REFUSED_ACTIVITY = 0, REFUSED_TIMER = 1 };
 
 static struct ttai_future *refused_future(const struct ttai_wf *wf, int what)
 {
-    return &refused[wf->in_query ? 0 : 1][what];
+    /* Read-only memory: a write to one would fault, not change them all. */
+    return (struct ttai_future *)&refused[wf->in_query ? 0 : 1][what];
 }
 
 static struct ttai_future *future_new(struct ttai_wf *wf, int kind, uint64_t seq)

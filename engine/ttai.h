@@ -148,12 +148,14 @@ struct ttai_future *ttai_wf_timer_start(struct ttai_wf *wf, int64_t duration_ms)
 /* Cancels a timer that has not fired (its wait then gives TTAI_ECANCELED). */
 void ttai_wf_timer_cancel(struct ttai_wf *wf, struct ttai_future *timer);
 /* Sleeps; 0, or TTAI_ECANCELED when the workflow's cancellation was
- * requested while it slept. */
+ * requested while it slept (in a query or signal handler: TTAI_EPERM at
+ * once). */
 int ttai_wf_sleep(struct ttai_wf *wf, int64_t duration_ms);
 /* Waits until one of the futures is done; returns its index. In a query
- * handler, which never waits: count when none is done. */
+ * or signal handler, which never waits: count when none is done. */
 size_t ttai_wf_wait_any(struct ttai_wf *wf, struct ttai_future *const *futures, size_t count);
-/* Waits until every future is done (in a query handler: returns at once). */
+/* Waits until every future is done (in a query or signal handler: returns
+ * at once). */
 void ttai_wf_wait_all(struct ttai_wf *wf, struct ttai_future *const *futures, size_t count);
 bool ttai_future_done(const struct ttai_future *f);
 /* The outcome of a done future. */
@@ -175,8 +177,8 @@ typedef bool (*ttai_cond_fn)(const void *state, void *arg);
 bool ttai_wf_await(struct ttai_wf *wf, ttai_cond_fn cond, void *arg, int64_t timeout_ms);
 /* The same, saying why it returned: 0 (the condition holds),
  * TTAI_ECANCELED (the cancellation request ended it) or TTAI_ETIMEDOUT;
- * in a query handler, which never waits, TTAI_EPERM when the condition
- * does not hold. */
+ * in a query or signal handler, which never waits, TTAI_EPERM when the
+ * condition does not hold. */
 int ttai_wf_await_rc(struct ttai_wf *wf, ttai_cond_fn cond, void *arg, int64_t timeout_ms);
 
 /* Deterministic time: the time of the current workflow task. */
@@ -228,9 +230,9 @@ bool ttai_wf_replaying(const struct ttai_wf *wf);
  * workflow function, so they neither wait nor issue commands: an activity,
  * a timer or a sleep fails with TTAI_EPERM, an await returns TTAI_EPERM
  * unless its condition already holds, wait_any and wait_all return at
- * once, and random, uuid, side effects and patches give 0, "", an empty
- * payload and false. They must not close the run (the engine aborts, as
- * for a query). */
+ * once, cancelling a future does nothing, and random, uuid, side effects
+ * and patches give 0, "", an empty payload and false. They must not close
+ * the run (the engine aborts, as for a query). */
 typedef void (*ttai_signal_fn)(struct ttai_wf *wf, void *state, struct ttai_payload args);
 /* Query handlers read the state and write the answer; any command they try
  * fails with TTAI_EPERM, and they never wait (an await returns TTAI_EPERM,

@@ -359,6 +359,10 @@ static void greedy_try(struct ttai_wf *wf, void *state, struct ttai_payload args
     s->await = ttai_wf_await_rc(wf, never, NULL, 1000);
     struct ttai_future *t = ttai_wf_timer_start(wf, 1000);
     ttai_wf_wait_all(wf, &t, 1);
+    /* Refused futures are shared and read-only: these must not touch them. */
+    ttai_wf_timer_cancel(wf, t);
+    ttai_wf_activity_cancel(wf, t);
+    (void)ttai_wf_wait_any(wf, &t, 1);
     s->timer = ttai_future_result(t)->rc;
     s->timer_done = ttai_future_done(t);
     s->random = ttai_wf_random(wf);
