@@ -160,8 +160,10 @@ static void reply_raw(struct evhttp_request *req, int status, const char *body, 
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Content-Type", content_type);
+    /* A HEAD answer has headers only: evhttp sends what it is given. */
+    bool head = evhttp_request_get_command(req) == EVHTTP_REQ_HEAD;
     struct evbuffer *buf = evbuffer_new();
-    if (buf != NULL)
+    if (buf != NULL && !head)
         evbuffer_add(buf, body, len);
     evhttp_send_reply(req, status, NULL, buf);
     if (buf != NULL)
@@ -688,7 +690,7 @@ static int job_result_params(struct srv_job *job, const char *query)
         return 400;
     }
     job->timeout_ms = ms;
-    job->deadline_ms = ttai_mono_ns() / 1000000 + ms;
+    job->deadline_ms = ttai_ms_add(ttai_mono_ns() / 1000000, ms);
     return 0;
 }
 

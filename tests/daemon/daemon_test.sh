@@ -412,6 +412,29 @@ case_longpoll() {
         "\"wait on a start must be 'result' (start, then wait for the result)\""
     check "execute bad timeout" "$(req POST "$API/workflows?wait=result&timeout_ms=x" '{"type":"hello","id":"e5"}')" 400
     check "nothing recorded for a bad wait" "$(req GET "$API/workflows/e5")" 404
+    # Huge durations mean "never": they saturate instead of wrapping (an
+    # overflow that UBSan stops the daemon on).
+    local max=9223372036854775807
+    check "execute, huge timeout" "$(req POST "$API/workflows?wait=result&timeout_ms=$max" '{"type":"hello","id":"e6","input":"big"}')" 200
+    check "huge workflow timeouts" "$(req POST "$API/workflows" "{\"type\":\"hello\",\"id\":\"e7\",\"input\":\"x\",\"execution_timeout_ms\":$max,\"run_timeout_ms\":$max}")" 201
+    check "long-poll, huge timeout" "$(req GET "$API/workflows/e7/result?wait=1&timeout_ms=$max" && jbody .result)" '200"Hello, x!"'
+    # A counter's sum saturates: the signals are durable, and a sum that
+    # overflowed would stop the daemon at every replay of the run.
+    req POST "$API/workflows" '{"type":"counter","id":"big"}' >/dev/null
+    req POST "$API/workflows/big/signals/add" "{\"input\":$max}" >/dev/null
+    check "add past the top" "$(req POST "$API/workflows/big/signals/add" "{\"input\":$max}")" 200
+    check "sum saturates" "$(req POST "$API/workflows/big/queries/value" '{}' && body)" "200{\"result\":$max}"
+    stop_daemon
+    check "sigterm exit" $STOP_RC 0
+    start_daemon --cache-size 1
+    check "replayed after a restart" "$(req POST "$API/workflows/big/queries/value" '{}' && body)" "200{\"result\":$max}"
+    # A HEAD answer has no body, also for an error, so that the next answer
+    # on the connection is read right.
+    printf 'HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
+        curl -s --max-time 5 telnet://127.0.0.1:"$PORT" 2>/dev/null | tr -d '\r' >"$TMP/raw" || true
+    check "HEAD then GET on one connection: two answers, the error without its body" \
+        "$(grep -c '^HTTP/1.1 ' "$TMP/raw") $(grep -c '"error"' "$TMP/raw")" "2 0"
+    check "HEAD of an unknown path" "$(curl -s -I -o /dev/null -w '%{http_code} %{size_download}' "$API/nothing-here")" "404 0"
     stop_daemon
     check "sigterm exit" $STOP_RC 0
 }
