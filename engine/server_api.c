@@ -691,6 +691,20 @@ static void do_cancel(struct ttai_server *srv, struct srv_job *job, json_t *o, b
     const char *reason;
     if (!srv__job_field_str(job, o, "reason", false, &reason))
         return;
+    /* Refused, not ignored: a "run_id" here would otherwise end the
+     * current run, whichever run it named. */
+    const char *key;
+    json_t *value;
+    json_object_foreach(o, key, value) {
+        if (strcmp(key, "reason") != 0) {
+            char msg[160];
+            snprintf(msg, sizeof(msg),
+                     "unknown field '%.64s' (%s acts on the workflow's current run)", key,
+                     terminate ? "terminate" : "cancel");
+            srv__job_fail(job, 400, "bad_request", msg);
+            return;
+        }
+    }
     struct ttai_err err = {0};
     int rc = terminate ? ttai_engine_terminate(srv->eng, job->ns, job->workflow_id, reason, &err)
                        : ttai_engine_cancel(srv->eng, job->ns, job->workflow_id, reason, &err);

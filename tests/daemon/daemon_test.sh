@@ -104,6 +104,10 @@ case_basic() {
     check "signal-with-start total" "$(jbody .result)" 11
     check "use_existing on a running one" \
         "$(req POST "$API/workflows" '{"type":"counter","id":"c2","id_conflict":"use_existing"}')" 200
+    check "cancel with a run id" "$(req POST "$API/workflows/c2/cancel" '{"run_id":"01a20ea4-2851-77a1-8259-2a882a4520d7"}')" 400
+    check "cancel with a run id: message" "$(jbody .error.message)" \
+        "\"unknown field 'run_id' (cancel acts on the workflow's current run)\""
+    check "terminate with an unknown field" "$(req POST "$API/workflows/c2/terminate" '{"resaon":"x"}')" 400
     check "cancel" "$(req POST "$API/workflows/c2/cancel" '{"reason":"test"}')" 200
     check "cancel answer" "$(body)" '{}'
     # The counter waits for signals: the request ends its wait, and it closes canceled.
