@@ -122,14 +122,18 @@ static int def_check(struct ttai_engine *eng, json_t *def, struct eng_sched_spec
         return ttai_errf(err, TTAI_EINVAL, "schedule: policies.catchup_window_s must be an "
                          "integer >= 0");
     const char *times[] = {"start_at", "end_at"};
+    int64_t bounds[2];
+    bool given[2] = {false, false};
     for (size_t i = 0; i < 2; i++) {
         json_t *v = obj(def, times[i]);
-        int64_t t;
         if (v != NULL && !json_is_null(v) &&
-            (!json_is_string(v) || eng_rfc3339_parse(json_string_value(v), &t, err) != 0))
+            (!json_is_string(v) || eng_rfc3339_parse(json_string_value(v), &bounds[i], err) != 0))
             return ttai_errf(err, TTAI_EINVAL, "schedule: %s must be an RFC 3339 time",
                              times[i]);
+        given[i] = v != NULL && !json_is_null(v);
     }
+    if (given[0] && given[1] && bounds[0] > bounds[1])
+        return ttai_errf(err, TTAI_EINVAL, "schedule: start_at is after end_at");
     json_t *ma = obj(def, "max_actions");
     if (ma != NULL && !json_is_null(ma) && (!json_is_integer(ma) || json_integer_value(ma) < 1))
         return ttai_errf(err, TTAI_EINVAL, "schedule: max_actions must be an integer >= 1");

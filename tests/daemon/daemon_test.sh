@@ -786,6 +786,8 @@ case_schedules() {
     check "bad catch-up window" "$(req POST "$S" '{"schedule_id":"bad","spec":{"cron":"* * * * *"},"action":{"workflow_type":"hello"},"policies":{"catchup_window_s":-1}}')" 400
     check "bad max_actions" "$(req POST "$S" '{"schedule_id":"bad","spec":{"cron":"* * * * *"},"action":{"workflow_type":"hello"},"max_actions":0}')" 400
     check "bad start_at" "$(req POST "$S" '{"schedule_id":"bad","spec":{"cron":"* * * * *"},"action":{"workflow_type":"hello"},"start_at":"soon"}')" 400
+    check "start_at after end_at" "$(req POST "$S" '{"schedule_id":"bad","spec":{"cron":"* * * * *"},"action":{"workflow_type":"hello"},"start_at":"2030-01-01T00:00:00Z","end_at":"2029-01-01T00:00:00Z"}')" 400
+    check "start_at after end_at message" "$(jbody .error.message)" '"schedule: start_at is after end_at"'
     check "unknown field" "$(req POST "$S" '{"schedule_id":"bad","spec":{"cron":"* * * * *"},"action":{"workflow_type":"hello"},"polices":{}}')" 400
     check "unknown field message" "$(jbody .error.message)" "\"unknown field 'polices'\""
     check "unknown inner field" "$(req POST "$S" '{"schedule_id":"bad","spec":{"cron":"* * * * *","zone":"UTC"},"action":{"workflow_type":"hello"}}')" 400
@@ -885,6 +887,7 @@ case_schedules() {
     check "updated" "$(jbody '[.definition.spec.cron, .definition.spec.timezone, .definition.max_actions, .state.remaining, .state.actions]')" \
         '["0 12 * * *","America/New_York",3,3,7]'
     check "update: bad cron" "$(req POST "$S/daily/update" '{"spec":{"cron":"61 * * * *"}}')" 400
+    check "update: start past the end" "$(req POST "$S/daily/update" '{"start_at":"2027-01-01T00:00:00Z"}')" 400
     check "update: unknown field" "$(req POST "$S/daily/update" '{"schedule_id":"other"}')" 400
     check "update: unknown schedule" "$(req POST "$S/nobody/update" '{}')" 404
     check "update: no body" "$(req POST "$S/daily/update" '')" 400
