@@ -229,7 +229,7 @@ static int start_prepare(struct ttai_engine *eng, const char *ns, const char *ty
                                   .exec_timeout_ms = opts->execution_timeout_ms,
                                   .run_timeout_ms = opts->run_timeout_ms,
                                   .fire_ms = opts->execution_timeout_ms > 0
-                                                 ? ttai_ms_add(run->start_ms, opts->execution_timeout_ms)
+                                                 ? ttai_add_sat(run->start_ms, opts->execution_timeout_ms)
                                                  : 0};
     op->deadline = eng_run_deadline(run->start_ms, opts->run_timeout_ms, started.fire_ms);
     struct store_batch *b = store_batch_new();

@@ -194,7 +194,7 @@ static int outcome_build(const struct eng_outcome *o, const struct store_event *
         return 0;
     }
     if (opts->schedule_to_close_ms > 0 &&
-        ttai_ms_add(now, delay) > ttai_ms_add(rec->fire_ms, opts->schedule_to_close_ms)) {
+        ttai_add_sat(now, delay) > ttai_add_sat(rec->fire_ms, opts->schedule_to_close_ms)) {
         make_final(item, o, STORE_EV_ACTIVITY_TIMED_OUT, "ScheduleToClose", o->error_message,
                    now);
         return 0;

@@ -484,19 +484,20 @@ static int64_t job_deadline(const struct job *j, bool running, const char **kind
     int64_t deadline = INT64_MAX;
     if (!running) {
         if (j->schedule_to_start_ms > 0) {
-            deadline = ttai_ms_add(j->queued_ms, j->schedule_to_start_ms);
+            deadline = ttai_add_sat(j->queued_ms, j->schedule_to_start_ms);
             *kind = "ScheduleToStart";
         }
         return deadline;
     }
     if (j->start_to_close_ms > 0) {
-        deadline = ttai_ms_add(j->started_ms, j->start_to_close_ms);
+        deadline = ttai_add_sat(j->started_ms, j->start_to_close_ms);
         *kind = "StartToClose";
     }
     if (j->heartbeat_timeout_ms > 0) {
         int64_t alive = j->heartbeat_ms > j->started_ms ? j->heartbeat_ms : j->started_ms;
-        if (ttai_ms_add(alive, j->heartbeat_timeout_ms) < deadline) {
-            deadline = ttai_ms_add(alive, j->heartbeat_timeout_ms);
+        int64_t silent_until = ttai_add_sat(alive, j->heartbeat_timeout_ms);
+        if (silent_until < deadline) {
+            deadline = silent_until;
             *kind = "Heartbeat";
         }
     }

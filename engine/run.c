@@ -360,7 +360,7 @@ struct ttai_future *ttai_wf_timer_start(struct ttai_wf *wf, int64_t duration_ms)
     if (duration_ms < 0)
         duration_ms = 0;
     struct store_event cmd = {.type = STORE_EV_TIMER_STARTED, .seq = ++wf->seq,
-                              .fire_ms = ttai_ms_add(wf->task_time_ms, duration_ms)};
+                              .fire_ms = ttai_add_sat(wf->task_time_ms, duration_ms)};
     const struct store_event *rec = command(wf, &cmd);
     struct ttai_future *f = future_new(wf, FUT_TIMER, cmd.seq);
     f->fire_ms = rec->fire_ms; /* the recorded time on replay */
@@ -649,7 +649,7 @@ void ttai_wf_continue_as_new(struct ttai_wf *wf, struct ttai_payload input)
 
 int64_t eng_run_deadline(int64_t start_ms, int64_t run_timeout_ms, int64_t exec_deadline_ms)
 {
-    int64_t run_deadline = run_timeout_ms > 0 ? ttai_ms_add(start_ms, run_timeout_ms) : 0;
+    int64_t run_deadline = run_timeout_ms > 0 ? ttai_add_sat(start_ms, run_timeout_ms) : 0;
     if (exec_deadline_ms > 0 && (run_deadline == 0 || exec_deadline_ms < run_deadline))
         return exec_deadline_ms;
     return run_deadline;

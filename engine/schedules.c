@@ -123,14 +123,14 @@ static int def_check(struct ttai_engine *eng, json_t *def, struct eng_sched_spec
                          "integer >= 0");
     const char *times[] = {"start_at", "end_at"};
     int64_t bounds[2];
-    bool given[2] = {false, false};
+    bool given[2];
     for (size_t i = 0; i < 2; i++) {
         json_t *v = obj(def, times[i]);
-        if (v != NULL && !json_is_null(v) &&
+        given[i] = v != NULL && !json_is_null(v);
+        if (given[i] &&
             (!json_is_string(v) || eng_rfc3339_parse(json_string_value(v), &bounds[i], err) != 0))
             return ttai_errf(err, TTAI_EINVAL, "schedule: %s must be an RFC 3339 time",
                              times[i]);
-        given[i] = v != NULL && !json_is_null(v);
     }
     if (given[0] && given[1] && bounds[0] > bounds[1])
         return ttai_errf(err, TTAI_EINVAL, "schedule: start_at is after end_at");

@@ -690,7 +690,7 @@ static int job_result_params(struct srv_job *job, const char *query)
         return 400;
     }
     job->timeout_ms = ms;
-    job->deadline_ms = ttai_ms_add(ttai_mono_ns() / 1000000, ms);
+    job->deadline_ms = ttai_add_sat(ttai_mono_ns() / 1000000, ms);
     return 0;
 }
 

@@ -140,6 +140,54 @@ static json_t *payload_json(const uint8_t *data, size_t len)
     return v ? v : json_null();
 }
 
+static const struct srv_member *member_find(const struct srv_member *list, const char *name)
+{
+    for (const struct srv_member *m = list; list != NULL && m->name != NULL; m++)
+        if (strcmp(m->name, name) == 0)
+            return m;
+    return NULL;
+}
+
+static bool name_listed(const char *const *names, const char *name)
+{
+    for (; *names != NULL; names++)
+        if (strcmp(*names, name) == 0)
+            return true;
+    return false;
+}
+
+static bool unknown_field(struct srv_job *job, const char *outer, const char *name,
+                          const char *why)
+{
+    char msg[320];
+    snprintf(msg, sizeof(msg), "unknown field '%s%s%.128s'%s%s%s", outer ? outer : "",
+             outer ? "." : "", name, why ? " (" : "", why ? why : "", why ? ")" : "");
+    srv__job_fail(job, 400, "bad_request", msg);
+    return false;
+}
+
+bool srv__members_check(struct srv_job *job, json_t *o, const struct srv_member *allowed,
+                        const struct srv_member *extra, const char *why)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v) {
+        const struct srv_member *m = member_find(allowed, key);
+        if (m == NULL)
+            m = member_find(extra, key);
+        if (m == NULL)
+            return unknown_field(job, NULL, key, why);
+        if (m->inner == NULL || !json_is_object(v))
+            continue; /* a non-object is the engine's to refuse, with its message */
+        const char *inner_key;
+        json_t *inner_v;
+        json_object_foreach(v, inner_key, inner_v)
+            if (!name_listed(m->inner, inner_key))
+                return unknown_field(job, key, inner_key, why);
+    }
+    return true;
+}
+
 json_t *srv__job_body(struct srv_job *job, bool required)
 {
     if (job->body == NULL) {
@@ -614,10 +662,9 @@ static json_t *pending_activity_json(const struct ttai_pending_activity *p)
                           : json_null();
     return json_pack("{s:I,s:o,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "seq", (json_int_t)p->seq,
                      "type", text_json(p->type), "state", p->state ? p->state : "scheduled",
-                     "attempt",
-                     (json_int_t)p->attempt, "scheduled_time", time_json(p->scheduled_ms),
-                     "started_time", time_json(p->started_ms), "next_attempt_time",
-                     time_json(p->next_attempt_ms), "last_heartbeat_time",
+                     "attempt", (json_int_t)p->attempt, "scheduled_time",
+                     time_json(p->scheduled_ms), "started_time", time_json(p->started_ms),
+                     "next_attempt_time", time_json(p->next_attempt_ms), "last_heartbeat_time",
                      time_json(p->last_heartbeat_ms), "last_failure", failure,
                      "heartbeat_details",
                      payload_json(p->heartbeat_details, p->heartbeat_details_len));
@@ -688,23 +735,15 @@ static void do_describe(struct ttai_server *srv, struct srv_job *job)
 
 static void do_cancel(struct ttai_server *srv, struct srv_job *job, json_t *o, bool terminate)
 {
+    /* Other fields are refused: a "run_id" would otherwise be ignored,
+     * and the current run ended whichever run it named. */
+    static const struct srv_member members[] = {{"reason", NULL}, {NULL, NULL}};
     const char *reason;
-    if (!srv__job_field_str(job, o, "reason", false, &reason))
+    if (!srv__members_check(job, o, members, NULL,
+                            terminate ? "terminate acts on the workflow's current run"
+                                      : "cancel acts on the workflow's current run") ||
+        !srv__job_field_str(job, o, "reason", false, &reason))
         return;
-    /* Refused, not ignored: a "run_id" here would otherwise end the
-     * current run, whichever run it named. */
-    const char *key;
-    json_t *value;
-    json_object_foreach(o, key, value) {
-        if (strcmp(key, "reason") != 0) {
-            char msg[160];
-            snprintf(msg, sizeof(msg),
-                     "unknown field '%.64s' (%s acts on the workflow's current run)", key,
-                     terminate ? "terminate" : "cancel");
-            srv__job_fail(job, 400, "bad_request", msg);
-            return;
-        }
-    }
     struct ttai_err err = {0};
     int rc = terminate ? ttai_engine_terminate(srv->eng, job->ns, job->workflow_id, reason, &err)
                        : ttai_engine_cancel(srv->eng, job->ns, job->workflow_id, reason, &err);

@@ -193,6 +193,19 @@ void srv__job_reply_obj(struct srv_job *job, int status, json_t *o);
 /* The 202 answer of an execute whose check found it running (job->running,
  * no reply yet): its ids and status, made when it is answered running. */
 void srv__result_running_reply(struct srv_job *job);
+/* A member a request body may have; `inner` lists the members of an
+ * object member (NULL: any value, the engine checks it). */
+struct srv_member {
+    const char *name;
+    const char *const *inner;
+};
+/* Every member of o is in `allowed` or `extra` (lists ended by a NULL
+ * name; either may be NULL), and so is every member of an object member
+ * that lists its own: a field the API does not know is refused rather
+ * than ignored. False with the reply set: 400 "unknown field 'x'", then
+ * " (why)" when why is not NULL. */
+bool srv__members_check(struct srv_job *job, json_t *o, const struct srv_member *allowed,
+                        const struct srv_member *extra, const char *why);
 /* The body as a JSON object (new reference): {} for an empty body unless
  * required. NULL with the reply set when malformed. */
 json_t *srv__job_body(struct srv_job *job, bool required);

@@ -27,80 +27,23 @@
 
 /* ---- Request shapes ---------------------------------------------------------- */
 
-/* A member of a request body; `inner` lists the members of an object
- * member (NULL: any value, the engine checks it). */
-struct member {
-    const char *name;
-    const char *const *inner;
-};
-
 static const char *const spec_members[] = {"cron", "timezone", "dst_gap", "dst_repeat",
                                            "calendar", NULL};
 static const char *const action_members[] = {"workflow_type", "input", NULL};
 static const char *const policy_members[] = {"overlap", "catchup_window_s", NULL};
 
 /* The definition of create and update (create adds schedule_id). */
-static const struct member def_members[] = {
+static const struct srv_member def_members[] = {
     {"spec", spec_members},   {"action", action_members}, {"policies", policy_members},
     {"start_at", NULL},       {"end_at", NULL},           {"max_actions", NULL},
     {"paused", NULL},         {"note", NULL},             {NULL, NULL},
 };
-static const struct member create_members[] = {{"schedule_id", NULL}, {NULL, NULL}};
-static const struct member note_members[] = {{"note", NULL}, {NULL, NULL}};
-static const struct member backfill_members[] = {
+static const struct srv_member create_members[] = {{"schedule_id", NULL}, {NULL, NULL}};
+static const struct srv_member note_members[] = {{"note", NULL}, {NULL, NULL}};
+static const struct srv_member backfill_members[] = {
     {"start_time", NULL}, {"end_time", NULL}, {"overlap", NULL}, {NULL, NULL},
 };
-static const struct member no_members[] = {{NULL, NULL}};
-
-static const struct member *member_find(const struct member *list, const char *name)
-{
-    for (const struct member *m = list; list != NULL && m->name != NULL; m++)
-        if (strcmp(m->name, name) == 0)
-            return m;
-    return NULL;
-}
-
-static bool name_listed(const char *const *names, const char *name)
-{
-    for (; *names != NULL; names++)
-        if (strcmp(*names, name) == 0)
-            return true;
-    return false;
-}
-
-static bool unknown_field(struct srv_job *job, const char *outer, const char *name)
-{
-    char msg[256];
-    snprintf(msg, sizeof(msg), "unknown field '%s%s%.128s'", outer ? outer : "", outer ? "." : "",
-             name);
-    srv__job_fail(job, 400, "bad_request", msg);
-    return false;
-}
-
-/* Every member of o is in `allowed` or `extra` (either may be NULL), and
- * so is every member of an object member that lists its own. False with
- * the reply set. */
-static bool members_check(struct srv_job *job, json_t *o, const struct member *allowed,
-                          const struct member *extra)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach(o, key, v) {
-        const struct member *m = member_find(allowed, key);
-        if (m == NULL)
-            m = member_find(extra, key);
-        if (m == NULL)
-            return unknown_field(job, NULL, key);
-        if (m->inner == NULL || !json_is_object(v))
-            continue; /* a non-object is the engine's to refuse, with its message */
-        const char *inner_key;
-        json_t *inner_v;
-        json_object_foreach(v, inner_key, inner_v)
-            if (!name_listed(m->inner, inner_key))
-                return unknown_field(job, key, inner_key);
-    }
-    return true;
-}
+static const struct srv_member no_members[] = {{NULL, NULL}};
 
 /* The state members of a definition: the engine ignores them when they
  * have another type, so they are refused here. */
@@ -150,7 +93,8 @@ static void sched_create(struct ttai_server *srv, struct srv_job *job, json_t *o
 {
     const char *id;
     if (!srv__job_field_str(job, o, "schedule_id", true, &id) ||
-        !members_check(job, o, def_members, create_members) || !state_members_check(job, o))
+        !srv__members_check(job, o, def_members, create_members, NULL) ||
+        !state_members_check(job, o))
         return;
     job->schedule_id = ttai_strndup(id, strlen(id));
     if (job->schedule_id == NULL) {
@@ -168,7 +112,7 @@ static void sched_create(struct ttai_server *srv, struct srv_job *job, json_t *o
 
 static void sched_update(struct ttai_server *srv, struct srv_job *job, json_t *o)
 {
-    if (!members_check(job, o, def_members, NULL) || !state_members_check(job, o))
+    if (!srv__members_check(job, o, def_members, NULL, NULL) || !state_members_check(job, o))
         return;
     struct ttai_err err = {0};
     int rc = ttai_schedule_update(srv->eng, job->ns, job->schedule_id, o, &err);
@@ -181,7 +125,7 @@ static void sched_update(struct ttai_server *srv, struct srv_job *job, json_t *o
 static void sched_pause(struct ttai_server *srv, struct srv_job *job, json_t *o, bool paused)
 {
     const char *note;
-    if (!members_check(job, o, note_members, NULL) ||
+    if (!srv__members_check(job, o, note_members, NULL, NULL) ||
         !srv__job_field_str(job, o, "note", false, &note))
         return;
     struct ttai_err err = {0};
@@ -194,7 +138,7 @@ static void sched_pause(struct ttai_server *srv, struct srv_job *job, json_t *o,
 
 static void sched_trigger(struct ttai_server *srv, struct srv_job *job, json_t *o)
 {
-    if (!members_check(job, o, no_members, NULL))
+    if (!srv__members_check(job, o, no_members, NULL, NULL))
         return;
     struct ttai_err err = {0};
     int rc = ttai_schedule_trigger(srv->eng, job->ns, job->schedule_id, &err);
@@ -224,7 +168,7 @@ static void sched_backfill(struct ttai_server *srv, struct srv_job *job, json_t 
 {
     int64_t from_s, to_s;
     const char *overlap;
-    if (!members_check(job, o, backfill_members, NULL) ||
+    if (!srv__members_check(job, o, backfill_members, NULL, NULL) ||
         !field_time(job, o, "start_time", &from_s) || !field_time(job, o, "end_time", &to_s) ||
         !srv__job_field_str(job, o, "overlap", false, &overlap))
         return;

@@ -143,14 +143,14 @@ int ttai_run_id_parse(const char *text, struct ttai_run_id *out) TTAI_MUST_CHECK
 int ttai_run_id_is_zero(const struct ttai_run_id *id);
 int ttai_run_id_eq(const struct ttai_run_id *a, const struct ttai_run_id *b);
 
-/* t + ms for a time and a duration in milliseconds, saturating at the
- * ends of int64_t: durations come from requests and workflow code, and
- * "never" (a huge timeout) must not wrap into the past. */
-static inline int64_t ttai_ms_add(int64_t t, int64_t ms)
+/* a + b, saturating at the ends of int64_t. For a time plus a duration
+ * that comes from a request or workflow code, so that "never" (a huge
+ * timeout) does not wrap into the past, and for sums of input values. */
+static inline int64_t ttai_add_sat(int64_t a, int64_t b)
 {
     int64_t sum;
-    if (__builtin_add_overflow(t, ms, &sum))
-        return ms > 0 ? INT64_MAX : INT64_MIN;
+    if (__builtin_add_overflow(a, b, &sum))
+        return b > 0 ? INT64_MAX : INT64_MIN;
     return sum;
 }
 

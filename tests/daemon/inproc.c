@@ -33,7 +33,8 @@ void inproc_start(struct inproc *p, const char *name, const struct ttai_registry
                   bool poll)
 {
     memset(p, 0, sizeof(*p));
-    snprintf(p->dir, sizeof(p->dir), "/tmp/ttai-%s-XXXXXX", name); /* mkdtemp's template */
+    /* mkdtemp replaces the six X's with a unique suffix. */
+    snprintf(p->dir, sizeof(p->dir), "/tmp/ttai-%s-XXXXXX", name);
     ASSERT(mkdtemp(p->dir) != NULL);
     ASSERT(evthread_use_pthreads() == 0);
     ttai_log_setup(TTAI_LOG_ERROR, false);

@@ -56,14 +56,6 @@ struct counter_state {
     bool stop;
 };
 
-/* Adds to the total, saturating: a signal is durable before it is applied,
- * so a sum that overflowed would fail every replay of the run. */
-static void total_add(struct counter_state *s, int64_t v)
-{
-    if (__builtin_add_overflow(s->total, v, &s->total))
-        s->total = v > 0 ? INT64_MAX : INT64_MIN;
-}
-
 static void counter_add(struct ttai_wf *wf, void *state, struct ttai_payload args)
 {
     (void)wf;
@@ -73,7 +65,9 @@ static void counter_add(struct ttai_wf *wf, void *state, struct ttai_payload arg
     msgpack_object o;
     int64_t v;
     if (ttai_payload_unpack(&r, args, &o) == 0 && ttai_obj_int(&o, &v)) {
-        total_add(s, v);
+        /* Saturating: a signal is durable before it is applied, so a sum
+         * that overflowed would fail every replay of the run. */
+        s->total = ttai_add_sat(s->total, v);
         s->adds++;
     }
     ttai_reader_release(&r);
@@ -115,7 +109,7 @@ static void counter_run(struct ttai_wf *wf, void *state, struct ttai_payload inp
          * runs: add the carried total to theirs, do not overwrite it. */
         int64_t carried = 0;
         if (ttai_obj_int(ttai_obj_get(&o, "total"), &carried))
-            total_add(s, carried);
+            s->total = ttai_add_sat(s->total, carried);
     }
     ttai_reader_release(&r);
     /* Without a timeout the wait ends when the condition holds, or for a
