@@ -123,6 +123,9 @@ static int add_start_ops(struct store_batch *b, const struct store_run *run, boo
     return rc;
 }
 
+/* How many times a start whose commit a condition refused is made again. */
+#define START_ATTEMPTS_MAX 8
+
 /* A start between its preparation and its finish. */
 struct ttai_start_op {
     const struct ttai_workflow_def *def;
@@ -140,9 +143,9 @@ struct ttai_start_op {
     struct ttai_err err;
     ttai_start_durable_fn durable_cb;
     void *arg;
-    /* A start made in a round (ttai_engine_start_async). */
-    ttai_start_ended_fn ended_cb;
-    void *ended_arg;
+    /* A start made in a round (ttai_engine_start_async): its request,
+     * kept until the outcome is known, in case it is made again. */
+    struct eng_start_req *req;
     struct eng_pending pending;
 };
 
@@ -150,6 +153,7 @@ struct ttai_start_op {
  * copied, the strings after the struct. */
 struct eng_start_req {
     struct eng_start_req *next;
+    int attempts;                       /* commits refused by a condition so far */
     char ns[STORE_NS_MAX + 1];
     const char *type;
     const char *workflow_id;
@@ -346,20 +350,27 @@ static int start_run(struct ttai_engine *eng, const char *ns, const char *type,
                      const struct ttai_start_opts *opts, const struct store_event *signal,
                      struct ttai_run_id *run_id_out, struct ttai_err *err)
 {
-    struct ttai_start_op op;
-    int rc = start_prepare(eng, ns, type, workflow_id, input, opts, signal, START_LOCK_WAIT, &op,
-                           err);
-    if (rc != 0)
-        return rc;
-    if (op.batch == NULL) {
-        if (run_id_out != NULL)
-            *run_id_out = op.run.run_id;
-        return TTAI_OK;
+    for (int attempt = 1;; attempt++) {
+        struct ttai_start_op op;
+        int rc = start_prepare(eng, ns, type, workflow_id, input, opts, signal, START_LOCK_WAIT,
+                               &op, err);
+        if (rc != 0)
+            return rc;
+        if (op.batch == NULL) {
+            if (run_id_out != NULL)
+                *run_id_out = op.run.run_id;
+            return TTAI_OK;
+        }
+        rc = store_commit(eng->store, op.batch, err);
+        store_batch_free(op.batch);
+        op.batch = NULL;
+        rc = start_finish(eng, &op, rc, false, run_id_out);
+        /* Refused by a condition: the execution changed since it was
+         * read (another start, a close). Made again against what it is
+         * now, the start gets the answer its policies give for that. */
+        if (rc != TTAI_ECONFLICT || attempt == START_ATTEMPTS_MAX)
+            return rc;
     }
-    rc = store_commit(eng->store, op.batch, err);
-    store_batch_free(op.batch);
-    op.batch = NULL;
-    return start_finish(eng, &op, rc, false, run_id_out);
 }
 
 int ttai_engine_start(struct ttai_engine *eng, const char *ns, const char *type,
@@ -459,6 +470,7 @@ int ttai_engine_start_async(struct ttai_engine *eng, const char *ns, const char 
     req->opts = opts != NULL ? *opts : defaults;
     req->ended_cb = ended_cb;
     req->arg = arg;
+    req->attempts = 0;
     req->next = NULL;
     pthread_mutex_lock(&eng->inbox_mu);
     bool was_empty = eng->starts_head == NULL;
@@ -494,7 +506,74 @@ static struct eng_start_req *starts_take(struct ttai_engine *eng, size_t *n)
     return req;
 }
 
-void eng_starts_prepare(struct ttai_engine *eng, struct eng_group *group, struct eng_starts *out)
+/* Starts put aside in a round, in their order. */
+struct start_list {
+    struct eng_start_req *head, *last;
+    size_t count;
+};
+
+static void start_list_push(struct start_list *list, struct eng_start_req *req)
+{
+    req->next = NULL;
+    if (list->last != NULL)
+        list->last->next = req;
+    else
+        list->head = req;
+    list->last = req;
+    list->count++;
+}
+
+/* Puts starts back at the head of the queue: they were queued before
+ * anything queued since. */
+static void starts_requeue(struct ttai_engine *eng, const struct start_list *list)
+{
+    if (list->head == NULL)
+        return;
+    pthread_mutex_lock(&eng->inbox_mu);
+    list->last->next = eng->starts_head;
+    eng->starts_head = list->head;
+    if (eng->starts_tail == NULL)
+        eng->starts_tail = list->last;
+    eng->starts_queued += list->count;
+    pthread_mutex_unlock(&eng->inbox_mu);
+}
+
+/* The workflow ids a round's starts are busy with, as hashes of namespace
+ * and id in an open-addressed set. Two ids with one hash only make the
+ * second start wait a round, which is harmless. */
+struct start_ids {
+    uint64_t *slots;                    /* 0: empty */
+    size_t mask;
+};
+
+static uint64_t start_id_hash(const char *ns, const char *workflow_id)
+{
+    uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
+    for (const char *p = ns; *p != '\0'; p++)
+        h = (h ^ (uint8_t)*p) * 0x100000001b3u;
+    h = (h ^ 0xff) * 0x100000001b3u; /* a separator: "a" "bc" and "ab" "c" differ */
+    for (const char *p = workflow_id; *p != '\0'; p++)
+        h = (h ^ (uint8_t)*p) * 0x100000001b3u;
+    return h != 0 ? h : 1;
+}
+
+/* Adds the id; false when it was there. */
+static bool start_ids_add(struct start_ids *set, const char *ns, const char *workflow_id)
+{
+    uint64_t h = start_id_hash(ns, workflow_id);
+    for (size_t i = (size_t)h & set->mask;; i = (i + 1) & set->mask) {
+        if (set->slots[i] == h)
+            return false;
+        if (set->slots[i] == 0) {
+            set->slots[i] = h;
+            return true;
+        }
+    }
+}
+
+void eng_starts_prepare(struct ttai_engine *eng, struct eng_group *group,
+                        const struct eng_starts *const *in_flight, size_t in_flight_count,
+                        struct eng_starts *out)
 {
     memset(out, 0, sizeof(*out));
     size_t n;
@@ -503,9 +582,31 @@ void eng_starts_prepare(struct ttai_engine *eng, struct eng_group *group, struct
         return;
     out->ops = ttai_calloc(n, sizeof(*out->ops));
     TTAI_ASSERT(out->ops != NULL);
+    /* Two starts of one id in flight at once would both be made against
+     * the run before either, and the condition of the second would refuse
+     * it: the second waits, so that starts of one id take turns (as
+     * terminate_existing and use_existing need). At most half full. */
+    size_t busy = n;
+    for (size_t r = 0; r < in_flight_count; r++)
+        busy += in_flight[r]->count;
+    size_t cap = 16;
+    while (cap < 2 * busy)
+        cap *= 2;
+    struct start_ids ids = {ttai_calloc(cap, sizeof(uint64_t)), cap - 1};
+    TTAI_ASSERT(ids.slots != NULL);
+    for (size_t r = 0; r < in_flight_count; r++)
+        for (size_t i = 0; i < in_flight[r]->count; i++)
+            (void)start_ids_add(&ids, in_flight[r]->ops[i]->run.ns,
+                                in_flight[r]->ops[i]->run.workflow_id);
+    struct start_list later = {0};
     while (req != NULL) {
-        eng_group_flush_chunk(eng, group); /* the starts before this one are complete */
         struct eng_start_req *next = req->next;
+        if (!start_ids_add(&ids, req->ns, req->workflow_id)) {
+            start_list_push(&later, req);
+            req = next;
+            continue;
+        }
+        eng_group_flush_chunk(eng, group); /* the starts before this one are complete */
         struct ttai_start_op *op = ttai_malloc(sizeof(*op));
         TTAI_ASSERT(op != NULL);
         struct ttai_err err = {0};
@@ -516,29 +617,40 @@ void eng_starts_prepare(struct ttai_engine *eng, struct eng_group *group, struct
              * (TTAI_CONFLICT_USE_EXISTING on a running workflow). */
             req->ended_cb(req->arg, rc, rc == 0 ? &op->run.run_id : NULL, rc != 0 ? &err : NULL);
             ttai_free(op);
+            ttai_free(req);
         } else {
-            op->ended_cb = req->ended_cb;
-            op->ended_arg = req->arg;
+            op->req = req;
             eng_group_submit(eng, group, op->batch, &op->pending);
             op->pending.err_out = &op->err;
             op->batch = NULL;
             out->ops[out->count++] = op;
         }
-        ttai_free(req);
         req = next;
     }
+    ttai_free(ids.slots);
+    starts_requeue(eng, &later);
 }
 
 int eng_starts_finish(struct ttai_engine *eng, struct eng_starts *s)
 {
+    struct start_list again = {0};
     for (size_t i = 0; i < s->count; i++) {
         struct ttai_start_op *op = s->ops[i];
+        struct eng_start_req *req = op->req;
         int rc = op->pending.rc;
         rc = start_finish_locked(eng, op, rc, start_fresh_run(eng, op, rc));
-        op->ended_cb(op->ended_arg, rc, rc == 0 ? &op->run.run_id : NULL,
-                     rc != 0 ? &op->err : NULL);
+        /* Refused by a condition (start_run says why): made again in the
+         * next round, ahead of the starts queued since. */
+        if (rc == TTAI_ECONFLICT && ++req->attempts < START_ATTEMPTS_MAX) {
+            start_list_push(&again, req);
+        } else {
+            req->ended_cb(req->arg, rc, rc == 0 ? &op->run.run_id : NULL,
+                          rc != 0 ? &op->err : NULL);
+            ttai_free(req);
+        }
         ttai_free(op);
     }
+    starts_requeue(eng, &again);
     int n = (int)s->count;
     ttai_free(s->ops);
     memset(s, 0, sizeof(*s));
@@ -887,6 +999,13 @@ int ttai_engine_signal_with_start(struct ttai_engine *eng, const char *ns, const
         ev.time_ms = eng_now_ms(eng);
         rc = start_run(eng, ns, type, workflow_id, input, &start, &ev, run_id_out, err);
         if (rc != TTAI_EEXIST && rc != TTAI_ECONFLICT)
+            return rc;
+        /* Refused while no run is running: the reuse policy's answer,
+         * which trying again would only repeat. */
+        struct store_run now;
+        if (rc == TTAI_EEXIST &&
+            resolve_run(eng, ns, workflow_id, NULL, &now, NULL) == 0 &&
+            now.status != STORE_RUN_RUNNING)
             return rc;
     }
     return ttai_errf(err, TTAI_ECONFLICT, "workflow '%s' kept changing", workflow_id);

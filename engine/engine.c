@@ -897,7 +897,10 @@ static int round_start(struct ttai_engine *eng)
     eng_outcomes_prepare(eng, &r->group, &r->outcomes);
     eng_timers_prepare(eng, &r->group, &r->timers);
     /* New runs last: nothing else in the round can refer to them. */
-    eng_starts_prepare(eng, &r->group, &r->starts);
+    const struct eng_starts *in_flight[ROUNDS_IN_FLIGHT_MAX];
+    for (size_t i = 0; i < eng->round_count; i++)
+        in_flight[i] = &eng->rounds[i]->starts;
+    eng_starts_prepare(eng, &r->group, in_flight, eng->round_count, &r->starts);
     /* Activities dispatched by the round just finished complete while this
      * one is prepared: those in by now join it (the writer is applying the
      * round meanwhile), instead of waiting for it to finish or making a

@@ -248,7 +248,13 @@ struct eng_starts {
     size_t count;
 };
 size_t eng_starts_queued(struct ttai_engine *eng);
-void eng_starts_prepare(struct ttai_engine *eng, struct eng_group *group, struct eng_starts *out);
+/* in_flight: the starts of the rounds submitted and not yet finished
+ * (in_flight_count of them). A queued start of a workflow id that one of
+ * them, or an earlier start of this round, already starts waits for a
+ * later round, where it sees that start's outcome. */
+void eng_starts_prepare(struct ttai_engine *eng, struct eng_group *group,
+                        const struct eng_starts *const *in_flight, size_t in_flight_count,
+                        struct eng_starts *out);
 int eng_starts_finish(struct ttai_engine *eng, struct eng_starts *s);
 void eng_starts_drop(struct ttai_engine *eng);
 /* Tells the embedder (ttai_engine_on_close) that a run's close is durable. */

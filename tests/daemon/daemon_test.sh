@@ -118,6 +118,7 @@ case_basic() {
     check "canceled history" "$(req GET "$API/workflows/c2/history")" 200
     check "cancel recorded" "$(jbody '[.events[].type] | map(select(. == "CancelRequested" or . == "WorkflowCanceled")) | join(",")')" \
         '"CancelRequested,WorkflowCanceled"'
+    concurrent_starts
     check "start c3" "$(req POST "$API/workflows" '{"type":"counter","id":"c3"}')" 201
     check "terminate" "$(req POST "$API/workflows/c3/terminate" '{"reason":"done"}')" 200
     req GET "$API/workflows/c3/result" >/dev/null
@@ -129,6 +130,49 @@ case_basic() {
     check "metrics dispatch summary" "$(grep -c '^ttai_activity_dispatch_seconds_count' "$TMP/body")" 1
     stop_daemon
     check "sigterm exit" $STOP_RC 0
+}
+
+# race ID POLICY N: N starts of one counter id sent at once with the
+# id_conflict POLICY; their statuses, counted ("201:23 409:1 "), in $TMP/codes,
+# their answers in $TMP/race-ID-*.
+race() {
+    local i pids=()
+    for i in $(seq "$3"); do
+        curl -s -o "$TMP/race-$1-$i" -w '%{http_code}\n' -X POST "$API/workflows" \
+            --data-binary "{\"type\":\"counter\",\"id\":\"$1\",\"id_conflict\":\"$2\"}" \
+            >> "$TMP/codes-$1" &
+        pids+=($!)
+    done
+    wait "${pids[@]}" # not the daemon
+    sort "$TMP/codes-$1" | uniq -c | awk '{printf "%s:%s ", $2, $1}' > "$TMP/codes"
+}
+
+# Starts of one id sent at once take turns: each is made against the run
+# the one before it left, as if they had come one after the other.
+concurrent_starts() {
+    race rt terminate_existing 24
+    check "terminate_existing at once: all started" "$(cat "$TMP/codes")" "201:24 "
+    check "terminate_existing at once: runs" \
+        "$(cat "$TMP"/race-rt-* | jq -r .run_id | sort -u | wc -l)" 24
+    req GET "$API/workflows?page_size=200" >/dev/null
+    check "terminate_existing at once: the last one runs" \
+        "$(jbody '[.workflows[] | select(.workflow_id == "rt") | .status] | group_by(.) | map([.[0], length])')" \
+        '[["running",1],["terminated",23]]'
+    race ru use_existing 24
+    check "use_existing at once: one started" "$(cat "$TMP/codes")" "200:23 201:1 "
+    check "use_existing at once: one run" \
+        "$(cat "$TMP"/race-ru-* | jq -r .run_id | sort -u | wc -l)" 1
+    race rf fail 24
+    check "fail at once: one started" "$(cat "$TMP/codes")" "201:1 409:23 "
+    check "fail at once: the others' reason" \
+        "$(cat "$TMP"/race-rf-* | jq -r 'select(.error) | .error.message' | sort -u)" \
+        "workflow 'rf' is already running"
+    check "terminate rf" "$(req POST "$API/workflows/rf/terminate" '{}')" 200
+    check "signal-with-start refused by the reuse policy" \
+        "$(req POST "$API/workflows/rf/signal-with-start/add" '{"type":"counter","signal_input":1,"id_reuse":"reject"}')" 409
+    check "signal-with-start refused: why" "$(jbody .error.message)" \
+        "\"workflow id 'rf' was used and the reuse policy refuses it\""
+    for id in rt ru; do req POST "$API/workflows/$id/terminate" '{}' >/dev/null; done
 }
 
 # Follows a list's next_page_token from URL (which has a query) to null, or

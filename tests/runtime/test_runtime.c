@@ -744,11 +744,12 @@ static void test_start_async(struct ttai_testenv *env)
     ASSERT(strstr(err.msg, "unknown workflow type 'nope'") != NULL);
     ASSERT_EQ(ttai_engine_start_async(eng, "", "hello", "sa-0", json(&in, "1"), NULL,
                                       on_start_ended, &c, &err), TTAI_EINVAL);
-    /* Two starts of one id in one round: the first makes the run, the
-     * second is refused when its batch commits, and nothing runs twice. */
-    ASSERT_OK(ttai_engine_start_async(eng, "default", "hello", "sa-1", json(&in, "\"a\""), NULL,
+    /* Two starts of one id queued together take turns: the second is
+     * made in a later round, against the run the first made, and refused
+     * as a start after it would be; nothing runs twice. */
+    ASSERT_OK(ttai_engine_start_async(eng, "default", "counter", "sa-1", json(&in, "{}"), NULL,
                                       on_start_ended, &a, &err), &err);
-    ASSERT_OK(ttai_engine_start_async(eng, "default", "hello", "sa-1", json(&in, "\"b\""), NULL,
+    ASSERT_OK(ttai_engine_start_async(eng, "default", "counter", "sa-1", json(&in, "{}"), NULL,
                                       on_start_ended, &b, &err), &err);
     ASSERT(a.calls == 0 && b.calls == 0); /* nothing before a poll */
     ASSERT_OK(ttai_testenv_settle(env), &err);
@@ -756,14 +757,30 @@ static void test_start_async(struct ttai_testenv *env)
     ASSERT_EQ(a.calls, 1);
     ASSERT_EQ(a.rc, 0);
     ASSERT_EQ(b.calls, 1);
-    ASSERT_EQ(b.rc, TTAI_ECONFLICT);
-    ASSERT(strstr(b.msg, "sa-1") != NULL);
+    ASSERT_EQ(b.rc, TTAI_EEXIST);
+    ASSERT(strstr(b.msg, "workflow 'sa-1' is already running") != NULL);
     struct ttai_run_info info;
     ASSERT_OK(ttai_engine_describe(eng, "default", "sa-1", NULL, &info, &err), &err);
     ASSERT(ttai_run_id_eq(&info.run_id, &a.run));
-    char *res = result_json(eng, "sa-1");
-    ASSERT(strcmp(res, "\"Hello, a!\"") == 0);
-    ttai_free(res);
+    ASSERT_EQ(info.history_length, 2); /* started, its first task: one start only */
+    /* With terminate_existing each ends the run of the one before it. */
+    struct start_ended t[3] = {{0}};
+    struct ttai_start_opts term = {.id_conflict = TTAI_CONFLICT_TERMINATE};
+    for (int i = 0; i < 3; i++)
+        ASSERT_OK(ttai_engine_start_async(eng, "default", "counter", "sa-1", json(&in, "{}"),
+                                          &term, on_start_ended, &t[i], &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    const struct ttai_run_id *ended[] = {&a.run, &t[0].run, &t[1].run};
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ(t[i].calls, 1);
+        ASSERT_EQ(t[i].rc, 0);
+        ASSERT_OK(ttai_engine_describe(eng, "default", "sa-1", ended[i], &info, &err), &err);
+        ASSERT_EQ(info.status, STORE_RUN_TERMINATED);
+    }
+    ASSERT_OK(ttai_engine_describe(eng, "default", "sa-1", NULL, &info, &err), &err);
+    ASSERT(ttai_run_id_eq(&info.run_id, &t[2].run));
+    ASSERT_EQ(info.status, STORE_RUN_RUNNING);
+    ASSERT_OK(ttai_engine_terminate(eng, "default", "sa-1", "test over", &err), &err);
     /* use_existing on a running workflow: the running run, no commit. */
     struct ttai_run_id running;
     ASSERT_OK(ttai_engine_start(eng, "default", "counter", "sa-2", json(&in, "{}"), NULL, &running,
