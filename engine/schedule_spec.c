@@ -193,9 +193,14 @@ static bool date_accepted(const struct eng_sched_spec *spec, int y, int m, int d
 
 int eng_sched_spec_next(const struct eng_sched_spec *spec, int64_t after_s, int64_t *next_s)
 {
-    struct search s = {spec, after_s, INT64_MAX};
-    if (after_s < SEARCH_FROM_MIN_S || after_s > SEARCH_FROM_MAX_S)
+    /* Before year 1 the search starts at its first second (so a fire at
+     * that very second is the one instant never found); a backfill from
+     * there asks for the fires after one second earlier. */
+    if (after_s < SEARCH_FROM_MIN_S)
+        after_s = SEARCH_FROM_MIN_S;
+    if (after_s > SEARCH_FROM_MAX_S)
         return TTAI_ENOTFOUND;
+    struct search s = {spec, after_s, INT64_MAX};
     int32_t off_min, off_max;
     eng_tz_offset_range(spec->tz, after_s - OFFSET_REACH_S, after_s + OFFSET_REACH_S, &off_min,
                         &off_max);

@@ -471,9 +471,27 @@ size_t srv__routes(const struct srv_route_def **out)
     return ROUTE_COUNT;
 }
 
-/* Splits a path into at most max decoded segments; returns the count, or
- * -1 when there are more, or one cannot be decoded or is not a UTF-8 name. */
-static int path_split(const char *path, char **seg, int max)
+static bool hex_digit(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* Whether every '%' of s[0..len) starts an escape of two hex digits:
+ * evhttp_uridecode keeps a malformed one ("a%zzb") as it is, so that one
+ * name could be spelt two ways. */
+static bool escapes_ok(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == '%' && (len - i < 3 || !hex_digit(s[i + 1]) || !hex_digit(s[i + 2])))
+            return false;
+    return true;
+}
+
+/* Splits a path into at most max decoded segments; returns the count, -1
+ * when there are more, or PATH_UNDECODABLE when a segment has a malformed
+ * escape or does not decode to a UTF-8 name (*why says which). */
+#define PATH_UNDECODABLE (-2)
+static int path_split(const char *path, char **seg, int max, const char **why)
 {
     int n = 0;
     const char *p = path;
@@ -484,6 +502,10 @@ static int path_split(const char *path, char **seg, int max)
         size_t len = end ? (size_t)(end - p) : strlen(p);
         if (n == max)
             return -1;
+        if (!escapes_ok(p, len)) {
+            *why = "a '%' is not followed by two hex digits";
+            return PATH_UNDECODABLE;
+        }
         char *raw = ttai_strndup(p, len);
         size_t decoded = 0;
         seg[n] = raw ? evhttp_uridecode(raw, 0, &decoded) : NULL;
@@ -492,10 +514,13 @@ static int path_split(const char *path, char **seg, int max)
             return -1;
         /* A %00 would cut the name short ("a%00b" naming "a"), and a name
          * that is not UTF-8 cannot be answered in JSON: no route has it. */
-        json_t *utf8 = json_stringn(seg[n], decoded);
+        bool has_nul = strlen(seg[n]) != decoded;
+        json_t *utf8 = has_nul ? NULL : json_stringn(seg[n], decoded);
         json_decref(utf8);
-        if (strlen(seg[n]) != decoded || utf8 == NULL)
-            return -1;
+        if (has_nul || utf8 == NULL) {
+            *why = has_nul ? "a name holds a NUL byte (%00)" : "a name is not UTF-8 text";
+            return PATH_UNDECODABLE; /* seg[n] is the caller's to free, as the others */
+        }
         n++;
         p += len;
         while (*p == '/')
@@ -782,7 +807,8 @@ static void request_cb(struct evhttp_request *req, void *arg)
         return;
     }
     char *seg[PATH_SEGMENTS_MAX] = {0};
-    int n = path_split(path, seg, PATH_SEGMENTS_MAX);
+    const char *undecodable = NULL;
+    int n = path_split(path, seg, PATH_SEGMENTS_MAX, &undecodable);
     struct route_params params;
     bool path_known = false;
     char allowed[48];
@@ -790,7 +816,9 @@ static void request_cb(struct evhttp_request *req, void *arg)
         n < 0 ? NULL
               : route_find(seg, n, srv__method_name(req), &params, &path_known, allowed,
                            sizeof(allowed));
-    if (r == NULL && path_known)
+    if (n == PATH_UNDECODABLE)
+        srv__reply_error(req, 400, "bad_request", "malformed path: %s", undecodable);
+    else if (r == NULL && path_known)
         srv__reply_error(req, 405, "method_not_allowed", "use %s", allowed);
     else if (r == NULL)
         srv__reply_error(req, 404, "not_found", "no route %s", path);

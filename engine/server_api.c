@@ -302,6 +302,19 @@ static bool field_ms(struct srv_job *job, json_t *o, const char *key, int64_t *o
     return ok;
 }
 
+/* The fields the workflow calls read. Any other is refused (400), so that
+ * a misspelt option ("id_confict") is not silently a start without it. */
+static const struct srv_member start_members[] = {
+    {"type", NULL}, {"input", NULL}, {"id_conflict", NULL}, {"id_reuse", NULL},
+    {"execution_timeout_ms", NULL}, {"run_timeout_ms", NULL}, {NULL, NULL}};
+static const struct srv_member start_id_members[] = {{"id", NULL}, {NULL, NULL}};
+static const struct srv_member signal_with_start_members[] = {{"signal_input", NULL},
+                                                              {NULL, NULL}};
+static const struct srv_member signal_members[] = {{"input", NULL}, {"run_id", NULL},
+                                                   {NULL, NULL}};
+static const struct srv_member query_members[] = {
+    {"input", NULL}, {"run_id", NULL}, {"until_event", NULL}, {NULL, NULL}};
+
 static bool start_opts(struct srv_job *job, json_t *o, struct ttai_start_opts *opts)
 {
     static const char *const conflicts[] = {"fail", "use_existing", "terminate_existing"};
@@ -415,7 +428,8 @@ static void do_start(struct ttai_server *srv, struct srv_job *job, json_t *o)
 {
     const char *type, *id;
     struct ttai_start_opts opts;
-    if (!srv__job_field_str(job, o, "type", true, &type) || !srv__job_field_str(job, o, "id", true, &id) ||
+    if (!srv__members_check(job, o, start_members, start_id_members, NULL) ||
+        !srv__job_field_str(job, o, "type", true, &type) || !srv__job_field_str(job, o, "id", true, &id) ||
         !name_ok(job, "workflow id", id, STORE_WORKFLOW_ID_MAX) ||
         !name_ok(job, "workflow type", type, STORE_TYPE_MAX) || !start_opts(job, o, &opts))
         return;
@@ -450,7 +464,8 @@ static void do_signal(struct ttai_server *srv, struct srv_job *job, json_t *o)
 {
     struct ttai_run_id run;
     bool has_run;
-    if (!name_ok(job, "signal name", job->name, 127) || !field_run_id(job, o, &run, &has_run))
+    if (!srv__members_check(job, o, signal_members, NULL, NULL) ||
+        !name_ok(job, "signal name", job->name, 127) || !field_run_id(job, o, &run, &has_run))
         return;
     struct ttai_buf in;
     ttai_buf_init(&in);
@@ -473,7 +488,8 @@ static void do_signal_with_start(struct ttai_server *srv, struct srv_job *job, j
 {
     const char *type;
     struct ttai_start_opts opts;
-    if (!name_ok(job, "signal name", job->name, 127) || !srv__job_field_str(job, o, "type", true, &type) ||
+    if (!srv__members_check(job, o, start_members, signal_with_start_members, NULL) ||
+        !name_ok(job, "signal name", job->name, 127) || !srv__job_field_str(job, o, "type", true, &type) ||
         !name_ok(job, "workflow type", type, STORE_TYPE_MAX) || !start_opts(job, o, &opts))
         return;
     struct ttai_buf in, args;
@@ -539,7 +555,8 @@ static void do_query(struct ttai_server *srv, struct srv_job *job, json_t *o)
     struct ttai_run_id run;
     bool has_run;
     uint64_t until;
-    if (!name_ok(job, "query name", job->name, 127) || !field_run_id(job, o, &run, &has_run) ||
+    if (!srv__members_check(job, o, query_members, NULL, NULL) ||
+        !name_ok(job, "query name", job->name, 127) || !field_run_id(job, o, &run, &has_run) ||
         !field_event_id(job, o, "until_event", &until))
         return;
     struct ttai_buf in, answer;

@@ -292,6 +292,17 @@ case_errors() {
     check "unknown workflow (result)" "$(req GET "$API/workflows/nobody/result")" 404
     check "unknown workflow (cancel)" "$(req POST "$API/workflows/nobody/cancel" '{}')" 404
     check "unknown route" "$(req GET "$BASE/api/v1/nothing")" 404
+    # A name in the path is percent-encoded UTF-8: anything else is refused,
+    # so that one name cannot be spelt two ways.
+    check "malformed escape" "$(req GET "$BASE/api/v1/namespaces/a%zzb/workflows")" 400
+    check "malformed escape: why" "$(jbody .error.message)" \
+        "\"malformed path: a '%' is not followed by two hex digits\""
+    check "escape cut short" "$(req POST "$API/workflows/e%1/signals/add" '{}')" 400
+    check "escaped NUL" "$(req GET "$API/workflows/a%00b")" 400
+    check "escaped NUL: why" "$(jbody .error.message)" '"malformed path: a name holds a NUL byte (%00)"'
+    check "not UTF-8" "$(req GET "$API/workflows/%ff")" 400
+    check "not UTF-8: why" "$(jbody .error.message)" '"malformed path: a name is not UTF-8 text"'
+    check "an escape that decodes" "$(req GET "$API/workflows/%65%31")" 200
     check "unknown verb" "$(req GET "$API/workflows/e1/nothing")" 404
     check "wrong method" "$(req GET "$API/workflows/e1/signals/add")" 405
     check "wrong method code" "$(jbody .error.code)" '"method_not_allowed"'
@@ -300,6 +311,17 @@ case_errors() {
     check "conflict code" "$(jbody .error.code)" '"conflict"'
     check "result running" "$(req GET "$API/workflows/e1/result")" 202
     check "result running body" "$(body)" '{"status":"running"}'
+    # A field a call does not read is refused, not ignored.
+    check "start: unknown field" \
+        "$(req POST "$API/workflows" '{"type":"counter","id":"uf","id_confict":"use_existing"}')" 400
+    check "start: unknown field named" "$(jbody .error.message)" "\"unknown field 'id_confict'\""
+    check "signal: unknown field" "$(req POST "$API/workflows/e1/signals/add" '{"inptu":1}')" 400
+    check "signal: unknown field named" "$(jbody .error.message)" "\"unknown field 'inptu'\""
+    check "signal-with-start: unknown field" \
+        "$(req POST "$API/workflows/e1/signal-with-start/add" '{"type":"counter","signal_input":1,"id":"e1"}')" 400
+    check "signal-with-start: unknown field named" "$(jbody .error.message)" "\"unknown field 'id'\""
+    check "query: unknown field" "$(req POST "$API/workflows/e1/queries/value" '{"until":2}')" 400
+    check "query: unknown field named" "$(jbody .error.message)" "\"unknown field 'until'\""
     check "terminate" "$(req POST "$API/workflows/e1/terminate" '{}')" 200
     check "closed: signal" "$(req POST "$API/workflows/e1/signals/add" '{"input":1}')" 409
     check "closed: cancel" "$(req POST "$API/workflows/e1/cancel" '{}')" 409
