@@ -114,11 +114,13 @@ static void stream_end(struct srv_alerts *al, struct srv_alert_stream *st)
     al->stream_count--;
 }
 
-/* Sends what the stream has not seen. Returns false when its client left
- * (the stream is then ended and freed). */
-static bool stream_pump(struct srv_alerts *al, struct srv_alert_stream *st, bool ping)
+/* Sends what the stream has not seen (and a ping when it has been quiet
+ * long). Returns false when its client left (the stream is then ended and
+ * freed); with `probe` its socket is asked (srv__client_gone). */
+static bool stream_pump(struct srv_alerts *al, struct srv_alert_stream *st, bool ping,
+                        bool probe)
 {
-    if (evhttp_request_get_connection(st->req) == NULL) {
+    if (probe ? srv__client_gone(st->req) : evhttp_request_get_connection(st->req) == NULL) {
         stream_end(al, st);
         return false;
     }
@@ -145,14 +147,14 @@ static bool stream_pump(struct srv_alerts *al, struct srv_alert_stream *st, bool
     return true;
 }
 
-static void streams_pump(struct ttai_server *srv, bool ping)
+static void streams_pump(struct ttai_server *srv, bool ping, bool probe)
 {
     struct srv_alerts *al = srv->alerts;
     struct srv_alert_stream **pp = &al->streams;
     while (*pp != NULL) {
         struct srv_alert_stream *st = *pp;
         struct srv_alert_stream *next = st->next;
-        if (stream_pump(al, st, ping))
+        if (stream_pump(al, st, ping, probe))
             pp = &st->next;
         else
             *pp = next;
@@ -165,14 +167,14 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    streams_pump(arg, false);
+    streams_pump(arg, false, false);
 }
 
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    streams_pump(arg, true);
+    streams_pump(arg, true, true); /* a closed stream frees its slot within a tick */
 }
 
 /* The seq of the oldest of the last n alerts of ns still in the ring (the
@@ -265,6 +267,8 @@ void srv__alerts_get(struct ttai_server *srv, struct evhttp_request *req, const 
         srv__log_request(srv, req, s ? 200 : 500, t0);
         return;
     }
+    if (al->stream_count == ALERT_STREAMS_MAX)
+        streams_pump(srv, false, true); /* the slots of clients gone since the last tick */
     if (al->stream_count == ALERT_STREAMS_MAX) {
         srv__reply_error(req, 503, "unavailable", "too many alert streams open (%d)", ALERT_STREAMS_MAX);
         return;
@@ -294,7 +298,7 @@ void srv__alerts_get(struct ttai_server *srv, struct evhttp_request *req, const 
         evbuffer_free(hello);
     }
     al->stream_count++;
-    if (!stream_pump(al, st, false))
+    if (!stream_pump(al, st, false, false))
         return; /* the client left already: ended and freed */
     st->next = al->streams;
     al->streams = st;

@@ -236,6 +236,10 @@ void srv__history_follow(struct ttai_server *srv, struct evhttp_request *req, co
                          const char *workflow_id, const char *query);
 void srv__streams_end(struct ttai_server *srv);
 bool srv__is_stream(struct ttai_server *srv, struct evhttp_request *req);
+/* Whether the client of a streamed answer has gone: its connection was
+ * freed, or its socket reads end-of-file or an error. libevent notices a
+ * close only when it next writes (a ping), so the streams' ticks ask. */
+bool srv__client_gone(struct evhttp_request *req);
 /* Parks a result long-poll until a close of its workflow or its deadline;
  * false when there is no memory to (the caller answers it as at its
  * deadline). */

@@ -16,14 +16,18 @@
  */
 #include "server_int.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
+#include <sys/socket.h>
 
 #define STREAM_TICK_MS 5
+#define STREAM_PROBE_MS 1000 /* how often a stream's socket is asked whether its client left */
 #define STREAM_EVENTS_PER_TICK 2000
 #define STREAM_PING_MS 15000
 
@@ -33,9 +37,25 @@ struct srv_stream {
     struct ttai_run_id run;
     uint64_t next_event;              /* the next event id to send */
     int64_t last_send_ms;
+    int64_t last_probe_ms;
 };
 
 /* ---- History streams ------------------------------------------------------------ */
+
+bool srv__client_gone(struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    if (evcon == NULL)
+        return true;
+    evutil_socket_t fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon));
+    if (fd < 0)
+        return true;
+    /* A stream's client sends nothing after its request: a read that
+     * would not block has found the end of the stream or an error. */
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
 
 static void stream_end(struct srv_stream *st)
 {
@@ -46,7 +66,11 @@ static void stream_end(struct srv_stream *st)
 /* Sends what is new. Returns true when the stream is finished (and ended). */
 static bool stream_pump(struct ttai_server *srv, struct srv_stream *st)
 {
-    if (evhttp_request_get_connection(st->req) == NULL) {
+    int64_t probe_ms = ttai_mono_ns() / 1000000;
+    bool probe = probe_ms - st->last_probe_ms >= STREAM_PROBE_MS;
+    if (probe)
+        st->last_probe_ms = probe_ms;
+    if (probe ? srv__client_gone(st->req) : evhttp_request_get_connection(st->req) == NULL) {
         stream_end(st);
         return true;
     }

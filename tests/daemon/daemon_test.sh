@@ -1225,6 +1225,26 @@ case_alerts() {
     timeout 1 curl -s -N "${auth[@]}" -H 'Last-Event-ID: 1' "$API/alerts?follow=1" >"$TMP/sse3"
     check "resumed after the last id" "$(grep -c '^data: ' "$TMP/sse3")" 0
     check "delivery completed" "$(req POST "$API/workflows/alert-router/queries/get_status" '{}' "${auth[@]}" && jbody '.result.delivered')" 2001
+    # A closed stream frees its slot: with all 64 taken a 65th is refused;
+    # once their clients close, a new one is served at once (the refusal
+    # first asks the streams' sockets, as the 1 s tick does).
+    local slots=() i open
+    for i in $(seq 1 64); do
+        curl -s -N "${auth[@]}" "$API/alerts?follow=1&recent=0" >"$TMP/slot-$i" &
+        slots+=($!)
+    done
+    for _ in $(seq 1 200); do
+        open=$(cat "$TMP"/slot-* | grep -c '^: alerts of namespace')
+        [ "$open" = 64 ] && break
+        sleep 0.05
+    done
+    check "64 streams open" "$open" 64
+    check "a 65th refused" "$(req GET "$API/alerts?follow=1" '' "${auth[@]}" --max-time 5)" 503
+    kill "${slots[@]}" 2>/dev/null
+    wait "${slots[@]}" 2>/dev/null
+    check "served once the others closed" \
+        "$(curl -s -N --max-time 1 -o "$TMP/slot-new" -w '%{http_code}' "${auth[@]}" "$API/alerts?follow=1&recent=0")" 200
+    check "its stream opened" "$(grep -c '^: alerts of namespace default' "$TMP/slot-new")" 1
     check "alive" "$(req GET "$BASE/healthz")" 200
     stop_daemon
     check "sigterm exit" $STOP_RC 0
