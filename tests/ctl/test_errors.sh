@@ -50,13 +50,19 @@ has err "ttaictl: workflow 'w-fail' failed: ApplicationError: boom"
 has err "ttaictl workflow show --id w-fail"
 empty out
 
-# 3: nothing listens. Take a port from a fake, then stop it.
-"$fake" "$work/requests2" "$work/release" >"$work/port2" &
-pid2=$!
+# 3: nothing listens. A socket bound to a port and not listening holds it,
+# so that no other test's server takes it meanwhile, and refuses connects.
+python3 -c '
+import socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+time.sleep(3600)  # stopped by cleanup
+' >"$work/port2" &
+pids+=("$!")
 for _ in $(seq 200); do [ -s "$work/port2" ] && break; sleep 0.05; done
 closed=$(head -n1 "$work/port2")
-kill "$pid2"
-wait "$pid2" 2>/dev/null || true
+[ -n "$closed" ] || fail "no port to leave closed"
 for cmd in "workflow list" "workflow describe --id x" "workflow start --type t --id x" \
            "workflow show --id x --follow" "workflow result --id x" "workflow query --id x --name q"; do
     # shellcheck disable=SC2086
