@@ -123,6 +123,14 @@ static int add_start_ops(struct store_batch *b, const struct store_run *run, boo
     return rc;
 }
 
+/* Whether the id reuse policy refuses a new run after a closed one. */
+static bool reuse_refused(const struct ttai_start_opts *opts, int closed_status)
+{
+    return opts->id_reuse == TTAI_REUSE_REJECT ||
+           (opts->id_reuse == TTAI_REUSE_ALLOW_FAILED_ONLY &&
+            closed_status == STORE_RUN_COMPLETED);
+}
+
 /* How many times a start whose commit a condition refused is made again. */
 #define START_ATTEMPTS_MAX 8
 
@@ -213,9 +221,7 @@ static int start_prepare(struct ttai_engine *eng, const char *ns, const char *ty
         }
         if (opts->id_conflict != TTAI_CONFLICT_TERMINATE)
             return ttai_errf(err, TTAI_EEXIST, "workflow '%s' is already running", workflow_id);
-    } else if (op->exists && (opts->id_reuse == TTAI_REUSE_REJECT ||
-                              (opts->id_reuse == TTAI_REUSE_ALLOW_FAILED_ONLY &&
-                               op->existing.status == STORE_RUN_COMPLETED))) {
+    } else if (op->exists && reuse_refused(opts, op->existing.status)) {
         return ttai_errf(err, TTAI_EEXIST, "workflow id '%s' was used and the reuse policy refuses it",
                          workflow_id);
     }
@@ -557,18 +563,26 @@ static uint64_t start_id_hash(const char *ns, const char *workflow_id)
     return h != 0 ? h : 1;
 }
 
-/* Adds the id; false when it was there. */
-static bool start_ids_add(struct start_ids *set, const char *ns, const char *workflow_id)
+/* The slot of the id's hash: where it is, or the empty one where it goes. */
+static uint64_t *start_ids_slot(struct start_ids *set, const char *ns, const char *workflow_id,
+                                uint64_t *hash)
 {
-    uint64_t h = start_id_hash(ns, workflow_id);
-    for (size_t i = (size_t)h & set->mask;; i = (i + 1) & set->mask) {
-        if (set->slots[i] == h)
-            return false;
-        if (set->slots[i] == 0) {
-            set->slots[i] = h;
-            return true;
-        }
-    }
+    uint64_t h = *hash = start_id_hash(ns, workflow_id);
+    for (size_t i = (size_t)h & set->mask;; i = (i + 1) & set->mask)
+        if (set->slots[i] == h || set->slots[i] == 0)
+            return &set->slots[i];
+}
+
+static void start_ids_add(struct start_ids *set, const char *ns, const char *workflow_id)
+{
+    uint64_t h;
+    *start_ids_slot(set, ns, workflow_id, &h) = h;
+}
+
+static bool start_ids_has(struct start_ids *set, const char *ns, const char *workflow_id)
+{
+    uint64_t h;
+    return *start_ids_slot(set, ns, workflow_id, &h) == h;
 }
 
 void eng_starts_prepare(struct ttai_engine *eng, struct eng_group *group,
@@ -596,12 +610,12 @@ void eng_starts_prepare(struct ttai_engine *eng, struct eng_group *group,
     TTAI_ASSERT(ids.slots != NULL);
     for (size_t r = 0; r < in_flight_count; r++)
         for (size_t i = 0; i < in_flight[r]->count; i++)
-            (void)start_ids_add(&ids, in_flight[r]->ops[i]->run.ns,
-                                in_flight[r]->ops[i]->run.workflow_id);
+            start_ids_add(&ids, in_flight[r]->ops[i]->run.ns,
+                          in_flight[r]->ops[i]->run.workflow_id);
     struct start_list later = {0};
     while (req != NULL) {
         struct eng_start_req *next = req->next;
-        if (!start_ids_add(&ids, req->ns, req->workflow_id)) {
+        if (start_ids_has(&ids, req->ns, req->workflow_id)) {
             start_list_push(&later, req);
             req = next;
             continue;
@@ -614,11 +628,15 @@ void eng_starts_prepare(struct ttai_engine *eng, struct eng_group *group,
                                NULL, START_LOCK_HELD, op, &err);
         if (rc != 0 || op->batch == NULL) {
             /* Refused by the checks, or answered without a commit
-             * (TTAI_CONFLICT_USE_EXISTING on a running workflow). */
-            req->ended_cb(req->arg, rc, rc == 0 ? &op->run.run_id : NULL, rc != 0 ? &err : NULL);
+             * (TTAI_CONFLICT_USE_EXISTING on a running workflow): the
+             * next start of this id may be made in this round too. */
+            req->ended_cb(req->arg, rc, rc == 0 ? &op->run.run_id : NULL, false,
+                          rc != 0 ? &err : NULL);
             ttai_free(op);
             ttai_free(req);
         } else {
+            /* Committing: a later start of this id waits for its outcome. */
+            start_ids_add(&ids, req->ns, req->workflow_id);
             op->req = req;
             eng_group_submit(eng, group, op->batch, &op->pending);
             op->pending.err_out = &op->err;
@@ -644,7 +662,7 @@ int eng_starts_finish(struct ttai_engine *eng, struct eng_starts *s)
         if (rc == TTAI_ECONFLICT && ++req->attempts < START_ATTEMPTS_MAX) {
             start_list_push(&again, req);
         } else {
-            req->ended_cb(req->arg, rc, rc == 0 ? &op->run.run_id : NULL,
+            req->ended_cb(req->arg, rc, rc == 0 ? &op->run.run_id : NULL, rc == 0,
                           rc != 0 ? &op->err : NULL);
             ttai_free(req);
         }
@@ -666,7 +684,7 @@ void eng_starts_drop(struct ttai_engine *eng)
         struct ttai_err err;
         ttai_errf(&err, TTAI_ECLOSED, "the engine closed before starting workflow '%s'",
                   req->workflow_id);
-        req->ended_cb(req->arg, TTAI_ECLOSED, NULL, &err); /* the caller's again */
+        req->ended_cb(req->arg, TTAI_ECLOSED, NULL, false, &err); /* the caller's again */
         ttai_free(req);
         req = next;
     }
@@ -1000,12 +1018,12 @@ int ttai_engine_signal_with_start(struct ttai_engine *eng, const char *ns, const
         rc = start_run(eng, ns, type, workflow_id, input, &start, &ev, run_id_out, err);
         if (rc != TTAI_EEXIST && rc != TTAI_ECONFLICT)
             return rc;
-        /* Refused while no run is running: the reuse policy's answer,
-         * which trying again would only repeat. */
+        /* Refused by the reuse policy (the run is closed and the policy
+         * refuses its status): trying again would only repeat that. */
         struct store_run now;
         if (rc == TTAI_EEXIST &&
             resolve_run(eng, ns, workflow_id, NULL, &now, NULL) == 0 &&
-            now.status != STORE_RUN_RUNNING)
+            now.status != STORE_RUN_RUNNING && reuse_refused(&start, now.status))
             return rc;
     }
     return ttai_errf(err, TTAI_ECONFLICT, "workflow '%s' kept changing", workflow_id);

@@ -1189,6 +1189,7 @@ void ttai_engine_close(struct ttai_engine *eng)
     eng_starts_drop(eng);
     while (eng->round_count > 0)
         (void)round_finish_oldest(eng); /* returns a count, not an error */
+    eng_starts_drop(eng); /* starts a round's finish queued to be made again */
     pthread_mutex_unlock(&eng->mu);
     eng_scheds_close(eng->sched);
     eng->sched = NULL;

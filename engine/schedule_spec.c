@@ -193,11 +193,10 @@ static bool date_accepted(const struct eng_sched_spec *spec, int y, int m, int d
 
 int eng_sched_spec_next(const struct eng_sched_spec *spec, int64_t after_s, int64_t *next_s)
 {
-    /* Before year 1 the search starts at its first second (so a fire at
-     * that very second is the one instant never found); a backfill from
-     * there asks for the fires after one second earlier. */
-    if (after_s < SEARCH_FROM_MIN_S)
-        after_s = SEARCH_FROM_MIN_S;
+    /* From before year 1 the search asks for the fires after the second
+     * before it (a backfill from 0001-01-01T00:00:00Z asks from there). */
+    if (after_s < SEARCH_FROM_MIN_S - 1)
+        after_s = SEARCH_FROM_MIN_S - 1;
     if (after_s > SEARCH_FROM_MAX_S)
         return TTAI_ENOTFOUND;
     struct search s = {spec, after_s, INT64_MAX};

@@ -388,10 +388,12 @@ static void reply_ids(struct srv_job *job, int status, const char *workflow_id,
  * outcome is kept here; the loop builds the reply (srv__start_answer), so
  * that the engine thread, which finishes a whole round before it starts
  * the next, does no JSON. */
-static void start_ended(void *arg, int rc, const struct ttai_run_id *run, const struct ttai_err *err)
+static void start_ended(void *arg, int rc, const struct ttai_run_id *run, bool started,
+                        const struct ttai_err *err)
 {
     struct srv_job *job = arg;
     job->start_rc = rc;
+    job->start_made = started;
     if (rc == 0)
         job->start_run = *run;
     else if (err != NULL)
@@ -400,12 +402,11 @@ static void start_ended(void *arg, int rc, const struct ttai_run_id *run, const 
     srv__job_back(job);
 }
 
-/* Whether the start found the run that TTAI_CONFLICT_USE_EXISTING keeps
- * (before_run: the run the request saw before the start). */
+/* Whether the start found the run that TTAI_CONFLICT_USE_EXISTING keeps,
+ * instead of making one. */
 static bool start_found_existing(const struct srv_job *job)
 {
-    return !ttai_run_id_is_zero(&job->before_run) &&
-           ttai_run_id_eq(&job->before_run, &job->start_run);
+    return job->start_rc == 0 && !job->start_made;
 }
 
 /* Its ids, 201 for a new run, 200 for the running one that
@@ -443,8 +444,6 @@ static void do_start(struct ttai_server *srv, struct srv_job *job, json_t *o)
             ttai_buf_release(&in);
             return;
         }
-        if (opts.id_conflict == TTAI_CONFLICT_USE_EXISTING)
-            current_run(srv, job, &job->before_run);
         /* Made by the engine thread in its next round (a start is only
          * ever parsed on the loop); start_ended hands the job back. */
         struct ttai_err err = {0};

@@ -87,9 +87,9 @@ struct srv_job {
     /* A start parsed on the loop thread (start_on_loop), being made by
      * the engine thread (ttai_engine_start_async). */
     bool start_queued;
-    struct ttai_run_id before_run;    /* use_existing: the running run it saw first */
     /* What the engine thread reported (start_ended); the loop answers. */
     int start_rc;
+    bool start_made;                  /* the start made the run (false: use_existing found it) */
     struct ttai_run_id start_run;
     struct ttai_err start_err;
     int64_t timeout_ms;

@@ -399,13 +399,17 @@ int ttai_engine_start_end(struct ttai_engine *eng, struct ttai_start_op *op, boo
  * round's, and calls ended_cb(arg, rc, run, err) on the polling thread
  * with what ttai_engine_start would have returned: run is the new run's id
  * (or the running one's, with TTAI_CONFLICT_USE_EXISTING) when rc is 0,
- * err is set when it is not. ended_cb must only hand the outcome back. A
+ * started says which (true: this start made the run), err is set when rc
+ * is not 0. Starts of one workflow id take turns: each is made once the
+ * one queued before it is durable or refused, and sees its run. A start
+ * whose commit a condition refuses (the execution changed meanwhile) is
+ * made again, up to eight times. ended_cb must only hand the outcome back. A
  * poller that waits in ttai_engine_wait is woken. ttai_engine_close ends
  * the starts still queued with TTAI_ECLOSED, and those in a round with
  * their outcome, calling ended_cb on the closing thread: ended_cb and arg
  * must stay valid until ttai_engine_close returns. */
 typedef void (*ttai_start_ended_fn)(void *arg, int rc, const struct ttai_run_id *run,
-                                    const struct ttai_err *err);
+                                    bool started, const struct ttai_err *err);
 int ttai_engine_start_async(struct ttai_engine *eng, const char *ns, const char *type,
                             const char *workflow_id, struct ttai_payload input,
                             const struct ttai_start_opts *opts, ttai_start_ended_fn ended_cb,

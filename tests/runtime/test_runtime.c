@@ -714,16 +714,18 @@ static void test_async_start_busy(struct ttai_testenv *env)
 struct start_ended {
     int calls;
     int rc;
+    bool started;
     struct ttai_run_id run;
     char msg[TTAI_ERR_MSG_MAX];
 };
 
-static void on_start_ended(void *arg, int rc, const struct ttai_run_id *run,
+static void on_start_ended(void *arg, int rc, const struct ttai_run_id *run, bool started,
                            const struct ttai_err *e)
 {
     struct start_ended *s = arg;
     s->calls++;
     s->rc = rc;
+    s->started = started;
     if (run != NULL)
         s->run = *run;
     snprintf(s->msg, sizeof(s->msg), "%s", e != NULL ? e->msg : "");
@@ -756,6 +758,7 @@ static void test_start_async(struct ttai_testenv *env)
     ASSERT_EQ(c.calls, 0);
     ASSERT_EQ(a.calls, 1);
     ASSERT_EQ(a.rc, 0);
+    ASSERT(a.started);
     ASSERT_EQ(b.calls, 1);
     ASSERT_EQ(b.rc, TTAI_EEXIST);
     ASSERT(strstr(b.msg, "workflow 'sa-1' is already running") != NULL);
@@ -774,6 +777,7 @@ static void test_start_async(struct ttai_testenv *env)
     for (int i = 0; i < 3; i++) {
         ASSERT_EQ(t[i].calls, 1);
         ASSERT_EQ(t[i].rc, 0);
+        ASSERT(t[i].started);
         ASSERT_OK(ttai_engine_describe(eng, "default", "sa-1", ended[i], &info, &err), &err);
         ASSERT_EQ(info.status, STORE_RUN_TERMINATED);
     }
@@ -791,9 +795,40 @@ static void test_start_async(struct ttai_testenv *env)
     ASSERT_OK(ttai_testenv_settle(env), &err);
     ASSERT_EQ(d.calls, 1);
     ASSERT_EQ(d.rc, 0);
+    ASSERT(!d.started);
     ASSERT(ttai_run_id_eq(&d.run, &running));
+    /* Starts answered without a commit hold nothing up: queued together,
+     * all are answered in one settle. */
+    struct start_ended u[4] = {{0}};
+    for (int i = 0; i < 4; i++)
+        ASSERT_OK(ttai_engine_start_async(eng, "default", "counter", "sa-2", json(&in, "{}"),
+                                          &use, on_start_ended, &u[i], &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    for (int i = 0; i < 4; i++) {
+        ASSERT_EQ(u[i].calls, 1);
+        ASSERT_EQ(u[i].rc, 0);
+        ASSERT(!u[i].started);
+        ASSERT(ttai_run_id_eq(&u[i].run, &running));
+    }
     ASSERT_OK(ttai_engine_terminate(eng, "default", "sa-2", "test over", &err), &err);
     ASSERT_OK(ttai_testenv_settle(env), &err);
+    /* A start refused by a condition is made again in a later round; at
+     * close, it is answered (TTAI_ECLOSED) rather than left queued. Here
+     * the ticker's stop closes the run in the same round as the start
+     * that would terminate it. */
+    ASSERT_OK(ttai_engine_start(eng, "default", "ticker", "sa-3", json(&in, "{}"), NULL, NULL,
+                                &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    signal_int(eng, "sa-3", "stop", 0);
+    struct start_ended r = {0};
+    ASSERT_OK(ttai_engine_start_async(eng, "default", "ticker", "sa-3", json(&in, "{}"), &term,
+                                      on_start_ended, &r, &err), &err);
+    int polled = ttai_engine_poll(eng, NULL); /* the round with both, not finished */
+    ASSERT(polled > 0);
+    ASSERT_EQ(r.calls, 0);
+    ASSERT_OK(ttai_testenv_restart(env, &err), &err);
+    ASSERT_EQ(r.calls, 1);
+    ASSERT_EQ(r.rc, TTAI_ECLOSED);
     ttai_buf_release(&in);
 }
 

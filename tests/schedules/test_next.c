@@ -232,9 +232,13 @@ void test_next_never(void)
     ASSERT_EQ(eng_sched_spec_next_n(spec, sched_time("9997-06-01T00:00:00Z"), fires, 3), 2);
     ASSERT_TIME(fires[1], "9999-01-01T00:00:00Z");
     eng_sched_spec_free(spec);
-    /* Before year 1 the search starts at its first second: a backfill
-     * from 0001-01-01T00:00:00Z asks for the fires after the second
-     * before it, and finds the days of year 1. */
+    /* From before year 1 the search asks from the second before it: a
+     * backfill from 0001-01-01T00:00:00Z finds the fires of year 1, the
+     * first second's too. */
+    spec = sched_spec("0 0 * * *", NULL, NULL, NULL, NULL);
+    ASSERT_OK(eng_sched_spec_next(spec, INT64_MIN, &next), NULL);
+    ASSERT_TIME(next, "0001-01-01T00:00:00Z");
+    eng_sched_spec_free(spec);
     spec = sched_spec("0 12 * * *", NULL, NULL, NULL, NULL);
     ASSERT_OK(eng_sched_spec_next(spec, sched_time("0001-01-01T00:00:00Z") - 1, &next), NULL);
     ASSERT_TIME(next, "0001-01-01T12:00:00Z");
