@@ -812,10 +812,27 @@ static void test_start_async(struct ttai_testenv *env)
     }
     ASSERT_OK(ttai_engine_terminate(eng, "default", "sa-2", "test over", &err), &err);
     ASSERT_OK(ttai_testenv_settle(env), &err);
-    /* A start refused by a condition is made again in a later round; at
-     * close, it is answered (TTAI_ECLOSED) rather than left queued. Here
-     * the ticker's stop closes the run in the same round as the start
-     * that would terminate it. */
+    /* A start refused by a condition is made again in a later round.
+     * Here the ticker's stop closes the run in the same round as the
+     * start that would terminate it: the start's condition (the run is
+     * running) refuses it, and made again it starts a new run. */
+    struct ttai_run_id stopped;
+    ASSERT_OK(ttai_engine_start(eng, "default", "ticker", "sa-4", json(&in, "{}"), NULL, &stopped,
+                                &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    signal_int(eng, "sa-4", "stop", 0);
+    struct start_ended again = {0};
+    ASSERT_OK(ttai_engine_start_async(eng, "default", "ticker", "sa-4", json(&in, "{}"), &term,
+                                      on_start_ended, &again, &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    ASSERT_EQ(again.calls, 1);
+    ASSERT_EQ(again.rc, 0);
+    ASSERT(again.started && !ttai_run_id_eq(&again.run, &stopped));
+    ASSERT_OK(ttai_engine_describe(eng, "default", "sa-4", &stopped, &info, &err), &err);
+    ASSERT_EQ(info.status, STORE_RUN_COMPLETED); /* stopped, not terminated by the start */
+    ASSERT_OK(ttai_engine_terminate(eng, "default", "sa-4", "test over", &err), &err);
+    ASSERT_OK(ttai_testenv_settle(env), &err);
+    /* The same at close: answered (TTAI_ECLOSED) rather than left queued. */
     ASSERT_OK(ttai_engine_start(eng, "default", "ticker", "sa-3", json(&in, "{}"), NULL, NULL,
                                 &err), &err);
     ASSERT_OK(ttai_testenv_settle(env), &err);
