@@ -576,13 +576,15 @@ static uint64_t *start_ids_slot(struct start_ids *set, const char *ns, const cha
 static void start_ids_add(struct start_ids *set, const char *ns, const char *workflow_id)
 {
     uint64_t h;
-    *start_ids_slot(set, ns, workflow_id, &h) = h;
+    uint64_t *slot = start_ids_slot(set, ns, workflow_id, &h); /* sets h: not in one expression */
+    *slot = h;
 }
 
 static bool start_ids_has(struct start_ids *set, const char *ns, const char *workflow_id)
 {
     uint64_t h;
-    return *start_ids_slot(set, ns, workflow_id, &h) == h;
+    const uint64_t *slot = start_ids_slot(set, ns, workflow_id, &h);
+    return *slot == h;
 }
 
 void eng_starts_prepare(struct ttai_engine *eng, struct eng_group *group,
