@@ -23,12 +23,15 @@
  */
 #include "server_int.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
 
 #define ALERTS_RECENT_DEFAULT 256
@@ -60,7 +63,7 @@ struct srv_alerts {
     struct event *wake_ev;            /* activated by pushers */
     struct event *tick;               /* pings and gone clients, while streams are open */
     struct srv_alert_stream *streams; /* loop thread only */
-    size_t stream_count;
+    _Atomic size_t stream_count;      /* changed on the loop thread, read by /metrics */
 };
 
 /* ---- The ring (any thread) ------------------------------------------------------ */
@@ -107,6 +110,25 @@ static uint64_t ring_low(const struct srv_alerts *al)
 
 /* ---- Streams (loop thread) -------------------------------------------------------- */
 
+/* Whether the client of a stream has gone: its connection was freed, or
+ * its socket reads end-of-file or an error. libevent frees the connection
+ * when its loop handles the close, which may come after a request handled
+ * in the same pass: asking the socket does not wait for that. */
+static bool client_gone(struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    if (evcon == NULL)
+        return true;
+    evutil_socket_t fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon));
+    if (fd < 0)
+        return true;
+    /* A stream's client sends nothing after its request: a read that
+     * would not block has found the end of the stream or an error. */
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 static void stream_end(struct srv_alerts *al, struct srv_alert_stream *st)
 {
     evhttp_send_reply_end(st->req); /* frees a request whose client left */
@@ -116,11 +138,11 @@ static void stream_end(struct srv_alerts *al, struct srv_alert_stream *st)
 
 /* Sends what the stream has not seen (and a ping when it has been quiet
  * long). Returns false when its client left (the stream is then ended and
- * freed); with `probe` its socket is asked (srv__client_gone). */
+ * freed); with `probe` its socket is asked (client_gone). */
 static bool stream_pump(struct srv_alerts *al, struct srv_alert_stream *st, bool ping,
                         bool probe)
 {
-    if (probe ? srv__client_gone(st->req) : evhttp_request_get_connection(st->req) == NULL) {
+    if (probe ? client_gone(st->req) : evhttp_request_get_connection(st->req) == NULL) {
         stream_end(al, st);
         return false;
     }
@@ -174,7 +196,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    streams_pump(arg, true, true); /* a closed stream frees its slot within a tick */
+    streams_pump(arg, true, false);
 }
 
 /* The seq of the oldest of the last n alerts of ns still in the ring (the
@@ -268,7 +290,7 @@ void srv__alerts_get(struct ttai_server *srv, struct evhttp_request *req, const 
         return;
     }
     if (al->stream_count == ALERT_STREAMS_MAX)
-        streams_pump(srv, false, true); /* the slots of clients gone since the last tick */
+        streams_pump(srv, false, true); /* the slots of clients gone, noticed or not yet */
     if (al->stream_count == ALERT_STREAMS_MAX) {
         srv__reply_error(req, 503, "unavailable", "too many alert streams open (%d)", ALERT_STREAMS_MAX);
         return;
@@ -306,6 +328,11 @@ void srv__alerts_get(struct ttai_server *srv, struct evhttp_request *req, const 
         struct timeval tv = {ALERT_TICK_MS / 1000, (ALERT_TICK_MS % 1000) * 1000};
         event_add(al->tick, &tv);
     }
+}
+
+uint64_t srv__alert_streams_open(struct ttai_server *srv)
+{
+    return srv->alerts != NULL ? (uint64_t)atomic_load(&srv->alerts->stream_count) : 0;
 }
 
 bool srv__alerts_is_stream(struct ttai_server *srv, struct evhttp_request *req)

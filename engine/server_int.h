@@ -157,6 +157,7 @@ struct ttai_server {
     struct srv_route_stats route_stats[R__COUNT];
     atomic_ullong closes;
     atomic_ullong parked;             /* long-polls in the waiter index (the loop's count, for /metrics) */
+    atomic_ullong history_streams;    /* history follows open (for /metrics) */
     atomic_bool store_failed;         /* an engine call met TTAI_EFATAL */
 };
 
@@ -236,10 +237,6 @@ void srv__history_follow(struct ttai_server *srv, struct evhttp_request *req, co
                          const char *workflow_id, const char *query);
 void srv__streams_end(struct ttai_server *srv);
 bool srv__is_stream(struct ttai_server *srv, struct evhttp_request *req);
-/* Whether the client of a streamed answer has gone: its connection was
- * freed, or its socket reads end-of-file or an error. libevent notices a
- * close only when it next writes (a ping), so the streams' ticks ask. */
-bool srv__client_gone(struct evhttp_request *req);
 /* Parks a result long-poll until a close of its workflow or its deadline;
  * false when there is no memory to (the caller answers it as at its
  * deadline). */
@@ -282,5 +279,7 @@ void srv__alerts_get(struct ttai_server *srv, struct evhttp_request *req, const 
 /* Ends every alert stream (drain, free). */
 void srv__alerts_end(struct ttai_server *srv);
 bool srv__alerts_is_stream(struct ttai_server *srv, struct evhttp_request *req);
+/* Alert streams open (any thread, for /metrics). */
+uint64_t srv__alert_streams_open(struct ttai_server *srv);
 
 #endif

@@ -264,6 +264,12 @@ void srv__metrics(struct ttai_server *srv, struct srv_job *job)
                              "their workflow to close.\n# TYPE ttai_http_long_polls_parked gauge\n"
                              "ttai_http_long_polls_parked %llu\n",
                         (unsigned long long)atomic_load(&srv->parked));
+    evbuffer_add_printf(out, "# HELP ttai_http_streams_open Server-sent event streams open, by "
+                             "kind.\n# TYPE ttai_http_streams_open gauge\n"
+                             "ttai_http_streams_open{kind=\"history\"} %llu\n"
+                             "ttai_http_streams_open{kind=\"alerts\"} %llu\n",
+                        (unsigned long long)atomic_load(&srv->history_streams),
+                        (unsigned long long)srv__alert_streams_open(srv));
     size_t len = evbuffer_get_length(out);
     job->reply = ttai_malloc(len + 1);
     if (job->reply != NULL) {

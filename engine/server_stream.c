@@ -16,18 +16,14 @@
  */
 #include "server_int.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
-#include <sys/socket.h>
 
 #define STREAM_TICK_MS 5
-#define STREAM_PROBE_MS 1000 /* how often a stream's socket is asked whether its client left */
 #define STREAM_EVENTS_PER_TICK 2000
 #define STREAM_PING_MS 15000
 
@@ -37,41 +33,22 @@ struct srv_stream {
     struct ttai_run_id run;
     uint64_t next_event;              /* the next event id to send */
     int64_t last_send_ms;
-    int64_t last_probe_ms;
 };
 
 /* ---- History streams ------------------------------------------------------------ */
 
-bool srv__client_gone(struct evhttp_request *req)
-{
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-    if (evcon == NULL)
-        return true;
-    evutil_socket_t fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon));
-    if (fd < 0)
-        return true;
-    /* A stream's client sends nothing after its request: a read that
-     * would not block has found the end of the stream or an error. */
-    char c;
-    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
-}
-
-static void stream_end(struct srv_stream *st)
+static void stream_end(struct ttai_server *srv, struct srv_stream *st)
 {
     evhttp_send_reply_end(st->req); /* frees a request whose client left */
     ttai_free(st);
+    atomic_fetch_sub(&srv->history_streams, 1);
 }
 
 /* Sends what is new. Returns true when the stream is finished (and ended). */
 static bool stream_pump(struct ttai_server *srv, struct srv_stream *st)
 {
-    int64_t probe_ms = ttai_mono_ns() / 1000000;
-    bool probe = probe_ms - st->last_probe_ms >= STREAM_PROBE_MS;
-    if (probe)
-        st->last_probe_ms = probe_ms;
-    if (probe ? srv__client_gone(st->req) : evhttp_request_get_connection(st->req) == NULL) {
-        stream_end(st);
+    if (evhttp_request_get_connection(st->req) == NULL) { /* libevent saw the client leave */
+        stream_end(srv, st);
         return true;
     }
     struct store_read *rd;
@@ -111,7 +88,7 @@ static bool stream_pump(struct ttai_server *srv, struct srv_stream *st)
     if (buf != NULL)
         evbuffer_free(buf);
     if (closed)
-        stream_end(st);
+        stream_end(srv, st);
     return closed;
 }
 
@@ -190,6 +167,7 @@ void srv__history_follow(struct ttai_server *srv, struct evhttp_request *req, co
     evhttp_add_header(h, "Cache-Control", "no-cache");
     evhttp_send_reply_start(req, 200, "OK");
     srv__log_request(srv, req, 200, ttai_mono_ns());
+    atomic_fetch_add(&srv->history_streams, 1);
     if (stream_pump(srv, st))
         return;
     st->next = srv->streams;
@@ -215,7 +193,7 @@ void srv__streams_end(struct ttai_server *srv)
     while (srv->streams != NULL) {
         struct srv_stream *st = srv->streams;
         srv->streams = st->next;
-        stream_end(st);
+        stream_end(srv, st);
     }
     if (srv->stream_tick != NULL)
         event_del(srv->stream_tick);

@@ -386,6 +386,22 @@ case_stream() {
     req POST "$API/workflows/f2/signals/add" '{"input":1}' >/dev/null
     sleep 0.1
     check "alive after a client left" "$(req GET "$BASE/healthz")" 200
+    # Its stream ends, the run still open, and stops counting.
+    local open=
+    for _ in $(seq 1 100); do
+        curl -s "$BASE/metrics" >"$TMP/ms"
+        open=$(metric "$TMP/ms" 'ttai_http_streams_open{kind="history"}')
+        [ "$open" = 0 ] && break
+        sleep 0.05
+    done
+    check "a left stream is ended" "$open" 0
+    curl -s -N "$API/workflows/f2/history?follow=1" >"$TMP/sse-f2" &
+    local f2=$!
+    for _ in $(seq 1 100); do grep -q '^event: history' "$TMP/sse-f2" && break; sleep 0.05; done
+    curl -s "$BASE/metrics" >"$TMP/ms"
+    check "an open stream counts" "$(metric "$TMP/ms" 'ttai_http_streams_open{kind="history"}')" 1
+    kill "$f2" 2>/dev/null
+    wait "$f2" 2>/dev/null
     stop_daemon
     check "sigterm exit" $STOP_RC 0
 }
@@ -708,7 +724,7 @@ case_metrics() {
                ttai_commit_group_batches_max ttai_store_map_bytes ttai_activity_dispatch_seconds \
                ttai_http_requests_total ttai_http_request_duration_seconds \
                ttai_http_worker_wait_seconds_total ttai_http_handler_seconds_total ttai_runs_closed_total \
-               ttai_http_long_polls_parked \
+               ttai_http_long_polls_parked ttai_http_streams_open \
                ttai_workflow_tasks_fused_total ttai_workflow_task_duration_seconds \
                ttai_commit_group_batches ttai_commit_duration_seconds ttai_activity_attempts_total \
                ttai_activity_failures_total ttai_activity_timeouts_total ttai_timers_fired_total \
@@ -1227,7 +1243,7 @@ case_alerts() {
     check "delivery completed" "$(req POST "$API/workflows/alert-router/queries/get_status" '{}' "${auth[@]}" && jbody '.result.delivered')" 2001
     # A closed stream frees its slot: with all 64 taken a 65th is refused;
     # once their clients close, a new one is served at once (the refusal
-    # first asks the streams' sockets, as the 1 s tick does).
+    # first asks the streams' sockets, not waiting for the 1 s tick).
     local slots=() i open
     for i in $(seq 1 64); do
         curl -s -N "${auth[@]}" "$API/alerts?follow=1&recent=0" >"$TMP/slot-$i" &
@@ -1239,6 +1255,8 @@ case_alerts() {
         sleep 0.05
     done
     check "64 streams open" "$open" 64
+    curl -s "${auth[@]}" "$BASE/metrics" >"$TMP/ms"
+    check "64 streams counted" "$(metric "$TMP/ms" 'ttai_http_streams_open{kind="alerts"}')" 64
     check "a 65th refused" "$(req GET "$API/alerts?follow=1" '' "${auth[@]}" --max-time 5)" 503
     kill "${slots[@]}" 2>/dev/null
     wait "${slots[@]}" 2>/dev/null
