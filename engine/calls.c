@@ -712,7 +712,7 @@ static int append_input(struct ttai_engine *eng, const char *ns, const char *wor
         }
         if (rec.status != STORE_RUN_RUNNING)
             return ttai_errf(err, TTAI_ECLOSED, "workflow '%s' is %s", workflow_id,
-                             store_run_status_name(rec.status));
+                             store_run_status_text(rec.status));
         struct store_batch *b = store_batch_new();
         if (b == NULL)
             return ttai_errf(err, TTAI_ENOMEM, "out of memory");
@@ -767,7 +767,7 @@ int ttai_engine_terminate(struct ttai_engine *eng, const char *ns, const char *w
     int rc = resolve_run(eng, ns, workflow_id, NULL, &rec, err);
     if (rc == 0 && rec.status != STORE_RUN_RUNNING)
         rc = ttai_errf(err, TTAI_ECLOSED, "workflow '%s' is %s", workflow_id,
-                       store_run_status_name(rec.status));
+                       store_run_status_text(rec.status));
     struct store_batch *b = rc == 0 ? store_batch_new() : NULL;
     if (b != NULL) {
         rc = eng_terminate_run(eng, &rec, STORE_EV_WORKFLOW_TERMINATED, reason ? reason : "", b, err);
@@ -971,7 +971,7 @@ int ttai_engine_result(struct ttai_engine *eng, const char *ns, const char *work
         else
             rc = ttai_errf(err, ev.type == STORE_EV_WORKFLOW_FAILED ? TTAI_EIO : TTAI_ECLOSED,
                            "workflow '%s' %s: %.*s%s%.*s", workflow_id,
-                           store_run_status_name(rec.status), (int)ev.failure_type.len,
+                           store_run_status_text(rec.status), (int)ev.failure_type.len,
                            (const char *)ev.failure_type.data, ev.failure_type.len ? ": " : "",
                            (int)ev.failure_message.len, (const char *)ev.failure_message.data);
     }
@@ -996,14 +996,18 @@ int ttai_engine_signal_with_start(struct ttai_engine *eng, const char *ns, const
     if (args.len > STORE_EVENT_BYTES_MAX / 2)
         return ttai_errf(err, TTAI_ETOOBIG, "signal arguments of %zu bytes are over the limit",
                          args.len);
+    /* TTAI_CONFLICT_TERMINATE ends a running run and starts a new one with
+     * the signal, in one batch (Temporal's TERMINATE_EXISTING); otherwise a
+     * running run is signalled, and the start below must not find one. */
+    bool terminate = opts != NULL && opts->id_conflict == TTAI_CONFLICT_TERMINATE;
     struct ttai_start_opts start = opts ? *opts : (struct ttai_start_opts){0};
-    start.id_conflict = TTAI_CONFLICT_FAIL;
+    start.id_conflict = terminate ? TTAI_CONFLICT_TERMINATE : TTAI_CONFLICT_FAIL;
     for (int attempt = 0; attempt < 3; attempt++) {
         struct store_event ev = {.type = STORE_EV_SIGNAL_RECEIVED,
                                  .name = {(const uint8_t *)name, strlen(name)},
                                  .payload = {args.data, args.len}};
         /* Running: signal it. */
-        int rc = append_input(eng, ns, workflow_id, NULL, &ev, name, err);
+        int rc = terminate ? TTAI_ENOTFOUND : append_input(eng, ns, workflow_id, NULL, &ev, name, err);
         if (rc == 0) {
             if (run_id_out != NULL) {
                 struct store_run rec;
@@ -1014,8 +1018,9 @@ int ttai_engine_signal_with_start(struct ttai_engine *eng, const char *ns, const
         }
         if (rc != TTAI_ENOTFOUND && rc != TTAI_ECLOSED)
             return rc;
-        /* Not running: start it with the signal in one batch. A concurrent
-         * start wins the execution's condition; then signal that run. */
+        /* Not running (or to be ended): start it with the signal in one
+         * batch. A concurrent start wins the execution's condition; then
+         * signal that run. */
         ev.time_ms = eng_now_ms(eng);
         rc = start_run(eng, ns, type, workflow_id, input, &start, &ev, run_id_out, err);
         if (rc != TTAI_EEXIST && rc != TTAI_ECONFLICT)

@@ -246,7 +246,7 @@ struct ttai_wf *eng_run_load(struct ttai_engine *eng, const struct ttai_run_id *
     const struct ttai_workflow_def *def = NULL;
     if (rc == 0 && rec.status != STORE_RUN_RUNNING && !allow_closed)
         rc = ttai_errf(err, TTAI_ECLOSED, "run of '%s' is %s", rec.workflow_id,
-                       store_run_status_name(rec.status));
+                       store_run_status_text(rec.status));
     if (rc == 0 && (def = eng_find_workflow(eng->registry, rec.type)) == NULL)
         rc = ttai_errf(err, TTAI_ENOTFOUND, "workflow type '%s' is not registered", rec.type);
     struct eng_arena tmp = {0};

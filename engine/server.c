@@ -577,6 +577,26 @@ const char *srv__method_name(struct evhttp_request *req)
     }
 }
 
+/* 405, with the Allow header RFC 9110 asks for ("GET, DELETE") and the
+ * same methods in the message ("use GET or DELETE"). */
+static void reply_not_allowed(struct evhttp_request *req, const char *allowed)
+{
+    char header[64];
+    size_t n = 0;
+    for (const char *p = allowed; *p != '\0' && n + 3 < sizeof(header); p++) {
+        if (strncmp(p, " or ", 4) == 0) {
+            header[n++] = ',';
+            header[n++] = ' ';
+            p += 3;
+        } else {
+            header[n++] = *p;
+        }
+    }
+    header[n] = '\0';
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", header);
+    srv__reply_error(req, 405, "method_not_allowed", "use %s", allowed);
+}
+
 /* The matching row, or NULL; *path_known tells a 405 from a 404, and
  * allowed gets the methods the path has ("GET or POST"). */
 static const struct srv_route_def *route_find(char *const *seg, int n, const char *method,
@@ -819,7 +839,7 @@ static void request_cb(struct evhttp_request *req, void *arg)
     if (n == PATH_UNDECODABLE)
         srv__reply_error(req, 400, "bad_request", "malformed path: %s", undecodable);
     else if (r == NULL && path_known)
-        srv__reply_error(req, 405, "method_not_allowed", "use %s", allowed);
+        reply_not_allowed(req, allowed);
     else if (r == NULL)
         srv__reply_error(req, 404, "not_found", "no route %s", path);
     else if (r->route == R_HEALTHZ)

@@ -76,9 +76,7 @@ int srv__status_of(int rc, const char **code)
 
 const char *srv__status_name(int status)
 {
-    static const char *const names[] = {NULL, "running", "completed", "failed", "canceled",
-                                        "terminated", "continued_as_new", "timed_out"};
-    return status >= 1 && status <= STORE_RUN_STATUS_MAX ? names[status] : "unknown";
+    return store_run_status_text(status);
 }
 
 char *srv__query_param(const char *query, const char *key)
@@ -197,7 +195,10 @@ json_t *srv__job_body(struct srv_job *job, bool required)
         return NULL;
     }
     json_error_t jerr;
-    json_t *o = json_loadb(job->body, job->body_len, 0, &jerr);
+    /* A duplicate key is refused, not settled by its last value (which
+     * one a proxy or a log reader takes differs); a NUL byte outside a
+     * string is malformed JSON, not the end of the body. */
+    json_t *o = json_loadb(job->body, job->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (o == NULL) {
         char msg[300];
         snprintf(msg, sizeof(msg), "malformed JSON at line %d column %d: %s", jerr.line,
@@ -491,6 +492,18 @@ static void do_signal_with_start(struct ttai_server *srv, struct srv_job *job, j
         !name_ok(job, "signal name", job->name, 127) || !srv__job_field_str(job, o, "type", true, &type) ||
         !name_ok(job, "workflow type", type, STORE_TYPE_MAX) || !start_opts(job, o, &opts))
         return;
+    /* A running workflow gets the signal (use_existing, the default) or is
+     * ended for a new run that gets it (terminate_existing); refusing the
+     * call because the workflow runs would defeat signal-with-start, as in
+     * Temporal, which refuses FAIL here too. */
+    const char *conflict = json_string_value(json_object_get(o, "id_conflict"));
+    if (conflict != NULL && strcmp(conflict, "fail") == 0) {
+        srv__job_fail(job, 400, "bad_request",
+                      "signal-with-start takes id_conflict 'use_existing' (the default: a running "
+                      "workflow gets the signal) or 'terminate_existing' (it is ended and a new "
+                      "run gets the signal), not 'fail'");
+        return;
+    }
     struct ttai_buf in, args;
     ttai_buf_init(&in);
     ttai_buf_init(&args);

@@ -28,6 +28,28 @@ struct ns_counts {
     uint64_t by_status[STORE_RUN_STATUS_MAX + 1];
 };
 
+
+/* A label value as the exposition format wants it: a namespace is any
+ * UTF-8 text, and a '"', '\\' or line break left raw would end the label
+ * (or the line) there and make the whole scrape invalid. out holds twice
+ * the namespace limit. */
+static void label_escape(const char *in, char *out, size_t size)
+{
+    size_t n = 0;
+    for (; *in != '\0' && n + 3 < size; in++) {
+        if (*in == '\\' || *in == '"') {
+            out[n++] = '\\';
+            out[n++] = *in;
+        } else if (*in == '\n') {
+            out[n++] = '\\';
+            out[n++] = 'n';
+        } else {
+            out[n++] = *in;
+        }
+    }
+    out[n] = '\0';
+}
+
 static void metrics_workflows(struct ttai_server *srv, struct evbuffer *out)
 {
     struct ns_counts *tab = NULL;
@@ -63,10 +85,13 @@ static void metrics_workflows(struct ttai_server *srv, struct evbuffer *out)
     store_read_end(rd);
     evbuffer_add_printf(out, "# HELP ttai_workflows Workflow runs by namespace and status.\n"
                              "# TYPE ttai_workflows gauge\n");
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        char label[STORE_NS_MAX * 2 + 1];
+        label_escape(tab[i].ns, label, sizeof(label));
         for (int s = 1; s <= STORE_RUN_STATUS_MAX; s++)
             evbuffer_add_printf(out, "ttai_workflows{namespace=\"%s\",status=\"%s\"} %" PRIu64 "\n",
-                                tab[i].ns, srv__status_name(s), tab[i].by_status[s]);
+                                label, srv__status_name(s), tab[i].by_status[s]);
+    }
     ttai_free(tab);
 }
 

@@ -421,7 +421,10 @@ int ttai_engine_signal(struct ttai_engine *eng, const char *ns, const char *work
                        const struct ttai_run_id *run, const char *name, struct ttai_payload args,
                        struct ttai_err *err) TTAI_MUST_CHECK;
 /* Signals the workflow if it is running, or starts it (type, input, opts)
- * with the signal delivered first, atomically. Errors as start and signal. */
+ * with the signal delivered first, atomically. With opts->id_conflict
+ * TTAI_CONFLICT_TERMINATE a running run is terminated instead and the new
+ * one started with the signal, in the same batch; any other id_conflict
+ * signals a running run. Errors as start and signal. */
 int ttai_engine_signal_with_start(struct ttai_engine *eng, const char *ns, const char *type,
                                   const char *workflow_id, struct ttai_payload input,
                                   const struct ttai_start_opts *opts, const char *name,

@@ -90,6 +90,15 @@ const char *store_run_status_name(int status)
     return run_status_names[status];
 }
 
+const char *store_run_status_text(int status)
+{
+    static const char *const texts[STORE_RUN_STATUS_MAX + 1] = {
+        NULL, "running", "completed", "failed", "canceled", "terminated", "continued_as_new",
+        "timed_out",
+    };
+    return status >= 1 && status <= STORE_RUN_STATUS_MAX ? texts[status] : "unknown";
+}
+
 int store_run_status_parse(const char *name)
 {
     for (int s = 1; s <= STORE_RUN_STATUS_MAX; s++)

@@ -172,6 +172,9 @@ enum store_run_status {
 
 /* "Running", "Completed", ...; NULL for an unknown status. */
 const char *store_run_status_name(int status);
+/* The status as the API, the CLI and messages name it ("continued_as_new");
+ * "unknown" for a value out of range. */
+const char *store_run_status_text(int status);
 /* The status for a name (any case), or 0. */
 int store_run_status_parse(const char *name);
 

@@ -380,8 +380,8 @@ static int batch_check(struct group_txn *g, struct store_batch *b)
             if (run.status != op->status)
                 return ttai_errf(&b->err, TTAI_ECONFLICT, "run '%s' is %s, not %s",
                                  ttai_run_id_format(&op->run, text),
-                                 store_run_status_name(run.status),
-                                 store_run_status_name(op->status));
+                                 store_run_status_text(run.status),
+                                 store_run_status_text(op->status));
             found = &op->run;
             break;
         case OP_REQUIRE_EXEC: {

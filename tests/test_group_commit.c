@@ -647,7 +647,7 @@ static void an_check_results(const struct an_result *res)
         }
     }
     ASSERT(strstr(res[1].msg, "wf1") != NULL);
-    ASSERT(strstr(res[2].msg, "Running") != NULL);
+    ASSERT(strstr(res[2].msg, "running") != NULL);
     ASSERT(strstr(res[8].msg, "already exists") != NULL);
     ASSERT(strstr(res[5].msg, "no such run") != NULL);
     ASSERT_U64_EQ(res[0].ids[0], 2);

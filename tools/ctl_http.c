@@ -78,6 +78,19 @@ static size_t buf_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 
 /* ---- Paths ----------------------------------------------------------------- */
 
+/* Appends an escaped path segment. "." and ".." are ids like any other,
+ * but HTTP clients and servers take them for the path's own dot segments
+ * (RFC 3986, 5.2.4: "/workflows/./result" is "/workflows/result"), and
+ * escaping leaves dots alone: they are written %2E, which ttaid decodes. */
+static int segment_add(struct http_buf *b, const char *escaped)
+{
+    if (strcmp(escaped, ".") == 0)
+        return buf_add(b, "%2E", 3);
+    if (strcmp(escaped, "..") == 0)
+        return buf_add(b, "%2E%2E", 6);
+    return buf_add(b, escaped, strlen(escaped));
+}
+
 char *ctl_path(const struct ctl_args *a, const char *fmt, ...)
 {
     struct http_buf b;
@@ -85,14 +98,14 @@ char *ctl_path(const struct ctl_args *a, const char *fmt, ...)
     char *ns = curl_easy_escape(NULL, a->ns, 0);
     int rc = ns == NULL ? -1 : 0;
     if (rc == 0)
-        rc = buf_add(&b, "/api/v1/namespaces/", 19) | buf_add(&b, ns, strlen(ns));
+        rc = buf_add(&b, "/api/v1/namespaces/", 19) | segment_add(&b, ns);
     curl_free(ns);
     va_list ap;
     va_start(ap, fmt);
     for (const char *p = fmt; rc == 0 && *p != '\0'; p++) {
         if (p[0] == '%' && p[1] == 's') {
             char *e = curl_easy_escape(NULL, va_arg(ap, const char *), 0);
-            rc = e == NULL ? -1 : buf_add(&b, e, strlen(e));
+            rc = e == NULL ? -1 : segment_add(&b, e);
             curl_free(e);
             p++;
         } else {
@@ -105,6 +118,14 @@ char *ctl_path(const struct ctl_args *a, const char *fmt, ...)
         return NULL;
     }
     return b.data;
+}
+
+int ctl_request_unbuildable(void)
+{
+    ctl_errorf("cannot build the request: its path would be over %d bytes, or memory ran "
+               "out (ttaid takes workflow ids of at most 255 bytes: docs/api.md, Limits)",
+               URL_BYTES_MAX);
+    return CTL_EXIT_USAGE;
 }
 
 int ctl_path_query(char **path, const char *key, const char *value)
@@ -174,6 +195,7 @@ static CURL *easy_new(const struct ctl_args *a, const char *path, long total_ms,
     (void)curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
     (void)curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, total_ms);
     (void)curl_easy_setopt(curl, CURLOPT_USERAGENT, CTL_PROG);
+    (void)curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L); /* the path is built exactly */
     return curl;
 }
 
@@ -228,9 +250,7 @@ int ctl_http_call(const struct ctl_args *a, const char *method, const char *path
     CURL *curl = easy_new(a, path, timeout_ms, "application/json", text != NULL, &headers, errbuf);
     if (curl == NULL) {
         free(text); /* jansson's allocation */
-        ctl_errorf("cannot build the request (out of memory, or a path over %d bytes)",
-                   URL_BYTES_MAX);
-        return CTL_EXIT_USAGE;
+        return ctl_request_unbuildable();
     }
     struct http_buf in;
     buf_init(&in, HTTP_BODY_BYTES_MAX);
@@ -358,10 +378,8 @@ int ctl_http_stream(const struct ctl_args *a, const char *path, ctl_sse_event_fn
     /* Total timeout 0, by design: the stream stays open as long as the run
      * it follows, which may be days. The connect timeout still applies. */
     CURL *curl = easy_new(a, path, 0, "text/event-stream", false, &headers, errbuf);
-    if (curl == NULL) {
-        ctl_errorf("cannot build the request (out of memory)");
-        return CTL_EXIT_USAGE;
-    }
+    if (curl == NULL)
+        return ctl_request_unbuildable();
     struct sse s = {.curl = curl, .event_cb = event_cb, .arg = arg};
     buf_init(&s.line, SSE_EVENT_BYTES_MAX);
     buf_init(&s.data, SSE_EVENT_BYTES_MAX);
@@ -386,8 +404,8 @@ int ctl_http_stream(const struct ctl_args *a, const char *path, ctl_sse_event_fn
     } else if (status != 200) {
         exit_status = report_server_error(a, status, s.error_body.data, s.error_body.len);
     } else if (rc != CURLE_OK) {
-        ctl_errorf("the stream from ttaid at %s broke: %s; run the command again to resume",
-                   a->address, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        ctl_errorf("the stream from ttaid at %s broke: %s; run the command again to follow "
+                   "the run (from its first event)", a->address, errbuf[0] ? errbuf : curl_easy_strerror(rc));
         exit_status = CTL_EXIT_UNREACHABLE;
     }
     /* An event cut short by the end of the stream is dropped, as SSE says. */

@@ -17,12 +17,6 @@
 #define HISTORY_PAGE_SIZE 1000
 #define HISTORY_PAGES_MAX 100000
 
-static int out_of_memory(void)
-{
-    ctl_errorf("out of memory");
-    return CTL_EXIT_USAGE;
-}
-
 static int print_json(const json_t *v)
 {
     return ctl_json_print(v) == 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
@@ -32,7 +26,7 @@ static int print_json(const json_t *v)
 static int get_object(const struct ctl_args *a, char *path, struct ctl_reply *reply)
 {
     if (path == NULL)
-        return out_of_memory();
+        return ctl_request_unbuildable();
     int rc = ctl_http_call(a, "GET", path, NULL, REQUEST_TIMEOUT_MS, reply);
     ttai_free(path);
     if (rc == 0 && !json_is_object(reply->body)) {
@@ -99,7 +93,7 @@ int ctl_wf_describe(const struct ctl_args *a)
 {
     char *path = ctl_path(a, "/workflows/%s", a->id);
     if (ctl_path_query(&path, "run_id", a->run_id) != 0)
-        return out_of_memory();
+        return ctl_request_unbuildable();
     struct ctl_reply reply;
     int rc = get_object(a, path, &reply);
     if (rc != 0)
@@ -139,7 +133,7 @@ static int list_page(const struct ctl_args *a, const char *token, int64_t want,
     char *path = ctl_path(a, "/workflows");
     if (ctl_path_query(&path, "status", a->status) || ctl_path_query(&path, "type", a->type) ||
         ctl_path_query(&path, "page_size", size) || ctl_path_query(&path, "page_token", token))
-        return out_of_memory();
+        return ctl_request_unbuildable();
     int rc = get_object(a, path, reply);
     if (rc == 0 && !json_is_array(json_object_get(reply->body, "workflows"))) {
         ctl_errorf("ttaid's list answer has no \"workflows\" array");
@@ -182,7 +176,7 @@ int ctl_wf_list(const struct ctl_args *a)
     json_t *all = json_array();
     char *token = NULL;
     bool dropped = false; /* a page held matches past --limit */
-    int rc = all == NULL ? out_of_memory() : 0;
+    int rc = all == NULL ? ctl_request_unbuildable() : 0;
     for (int page = 0; rc == 0 && page < LIST_PAGES_MAX; page++) {
         int64_t left = a->limit_count ? a->limit_count - (int64_t)json_array_size(all) : 0;
         struct ctl_reply reply;
@@ -250,7 +244,7 @@ static int show_page(const struct ctl_args *a, int64_t from, json_t *all, int64_
     char *path = ctl_path(a, "/workflows/%s/history", a->id);
     if (ctl_path_query(&path, "run_id", a->run_id) ||
         ctl_path_query(&path, "from_event", from_text) || ctl_path_query(&path, "page_size", size))
-        return out_of_memory();
+        return ctl_request_unbuildable();
     struct ctl_reply reply;
     int rc = get_object(a, path, &reply);
     if (rc != 0)
@@ -275,7 +269,7 @@ static int show_all(const struct ctl_args *a)
 {
     json_t *all = json_array();
     if (all == NULL)
-        return out_of_memory();
+        return ctl_request_unbuildable();
     int64_t from = 1;
     int rc = 0;
     for (int page = 0; rc == 0 && from != 0 && page < HISTORY_PAGES_MAX; page++)
@@ -297,7 +291,22 @@ struct follow {
     const struct ctl_args *args;
     bool header_done;            /* the table's header is printed with the first event */
     char next_run[128];          /* the run a ContinuedAsNew event named, or "" */
+    bool closed;                 /* the run's closing event was seen */
+    bool output_failed;          /* stdout went away: the stream was stopped here */
 };
+
+/* The events that close a run: ttaid ends a stream after one of them, and
+ * a stream that ends without one was cut (ttaid stopped). */
+static bool closes_run(const char *type)
+{
+    static const char *const closing[] = {"WorkflowCompleted", "WorkflowFailed",
+                                          "WorkflowCanceled",  "WorkflowTerminated",
+                                          "ContinuedAsNew",    "WorkflowTimedOut", NULL};
+    for (size_t i = 0; type != NULL && closing[i] != NULL; i++)
+        if (strcmp(type, closing[i]) == 0)
+            return true;
+    return false;
+}
 
 /* One event of the stream: printed and flushed at once. */
 static int follow_event_cb(const char *event, const char *data, size_t data_len, void *arg)
@@ -317,6 +326,7 @@ static int follow_event_cb(const char *event, const char *data, size_t data_len,
     const char *run_id = json_string_value(json_object_get(v, "run_id"));
     if (type != NULL && strcmp(type, "ContinuedAsNew") == 0 && run_id != NULL)
         snprintf(f->next_run, sizeof(f->next_run), "%s", run_id);
+    f->closed = f->closed || closes_run(type);
     int rc = 0;
     if (a->output == CTL_OUT_JSON) {
         rc = ctl_json_print_line(v);
@@ -328,6 +338,7 @@ static int follow_event_cb(const char *event, const char *data, size_t data_len,
         rc = fflush(stdout) != 0 ? -1 : 0;
     }
     json_decref(v);
+    f->output_failed = rc != 0;
     return rc; /* stdout gone (a closed pipe): stop */
 }
 
@@ -335,10 +346,16 @@ static int show_follow(const struct ctl_args *a)
 {
     char *path = ctl_path(a, "/workflows/%s/history", a->id);
     if (ctl_path_query(&path, "run_id", a->run_id) || ctl_path_query(&path, "follow", "1"))
-        return out_of_memory();
+        return ctl_request_unbuildable();
     struct follow f = {.args = a};
     int rc = ctl_http_stream(a, path, follow_event_cb, &f);
     ttai_free(path);
+    if (rc == 0 && !f.closed && !f.output_failed) {
+        /* Ended cleanly but before the run closed: ttaid is stopping. */
+        ctl_errorf("ttaid at %s ended the stream before the run closed (was it stopped?); "
+                   "run the command again to follow it (from its first event)", a->address);
+        return CTL_EXIT_UNREACHABLE;
+    }
     /* A stream follows one run; the next one is a command away. */
     if (rc == 0 && f.next_run[0] != '\0')
         ctl_errorf("the workflow continued as new as run %s; follow it with '" CTL_PROG

@@ -169,14 +169,19 @@ int ctl_http_stream(const struct ctl_args *a, const char *path, ctl_sse_event_fn
 
 /* The namespace prefix "/api/v1/namespaces/NS" with NS escaped, then the
  * rest: each "%s" in fmt takes one string argument, which is URL-escaped
- * (a path segment or a query value). Returns a ttai_malloc'd string the
- * caller frees, or NULL when out of memory. */
+ * (a path segment or a query value; "." and ".." as %2E). Returns a
+ * ttai_malloc'd string the caller frees, or NULL when out of memory or
+ * over the path limit (ctl_request_unbuildable says so). */
 char *ctl_path(const struct ctl_args *a, const char *fmt, ...);
 
 /* Appends "?key=value" (or "&key=value") to *path, value URL-escaped;
  * *path is reallocated. A NULL value appends nothing. Returns 0, or -1 when
  * out of memory (*path is then freed and NULL). */
 int ctl_path_query(char **path, const char *key, const char *value);
+
+/* Prints why a request could not be built (a path over the limit, or out
+ * of memory) and returns CTL_EXIT_USAGE. */
+int ctl_request_unbuildable(void);
 
 /* ---- ctl_output.c ------------------------------------------------------ */
 
@@ -208,6 +213,9 @@ int ctl_json_print_line(const json_t *v);
 /* A JSON value as short text for a table cell: strings as they are, null as
  * "-", others compact JSON. Returns a ttai_malloc'd string or NULL. */
 char *ctl_json_cell(const json_t *v);
+/* Replaces control characters (below 0x20, and 0x7f) in s with '?', so
+ * that an id or a message cannot drive the terminal. */
+void ctl_printable(char *s);
 
 /* Prints an array of objects as a table: one row per object, the cells
  * its keys[0..cols) as ctl_json_cell gives them, under header. */

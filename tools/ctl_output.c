@@ -28,9 +28,7 @@ void ctl_table_init(struct ctl_table *t, int cols)
 static char *cell_dup(const char *s)
 {
     char *c = ttai_strndup(s ? s : "-", strlen(s ? s : "-"));
-    for (char *p = c; p != NULL && *p != '\0'; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = '?';
+    ctl_printable(c);
     return c;
 }
 
@@ -114,12 +112,23 @@ char *ctl_json_cell(const json_t *v)
 {
     if (v == NULL || json_is_null(v))
         return ttai_strndup("-", 1);
-    if (json_is_string(v))
-        return ttai_strndup(json_string_value(v), json_string_length(v));
+    if (json_is_string(v)) {
+        /* A terminal must not get an id's or a result's escapes. */
+        char *c = ttai_strndup(json_string_value(v), json_string_length(v));
+        ctl_printable(c);
+        return c;
+    }
     char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     char *copy = text ? ttai_strndup(text, strlen(text)) : NULL;
     free(text); /* jansson's allocation */
     return copy;
+}
+
+void ctl_printable(char *s)
+{
+    for (char *p = s; p != NULL && *p != '\0'; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
 }
 
 /* ---- Events ------------------------------------------------------------------ */

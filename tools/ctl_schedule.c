@@ -189,12 +189,6 @@ const struct ctl_group ctl_schedule_group = {
 
 /* ---- Checks ---------------------------------------------------------------------- */
 
-static int out_of_memory(void)
-{
-    ctl_errorf("out of memory");
-    return CTL_EXIT_USAGE;
-}
-
 /* The parts of a spec given on the command line, each on its own so that
  * the message names the flag. The zone only when check_tz. */
 static int spec_check(const struct ctl_args *a, bool check_tz)
@@ -338,7 +332,7 @@ static json_t *definition_body(const struct ctl_args *a)
           set_string(spec, "calendar", a->calendar);
     rc |= set_string(action, "workflow_type", a->type);
     if (a->input != NULL)
-        rc |= json_object_set_new(action, "input", json_loads(a->input, JSON_DECODE_ANY, NULL));
+        rc |= json_object_set_new(action, "input", json_loads(a->input, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL));
     rc |= set_string(policies, "overlap", a->overlap);
     if (a->catchup_window != NULL)
         rc |= json_object_set_new(policies, "catchup_window_s",
@@ -367,7 +361,7 @@ static int call(const struct ctl_args *a, const char *method, char *path, json_t
     reply->body = NULL;
     if (path == NULL) {
         json_decref(body);
-        return out_of_memory();
+        return ctl_request_unbuildable();
     }
     int rc = ctl_http_call(a, method, path, body, timeout_ms, reply);
     ttai_free(path);
@@ -511,7 +505,7 @@ static int schedule_create(const struct ctl_args *a)
     if (body == NULL ||
         json_object_set_new(body, "schedule_id", json_string(a->schedule_id)) != 0) {
         json_decref(body);
-        return out_of_memory();
+        return ctl_request_unbuildable();
     }
     struct ctl_reply reply;
     int rc = call(a, "POST", ctl_path(a, "/schedules"), body, REQUEST_TIMEOUT_MS, &reply);
@@ -534,7 +528,7 @@ static int schedule_update(const struct ctl_args *a)
         return CTL_EXIT_USAGE;
     json_t *body = definition_body(a);
     if (body == NULL)
-        return out_of_memory();
+        return ctl_request_unbuildable();
     if (json_object_size(body) == 0) {
         json_decref(body);
         ctl_errorf("'schedule update' needs a change (--cron, --workflow-type, --overlap, ...); "
@@ -589,7 +583,7 @@ static int pause_call(const struct ctl_args *a, const char *route, const char *w
     json_t *body = json_object();
     if (body == NULL || set_string(body, "note", a->note) != 0) {
         json_decref(body);
-        return out_of_memory();
+        return ctl_request_unbuildable();
     }
     struct ctl_reply reply;
     int rc = call(a, "POST", ctl_path(a, route, a->schedule_id), body, REQUEST_TIMEOUT_MS,
@@ -668,7 +662,7 @@ static int schedule_backfill(const struct ctl_args *a)
     json_t *body = json_pack("{s:s, s:s}", "start_time", a->start_time, "end_time", a->end_time);
     if (body == NULL || set_string(body, "overlap", a->overlap) != 0) {
         json_decref(body);
-        return out_of_memory();
+        return ctl_request_unbuildable();
     }
     struct ctl_reply reply;
     int rc = call(a, "POST", ctl_path(a, "/schedules/%s/backfill", a->schedule_id), body,
@@ -734,7 +728,7 @@ static int preview_print(const struct ctl_args *a, const struct eng_sched_spec *
                 list = NULL;
             }
         if (list == NULL)
-            return out_of_memory();
+            return ctl_request_unbuildable();
         int rc = print_json(list);
         json_decref(list);
         return rc;
@@ -781,7 +775,7 @@ static int schedule_preview(const struct ctl_args *a)
     int64_t *fires = ttai_calloc(count, sizeof(int64_t));
     if (fires == NULL) {
         eng_sched_spec_free(spec);
-        return out_of_memory();
+        return ctl_request_unbuildable();
     }
     size_t n = eng_sched_spec_next_n(spec, from_s, fires, count);
     int status = preview_print(a, spec, fires, n);

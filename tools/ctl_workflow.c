@@ -22,19 +22,13 @@
  * the ids of a workflow still running (then it long-polls as `result`). */
 #define EXECUTE_FIRST_WAIT_MS 1000L
 
-static int out_of_memory(void)
-{
-    ctl_errorf("out of memory");
-    return CTL_EXIT_USAGE;
-}
-
 /* Sets key to the JSON parsed from text (already checked by args_finish).
  * NULL text sets nothing. Returns 0 or -1. */
 static int set_json_text(json_t *obj, const char *key, const char *text)
 {
     if (text == NULL)
         return 0;
-    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+    json_t *v = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     return v == NULL ? -1 : json_object_set_new(obj, key, v);
 }
 
@@ -66,7 +60,7 @@ static int post_timed(const struct ctl_args *a, char *path, json_t *body, long t
     if (path == NULL || body == NULL) {
         ttai_free(path);
         json_decref(body);
-        return out_of_memory();
+        return ctl_request_unbuildable();
     }
     int rc = ctl_http_call(a, "POST", path, body, timeout_ms, reply);
     ttai_free(path);
@@ -83,7 +77,7 @@ static int post(const struct ctl_args *a, char *path, json_t *body, struct ctl_r
 static int get(const struct ctl_args *a, char *path, long timeout_ms, struct ctl_reply *reply)
 {
     if (path == NULL)
-        return out_of_memory();
+        return ctl_request_unbuildable();
     int rc = ctl_http_call(a, "GET", path, NULL, timeout_ms, reply);
     ttai_free(path);
     return rc;
@@ -136,7 +130,7 @@ static int start_request(const struct ctl_args *a, long wait_ms, struct ctl_repl
     if (path != NULL && wait_ms > 0 &&
         (ctl_path_query(&path, "wait", "result") || ctl_path_query(&path, "timeout_ms", wait))) {
         json_decref(body);
-        return out_of_memory();
+        return ctl_request_unbuildable();
     }
     int rc = post_timed(a, path, body, REQUEST_TIMEOUT_MS + wait_ms, reply);
     if (rc == 0)
@@ -144,7 +138,8 @@ static int start_request(const struct ctl_args *a, long wait_ms, struct ctl_repl
     bool existing = wait_ms == 0 ? reply->status == 200
                                  : json_is_false(json_object_get(reply->body, "started"));
     if (rc == 0 && existing)
-        ctl_errorf("workflow '%s' was already started; these are the ids of its run", a->id);
+        ctl_errorf("workflow '%s' was already started; %s", a->id,
+                   wait_ms == 0 ? "these are the ids of its run" : "what follows comes from that run");
     return rc;
 }
 
@@ -167,7 +162,7 @@ static int result_wait(const struct ctl_args *a, struct ctl_reply *reply)
     for (;;) { /* unbounded on purpose: a workflow may run for days; ^C ends the wait */
         char *path = ctl_path(a, "/workflows/%s/result", a->id);
         if (ctl_path_query(&path, "wait", "1") || ctl_path_query(&path, "timeout_ms", timeout))
-            return out_of_memory();
+            return ctl_request_unbuildable();
         int rc = get(a, path, RESULT_POLL_MS + RESULT_SLACK_MS, reply);
         if (rc == 0)
             rc = expect_object(reply, "the result");

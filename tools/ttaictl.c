@@ -381,14 +381,51 @@ static int check_json(const char *flag, const char *value)
     if (value == NULL)
         return 0;
     json_error_t jerr;
-    json_t *v = json_loads(value, JSON_DECODE_ANY, &jerr);
+    /* Payloads may hold \u0000 (docs/api.md), as ttaid reads them. */
+    json_t *v = json_loads(value, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (v == NULL) {
-        ctl_errorf("flag '%s' is not valid JSON: %s (a string needs quotes: '\"text\"')", flag,
-                   jerr.text);
+        /* The hint only where a bare word was meant as a string. */
+        bool word = (value[0] >= 'A' && value[0] <= 'Z') || (value[0] >= 'a' && value[0] <= 'z');
+        bool literal = strcmp(value, "true") == 0 || strcmp(value, "false") == 0 ||
+                       strcmp(value, "null") == 0;
+        ctl_errorf("flag '%s' is not valid JSON: %s%s", flag, jerr.text,
+                   word && !literal ? " (a string needs quotes: '\"text\"')" : "");
         return CTL_EXIT_USAGE;
     }
     json_decref(v);
     return 0;
+}
+
+/* Every flag's value goes to ttaid in a JSON body or a path, both UTF-8:
+ * a value that is not (a Latin-1 reason, a stray byte in an id) is refused
+ * here, naming its flag. */
+static int check_utf8(const struct ctl_args *a, const struct ctl_flag *flags)
+{
+    for (const struct ctl_flag *f = flags; f->name != NULL; f++) {
+        if (f->value_name == NULL)
+            continue; /* a switch */
+        const char *v = *(const char *const *)((const char *)a + f->offset);
+        json_t *text = v != NULL ? json_string(v) : NULL;
+        bool ok = v == NULL || text != NULL;
+        json_decref(text);
+        if (!ok) {
+            ctl_errorf("'%s' is not UTF-8 text", f->name);
+            return CTL_EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+/* HOST:PORT, with a port from 1 to 65535 (a name or an address before it;
+ * an IPv6 address in brackets). */
+static bool address_ok(const char *address)
+{
+    const char *colon = strrchr(address, ':');
+    if (colon == NULL || colon == address || strpbrk(address, "/ ?#@") != NULL)
+        return false;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    return colon[1] >= '0' && colon[1] <= '9' && *end == '\0' && port >= 1 && port <= 65535;
 }
 
 static int check_duration(const char *flag, const char *value, int64_t *out_ms)
@@ -448,10 +485,19 @@ static int args_finish(struct ctl_args *a, const struct ctl_command *cmd)
         a->ns = (env = getenv("TTAI_NAMESPACE")) && env[0] ? env : NAMESPACE_DEFAULT;
     if (a->token == NULL && (env = getenv("TTAI_TOKEN")) && env[0])
         a->token = env;
-    if (strchr(a->address, ':') == NULL || strpbrk(a->address, "/ ?#") != NULL) {
-        ctl_errorf("bad address '%s' (use HOST:PORT, e.g. " ADDRESS_DEFAULT ")", a->address);
+    if (!address_ok(a->address)) {
+        ctl_errorf("bad address '%s' (use HOST:PORT with a port from 1 to 65535, e.g. "
+                   ADDRESS_DEFAULT ")", a->address);
         return CTL_EXIT_USAGE;
     }
+    /* The token goes into a header line: a CR or LF would end it there. */
+    for (const char *p = a->token; p != NULL && *p != '\0'; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            ctl_errorf("the token holds a control character (a line break?); pass it alone");
+            return CTL_EXIT_USAGE;
+        }
+    if (check_utf8(a, global_flags) || check_utf8(a, cmd->flags))
+        return CTL_EXIT_USAGE;
     if (check_json("--input", a->input) || check_json("--signal-input", a->signal_input) ||
         check_choice("--id-conflict", a->id_conflict, conflicts) ||
         check_choice("--id-reuse", a->id_reuse, reuses) ||
@@ -550,7 +596,10 @@ int main(int argc, char **argv)
     int status = cmd->run(&a);
     curl_global_cleanup();
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        ctl_errorf("cannot write the output");
+        /* Said plainly: a script must not take a start that happened for
+         * one that did not. */
+        ctl_errorf("cannot write the output; the command itself %s", status == 0
+                       ? "was carried out" : "failed as said above");
         return status != 0 ? status : CTL_EXIT_USAGE;
     }
     return status;
@@ -558,10 +607,15 @@ int main(int argc, char **argv)
 
 void ctl_errorf(const char *fmt, ...)
 {
+    /* Messages quote ids and ttaid's own messages, which quote ids again:
+     * their control characters are shown as '?', as in tables. */
+    char text[4096];
     va_list ap;
     va_start(ap, fmt);
-    fputs(CTL_PROG ": ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    int n = vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    if (n < 0)
+        snprintf(text, sizeof(text), "(a message that cannot be formatted)");
+    ctl_printable(text);
+    fprintf(stderr, CTL_PROG ": %s%s\n", text, n >= (int)sizeof(text) ? "..." : "");
 }

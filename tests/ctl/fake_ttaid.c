@@ -14,7 +14,9 @@
  *   w-done     hello, completed with "hello, world"; 5 events
  *   w-run      counter, running; its followed history (history?follow=1)
  *              sends 2 events, then waits until RELEASE_FILE exists, then
- *              sends 2 more and ends
+ *              sends 3 more, the last one WorkflowCompleted, and ends
+ *   w-cut      running; its followed history sends 2 events and ends
+ *              without a closing event, as ttaid's does when it stops
  *   w-fail     hello, failed (ApplicationError: boom)
  *   w-blocked  counter, running, blocked by non-determinism; queries get 422
  *              (the others answer "count" 42, "state" an object, and "raw" a
@@ -168,6 +170,7 @@ struct stream {
     struct event *ev;
     int sent;                    /* events sent so far */
     int last;                    /* the last event of this history */
+    bool held;                   /* w-run: held after 2 events until released */
     bool gone;                   /* the client closed the connection */
 };
 
@@ -204,7 +207,7 @@ static void stream_tick_cb(evutil_socket_t fd, short what, void *arg)
         return;
     }
     /* w-run holds the stream after 2 events until the test releases it. */
-    if (s->sent < 2 || s->last == 5 || access(release_path, F_OK) == 0)
+    if (s->sent < 2 || !s->held || access(release_path, F_OK) == 0)
         stream_send(s, s->sent + 1);
     if (s->sent >= s->last) {
         evhttp_connection_set_closecb(evhttp_request_get_connection(s->req), NULL, NULL);
@@ -217,11 +220,12 @@ static void stream_tick_cb(evutil_socket_t fd, short what, void *arg)
     evtimer_add(s->ev, &tv);
 }
 
-static void stream_start(struct evhttp_request *req, int last)
+static void stream_start(struct evhttp_request *req, int last, bool held)
 {
     struct stream *s = calloc(1, sizeof(*s));
     s->req = req;
     s->last = last;
+    s->held = held;
     s->ev = evtimer_new(base, stream_tick_cb, s);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/event-stream");
     evhttp_send_reply_start(req, 200, "OK");
@@ -345,13 +349,14 @@ static void route_list(struct evhttp_request *req, const char *ns, struct evkeyv
 
 static void route_history(struct evhttp_request *req, const char *id, struct evkeyvalq *q)
 {
-    int last = strcmp(id, "w-done") == 0 ? 5 : strcmp(id, "w-run") == 0 ? 4 : 0;
+    bool run = strcmp(id, "w-run") == 0;
+    int last = strcmp(id, "w-done") == 0 || run ? 5 : strcmp(id, "w-cut") == 0 ? 2 : 0;
     if (last == 0)
         return reply_error(req, 404, "not_found", "unknown workflow");
     const char *follow = query_get(q, "follow");
     if (follow && strcmp(follow, "1") == 0)
-        return stream_start(req, last);
-    if (last == 4)
+        return stream_start(req, last, run);
+    if (run)
         last = 2; /* w-run so far */
     const char *from_text = query_get(q, "from_event");
     const char *size = query_get(q, "page_size");
@@ -442,7 +447,7 @@ static void request_cb(struct evhttp_request *req, void *arg)
     size_t len = evbuffer_get_length(in);
     char *raw = calloc(1, len + 1);
     evbuffer_remove(in, raw, len);
-    json_t *body = len ? json_loads(raw, JSON_DECODE_ANY, NULL) : NULL;
+    json_t *body = len ? json_loads(raw, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL) : NULL;
     const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     const char *method = cmd == EVHTTP_REQ_GET ? "GET" : cmd == EVHTTP_REQ_POST ? "POST" : "OTHER";

@@ -124,6 +124,33 @@ run_ctl 2 --address nowhere workflow list
 has err "bad address 'nowhere' (use HOST:PORT"
 TTAI_ADDRESS=http://x:1/ run_ctl 2 workflow list
 has err "bad address 'http://x:1/'"
+for bad in 127.0.0.1:99999 :7431 127.0.0.1: 127.0.0.1:0 127.0.0.1:80x; do
+    run_ctl 2 --address "$bad" workflow list
+    has err "bad address '$bad' (use HOST:PORT with a port from 1 to 65535"
+done
+# Messages quote what they were given with its control characters as '?'.
+run_ctl 2 --address $'x\x1b[31m:1:' workflow list
+lacks err $'\x1b'
+has err "bad address 'x?[31m:1:'"
+run_ctl 2 --token $'admin\r\nX-Foo: bar' workflow describe --id x
+has err "the token holds a control character"
+# Text that is not UTF-8 is refused naming its flag (it could not be sent as JSON).
+run_ctl 2 workflow start --type hello --id $'bad\xffutf'
+has err "'--id' is not UTF-8 text"
+run_ctl 2 workflow cancel --id c-1 --reason $'r\xff'
+has err "'--reason' is not UTF-8 text"
+run_ctl 2 -n $'n\xff' workflow list
+has err "'--namespace' is not UTF-8 text"
+# A path over the limit says so, not "out of memory".
+run_ctl 2 workflow describe --id "$(head -c 20000 /dev/zero | tr '\0' a)"
+has err "its path would be over 8192 bytes"
+lacks err "out of memory"
+# JSON that is valid but large, and \u0000 (payloads may hold it): no
+# misleading hint, and a NUL is accepted.
+run_ctl 2 workflow start --type t --id x --input 18446744073709551615
+lacks err "a string needs quotes"
+run_ctl 2 workflow start --type t --id x --input '{"a": }'
+lacks err "a string needs quotes"
 
 # A usage error never reaches the daemon.
 : >"$work/requests"

@@ -1,9 +1,12 @@
 # test_follow.sh: `workflow show --follow` prints each event as it arrives,
-# keeps waiting while the stream is open, and exits 0 when it ends.
+# keeps waiting while the stream is open, and exits 0 when it ends after
+# the run's closing event; a stream that ends before it (ttaid stopping)
+# exits 3.
 #
 # The fake sends w-run's first 2 events (with a comment and an event of
 # another kind between them, which must be skipped), then holds the stream
-# until $work/release exists, then sends 2 more and ends it.
+# until $work/release exists, then sends 3 more (the last one closes the
+# run) and ends it.
 source "$(dirname "$0")/common.sh"
 
 fake_start
@@ -24,9 +27,9 @@ follow_check() {
     local status=0
     wait "$pid" || status=$?
     [ "$status" -eq 0 ] || { cat "$work/follow.err" >&2; fail "show --follow exited $status"; }
-    [ "$(grep -cE -- "$2" "$work/follow.out")" -eq 4 ] || {
+    [ "$(grep -cE -- "$2" "$work/follow.out")" -eq 5 ] || {
         cat "$work/follow.out" >&2
-        fail "show --follow printed $(grep -cE -- "$2" "$work/follow.out") events, want 4"
+        fail "show --follow printed $(grep -cE -- "$2" "$work/follow.out") events, want 5"
     }
     [ ! -s "$work/follow.err" ] || { cat "$work/follow.err" >&2; fail "stderr is not empty"; }
 }
@@ -41,11 +44,17 @@ grep -qxF "    4  $T  TaskCompleted             ref_event_id=3" "$work/follow.ou
 
 # JSON lines: one compact event per line, nothing else.
 follow_check json '^\{"event_id":'
-[ "$(wc -l <"$work/follow.out")" -eq 4 ] || fail "JSON lines: want exactly 4 lines"
+[ "$(wc -l <"$work/follow.out")" -eq 5 ] || fail "JSON lines: want exactly 5 lines"
 want='{"event_id":1,"time":"'$T'","type":"WorkflowStarted","name":"hello","payload":"world"}'
 [ "$(head -n1 "$work/follow.out")" = "$want" ] || fail "first JSON line: $(head -n1 "$work/follow.out")"
 [ "$(sed -n 4p "$work/follow.out" | canon)" = '{"event_id":4,"ref_event_id":3,"time":"'$T'","type":"TaskCompleted"}' ] ||
     fail "fourth JSON line: $(sed -n 4p "$work/follow.out")"
+
+# A stream that ends before the run closed: ttaid stopped, and the
+# command says so (exit 3) instead of passing for a closed run.
+run_ctl 3 workflow show --id w-cut --follow -o json
+[ "$(wc -l <"$work/out")" -eq 2 ] || fail "w-cut: want its 2 JSON lines"
+has err "ended the stream before the run closed"
 
 # A closed run's stream ends by itself after its events.
 run_ctl 0 workflow show --id w-done --follow -o json

@@ -140,6 +140,23 @@ request_is '{"auth": null, "method": "POST", "path": "'$ns'/workflows/a%20b%2Fc%
 run_ctl 1 workflow describe --id 'a b/c?' --run-id 'r&1'
 request_is '{"auth": null, "method": "GET", "path": "'$ns'/workflows/a%20b%2Fc%3F",
              "query": "run_id=r%261", "body": null}'
+# "." and ".." are ids like any other: sent as %2E, not taken for the
+# path's dot segments (which would name the list, or the namespace).
+run_ctl 1 workflow describe --id .
+request_is '{"auth": null, "method": "GET", "path": "'$ns'/workflows/%2E", "query": null, "body": null}'
+run_ctl 1 workflow result --id ..
+request_is '{"auth": null, "method": "GET", "path": "'$ns'/workflows/%2E%2E/result",
+             "query": "wait=1&timeout_ms=30000", "body": null}'
+run_ctl 1 -n .. workflow describe --id w
+request_is '{"auth": null, "method": "GET", "path": "/api/v1/namespaces/%2E%2E/workflows/w",
+             "query": null, "body": null}'
+# An input holding \u0000 is sent as it is (payloads may hold NUL bytes).
+run_ctl 0 workflow start --type hello --id nul-1 --input '"a\u0000b"'
+has requests '"input":"a\u0000b"'
+# An id with control characters is shown with '?' in the table.
+run_ctl 0 workflow start --type hello --id $'ctl\x1b[31m\nid'
+lacks out $'\x1b'
+has out 'Workflow ID  ctl?[31m?id'
 
 # Token, namespace and address: flags, environment, flags after the command.
 run_ctl 0 --token s3cret workflow describe --id w-done

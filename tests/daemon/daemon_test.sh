@@ -104,6 +104,24 @@ case_basic() {
     check "signal-with-start total" "$(jbody .result)" 11
     check "use_existing on a running one" \
         "$(req POST "$API/workflows" '{"type":"counter","id":"c2","id_conflict":"use_existing"}')" 200
+    # signal-with-start's id_conflict: fail is refused (nothing recorded),
+    # terminate_existing ends the running run and starts one with the signal.
+    local c2_run c2_len
+    req GET "$API/workflows/c2" >/dev/null
+    c2_run=$(jbody .run_id)
+    c2_len=$(jbody .history_length)
+    check "signal-with-start fail refused" \
+        "$(req POST "$API/workflows/c2/signal-with-start/add" '{"type":"counter","signal_input":1,"id_conflict":"fail"}')" 400
+    check "signal-with-start fail: why" "$(jbody .error.message | grep -c "not 'fail'")" 1
+    req GET "$API/workflows/c2" >/dev/null
+    check "signal-with-start fail: nothing recorded" "$(jbody .run_id)/$(jbody .history_length)" "$c2_run/$c2_len"
+    check "signal-with-start terminate_existing" \
+        "$(req POST "$API/workflows/c2/signal-with-start/add" '{"type":"counter","input":{"every":100},"signal_input":7,"id_conflict":"terminate_existing"}')" 200
+    check "signal-with-start terminate_existing: a new run" "$([ "$(jbody .run_id)" != "$c2_run" ] && echo new)" new
+    req GET "$API/workflows/c2?run_id=$(echo "$c2_run" | tr -d '"')" >/dev/null
+    check "signal-with-start terminate_existing: the old run" "$(jbody .status)" '"terminated"'
+    req POST "$API/workflows/c2/queries/value" '' >/dev/null
+    check "signal-with-start terminate_existing: the new run has the signal" "$(jbody .result)" 7
     check "cancel with a run id" "$(req POST "$API/workflows/c2/cancel" '{"run_id":"01a20ea4-2851-77a1-8259-2a882a4520d7"}')" 400
     check "cancel with a run id: message" "$(jbody .error.message)" \
         "\"unknown field 'run_id' (cancel acts on the workflow's current run)\""
@@ -307,6 +325,12 @@ case_errors() {
     check "wrong method" "$(req GET "$API/workflows/e1/signals/add")" 405
     check "wrong method code" "$(jbody .error.code)" '"method_not_allowed"'
     check "wrong method 2" "$(req DELETE "$API/workflows/e1")" 405
+    check "wrong method: Allow" \
+        "$(curl -s -o /dev/null -D - -X DELETE "$API/workflows" | tr -d '\r' | grep -i '^allow:')" \
+        "Allow: POST, GET"
+    check "duplicate key" "$(req POST "$API/workflows" '{"type":"hello","id":"dk1","id":"dk2"}')" 400
+    check "duplicate key: why" "$(jbody .error.message | grep -c 'duplicate object key')" 1
+    check "duplicate key: nothing started" "$(req GET "$API/workflows/dk2")/$(req GET "$API/workflows/dk1")" 404/404
     check "conflict: running" "$(req POST "$API/workflows" '{"type":"counter","id":"e1"}')" 409
     check "conflict code" "$(jbody .error.code)" '"conflict"'
     check "result running" "$(req GET "$API/workflows/e1/result")" 202
@@ -800,6 +824,14 @@ case_metrics() {
     check "more commit durations" \
         "$(awk 'NR == FNR { if ($1 == "ttai_commit_duration_seconds_count") a = $2; next }
                 $1 == "ttai_commit_duration_seconds_count" { print ($2 > a) }' "$TMP/m2" "$TMP/m3")" 1
+    # A namespace is any text: '"', '\' and a line break are escaped in its
+    # label, which would otherwise break the scrape (or add a series).
+    check "odd namespace" "$(req POST "$BASE/api/v1/namespaces/a%22b%5Cc%0Ad/workflows" \
+        '{"type":"counter","id":"odd"}')" 201
+    curl -s -o "$TMP/m4" "$BASE/metrics"
+    check "odd namespace: exposition format" "$(exposition_problems "$TMP/m4")" ""
+    check "odd namespace: escaped label" \
+        "$(grep -cF 'ttai_workflows{namespace="a\"b\\c\nd",status=' "$TMP/m4")" 7
     stop_daemon
     check "sigterm exit" $STOP_RC 0
 }
