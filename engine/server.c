@@ -30,6 +30,7 @@
 
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <event2/thread.h>
 
 #define MAX_BODY_DEFAULT (2u << 20)
@@ -105,6 +106,16 @@ void ttai_log(int level, const char *event, const char *fmt, ...)
     line[at++] = '\n';
     ssize_t n = write(STDERR_FILENO, line, at);
     (void)n; /* nowhere to report a failed log write */
+}
+
+/* libevent's own messages (its accept and socket warnings) in the
+ * daemon's format and under its level, instead of raw lines on stderr. */
+static void libevent_log_cb(int severity, const char *msg)
+{
+    int level = severity >= EVENT_LOG_ERR ? TTAI_LOG_ERROR
+                : severity == EVENT_LOG_WARN ? TTAI_LOG_WARN
+                : severity == EVENT_LOG_MSG ? TTAI_LOG_INFO : TTAI_LOG_DEBUG;
+    ttai_log(level, "libevent", "%s", msg);
 }
 
 /* ---- Replies ----------------------------------------------------------------- */
@@ -577,6 +588,57 @@ const char *srv__method_name(struct evhttp_request *req)
     }
 }
 
+/* ---- Accepting ------------------------------------------------------------------ */
+
+/* accept() failed for a reason other than a client that left first: out of
+ * file descriptors (EMFILE, ENFILE) or of memory. The listening socket stays
+ * readable, so libevent would call accept again at once, forever, at full
+ * CPU, logging each failure: instead the listener pauses for
+ * ACCEPT_PAUSE_MS, the connections already open go on being served (and
+ * closing, which frees descriptors), and the cause is logged at most once
+ * per ACCEPT_LOG_EVERY_MS. */
+#define ACCEPT_PAUSE_MS 100
+#define ACCEPT_LOG_EVERY_MS 10000 /* a lasting shortage: one line per 10 s */
+
+/* The servers of this process, so that a listener's error callback, which
+ * gets the evhttp it belongs to, finds its server. */
+static pthread_mutex_t servers_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct ttai_server *servers;
+
+static void accept_error_cb(struct evconnlistener *listener, void *arg)
+{
+    int e = EVUTIL_SOCKET_ERROR();
+    pthread_mutex_lock(&servers_mu);
+    struct ttai_server *srv = servers;
+    while (srv != NULL && (void *)srv->http != arg)
+        srv = srv->servers_next;
+    pthread_mutex_unlock(&servers_mu);
+    evconnlistener_disable(listener);
+    if (srv == NULL || srv->accept_pause == NULL) {
+        evconnlistener_enable(listener); /* not ours to pause: as libevent does */
+        return;
+    }
+    srv->accepts_paused++;
+    int64_t now = ttai_mono_ns() / 1000000;
+    if (srv->accept_logged_ms == 0 || now - srv->accept_logged_ms >= ACCEPT_LOG_EVERY_MS) {
+        ttai_log(TTAI_LOG_WARN, "accept",
+                 "cannot accept connections: %s (%" PRIu64 " pauses of %d ms so far); raise the "
+                 "open-file limit (LimitNOFILE= under systemd) if this repeats",
+                 evutil_socket_error_to_string(e), srv->accepts_paused, ACCEPT_PAUSE_MS);
+        srv->accept_logged_ms = now;
+    }
+    struct timeval tv = {0, ACCEPT_PAUSE_MS * 1000};
+    evtimer_add(srv->accept_pause, &tv);
+}
+
+static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct ttai_server *srv = arg;
+    evconnlistener_enable(evhttp_bound_socket_get_listener(srv->bound));
+}
+
 /* 405, with the Allow header RFC 9110 asks for ("GET, DELETE") and the
  * same methods in the message ("use GET or DELETE"). */
 static void reply_not_allowed(struct evhttp_request *req, const char *allowed)
@@ -720,8 +782,9 @@ static int job_result_params(struct srv_job *job, const char *query)
         if (!job->execute)
             return 0;
     } else {
-        job->wait = w != NULL && (strcmp(w, "1") == 0 || strcmp(w, "true") == 0);
         ttai_free(w);
+        if (!srv__query_switch(job->req, query, "wait", &job->wait))
+            return 400;
         if (!job->wait)
             return 0;
     }
@@ -779,9 +842,9 @@ static void handle_api(struct ttai_server *srv, struct evhttp_request *req,
         return;
     }
     if (route == R_HISTORY) {
-        char *follow = query ? srv__query_param(query, "follow") : NULL;
-        bool on = follow != NULL && (strcmp(follow, "1") == 0 || strcmp(follow, "true") == 0);
-        ttai_free(follow);
+        bool on;
+        if (!srv__query_switch(req, query, "follow", &on))
+            return;
         if (on) {
             srv__history_follow(srv, req, p->ns, p->id, query);
             return;
@@ -807,6 +870,18 @@ static void handle_api(struct ttai_server *srv, struct evhttp_request *req,
         srv__submit(srv, job);
 }
 
+/* Two Content-Length headers: evhttp reads the body by the first, and a
+ * proxy in front that read it by the last would take the rest for a
+ * second request of its client's (request smuggling; RFC 9112, 6.3). */
+static bool framing_ambiguous(struct evhttp_request *req)
+{
+    int n = 0;
+    struct evkeyval *h;
+    TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next)
+        n += strcasecmp(h->key, "Content-Length") == 0;
+    return n > 1;
+}
+
 static void request_cb(struct evhttp_request *req, void *arg)
 {
     struct ttai_server *srv = arg;
@@ -824,6 +899,13 @@ static void request_cb(struct evhttp_request *req, void *arg)
         if (srv__is_stream(srv, req) || srv__alerts_is_stream(srv, req))
             return;
         srv__reply_error(req, 400, "bad_request", "malformed request target");
+        return;
+    }
+    if (framing_ambiguous(req)) {
+        /* Where this request ends is in doubt, so the next one's start
+         * is too: answered, and the connection closed after it. */
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+        srv__reply_error(req, 400, "bad_request", "more than one Content-Length header");
         return;
     }
     char *seg[PATH_SEGMENTS_MAX] = {0};
@@ -904,6 +986,17 @@ int ttai_server_start(struct ttai_server **out, struct event_base *base, struct 
         return ttai_errf(err, TTAI_EIO, "cannot listen on %s:%d: %s", opts->host ? opts->host : "127.0.0.1",
                          opts->port, strerror(e));
     }
+    srv->accept_pause = evtimer_new(base, accept_resume_cb, srv);
+    if (srv->accept_pause == NULL) {
+        ttai_server_free(srv);
+        return ttai_errf(err, TTAI_ENOMEM, "out of memory");
+    }
+    pthread_mutex_lock(&servers_mu);
+    srv->servers_next = servers;
+    servers = srv;
+    pthread_mutex_unlock(&servers_mu);
+    evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(srv->bound), accept_error_cb);
+    event_set_log_callback(libevent_log_cb);
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     evutil_socket_t fd = evhttp_bound_socket_get_fd(srv->bound);
@@ -975,6 +1068,15 @@ void ttai_server_free(struct ttai_server *srv)
     srv__alerts_free(srv);
     srv__waiters_end(srv);
     srv__console_release(srv);
+    pthread_mutex_lock(&servers_mu);
+    for (struct ttai_server **pp = &servers; *pp != NULL; pp = &(*pp)->servers_next)
+        if (*pp == srv) {
+            *pp = srv->servers_next;
+            break;
+        }
+    pthread_mutex_unlock(&servers_mu);
+    if (srv->accept_pause != NULL)
+        event_free(srv->accept_pause);
     if (srv->http != NULL)
         evhttp_free(srv->http);
     if (srv->stream_tick != NULL)

@@ -23,15 +23,12 @@
  */
 #include "server_int.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
 
 #define ALERTS_RECENT_DEFAULT 256
@@ -110,25 +107,6 @@ static uint64_t ring_low(const struct srv_alerts *al)
 
 /* ---- Streams (loop thread) -------------------------------------------------------- */
 
-/* Whether the client of a stream has gone: its connection was freed, or
- * its socket reads end-of-file or an error. libevent frees the connection
- * when its loop handles the close, which may come after a request handled
- * in the same pass: asking the socket does not wait for that. */
-static bool client_gone(struct evhttp_request *req)
-{
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-    if (evcon == NULL)
-        return true;
-    evutil_socket_t fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon));
-    if (fd < 0)
-        return true;
-    /* A stream's client sends nothing after its request: a read that
-     * would not block has found the end of the stream or an error. */
-    char c;
-    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
-}
-
 static void stream_end(struct srv_alerts *al, struct srv_alert_stream *st)
 {
     evhttp_send_reply_end(st->req); /* frees a request whose client left */
@@ -138,11 +116,11 @@ static void stream_end(struct srv_alerts *al, struct srv_alert_stream *st)
 
 /* Sends what the stream has not seen (and a ping when it has been quiet
  * long). Returns false when its client left (the stream is then ended and
- * freed); with `probe` its socket is asked (client_gone). */
+ * freed); with `probe` its socket is asked (srv__client_gone). */
 static bool stream_pump(struct srv_alerts *al, struct srv_alert_stream *st, bool ping,
                         bool probe)
 {
-    if (probe ? client_gone(st->req) : evhttp_request_get_connection(st->req) == NULL) {
+    if (probe ? srv__client_gone(st->req) : evhttp_request_get_connection(st->req) == NULL) {
         stream_end(al, st);
         return false;
     }
@@ -269,9 +247,9 @@ void srv__alerts_get(struct ttai_server *srv, struct evhttp_request *req, const 
                      const char *query)
 {
     struct srv_alerts *al = srv->alerts;
-    char *follow_text = query ? srv__query_param(query, "follow") : NULL;
-    bool follow = follow_text != NULL && (strcmp(follow_text, "1") == 0 || strcmp(follow_text, "true") == 0);
-    ttai_free(follow_text);
+    bool follow;
+    if (!srv__query_switch(req, query, "follow", &follow))
+        return;
     uint64_t recent = ALERTS_RECENT_SENT_DEFAULT < al->cap ? ALERTS_RECENT_SENT_DEFAULT : al->cap;
     if (!param_count(req, query, "recent", al->cap, &recent))
         return;

@@ -79,6 +79,18 @@ const char *srv__status_name(int status)
     return store_run_status_text(status);
 }
 
+bool srv__query_switch(struct evhttp_request *req, const char *query, const char *key, bool *on)
+{
+    char *v = query ? srv__query_param(query, key) : NULL;
+    *on = v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+    bool ok = v == NULL || *on || strcmp(v, "0") == 0 || strcmp(v, "false") == 0;
+    ttai_free(v);
+    if (!ok)
+        srv__reply_error(req, 400, "bad_request", "parameter '%s' must be 1 or true (0 or false: off)",
+                         key);
+    return ok;
+}
+
 char *srv__query_param(const char *query, const char *key)
 {
     struct evkeyvalq q;

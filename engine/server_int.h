@@ -123,6 +123,10 @@ struct srv_closed {
 };
 
 struct ttai_server {
+    struct ttai_server *servers_next; /* the process's servers (server.c, accept_error_cb) */
+    struct event *accept_pause;       /* re-enables accepting after a failed accept */
+    uint64_t accepts_paused;          /* accept failures that paused the listener */
+    int64_t accept_logged_ms;         /* when the last one was logged (monotonic) */
     struct event_base *base;
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
@@ -231,15 +235,26 @@ const char *srv__status_name(int status);
 json_t *srv__event_json(const struct store_event *ev);
 /* A query parameter of a query string (ttai_malloc'd), or NULL. */
 char *srv__query_param(const char *query, const char *key);
+/* A switch parameter (wait=1, follow=1): *on is true for "1" or "true",
+ * false for "0", "false" or none. Any other value answers 400 naming it
+ * (so that wait=yes is not a silent "no") and returns false. */
+bool srv__query_switch(struct evhttp_request *req, const char *query, const char *key, bool *on);
 
 /* server_stream.c (loop thread). */
 void srv__history_follow(struct ttai_server *srv, struct evhttp_request *req, const char *ns,
                          const char *workflow_id, const char *query);
 void srv__streams_end(struct ttai_server *srv);
 bool srv__is_stream(struct ttai_server *srv, struct evhttp_request *req);
-/* Parks a result long-poll until a close of its workflow or its deadline;
- * false when there is no memory to (the caller answers it as at its
- * deadline). */
+/* Whether a request's client has gone: its connection was freed, or its
+ * socket reads end-of-file or an error. libevent frees a connection only
+ * when its loop handles the close, and not at all while a request on it
+ * waits for an answer (evhttp does not read it then): asking the socket
+ * does not wait for that. For waiting requests only (a stream, a parked
+ * long-poll): their clients send nothing meanwhile. */
+bool srv__client_gone(struct evhttp_request *req);
+/* Parks a result long-poll until a close of its workflow, its deadline, or
+ * its client leaving (asked every second or so); false when there is no
+ * memory to (the caller answers it as at its deadline). */
 bool srv__waiter_add(struct ttai_server *srv, struct srv_job *job);
 void srv__waiter_remove(struct ttai_server *srv, struct srv_job *job);
 void srv__waiters_end(struct ttai_server *srv);

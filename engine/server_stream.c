@@ -16,11 +16,14 @@
  */
 #include "server_int.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
 
 #define STREAM_TICK_MS 5
@@ -201,6 +204,49 @@ void srv__streams_end(struct ttai_server *srv)
 
 /* ---- Result long-polls ------------------------------------------------------------ */
 
+bool srv__client_gone(struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    if (evcon == NULL)
+        return true;
+    evutil_socket_t fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon));
+    if (fd < 0)
+        return true;
+    /* The client sends nothing after its request while it waits: a read
+     * that would not block has found the end of the stream or an error. */
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* A parked long-poll's client may give up (a client timeout, a killed
+ * script): evhttp does not read a connection while its request waits for
+ * an answer, so it would hold the socket, and a file descriptor, until the
+ * workflow closes or timeout_ms passes, which has no upper bound. Each
+ * parked job's timer therefore also wakes every WAITER_PROBE_MS (longer
+ * with many parked: at most WAITER_PROBES_PER_S socket probes a second in
+ * all) and asks the socket (srv__client_gone). A client gone is answered
+ * as at the deadline; the write fails and libevent frees the connection. A
+ * client that only shut down its sending side is answered too, early: a
+ * 202 is a long-poll's answer like any other. */
+#define WAITER_PROBE_MS 1000
+#define WAITER_PROBES_PER_S 2000
+
+static void waiter_arm(struct ttai_server *srv, struct srv_job *job)
+{
+    int64_t left = job->deadline_ms - ttai_mono_ns() / 1000000;
+    size_t parked = srv__waitmap_count(&srv->waiters);
+    int64_t probe = WAITER_PROBE_MS;
+    if (parked > WAITER_PROBES_PER_S)
+        probe = (int64_t)(parked * 1000 / WAITER_PROBES_PER_S);
+    if (left > probe)
+        left = probe;
+    if (left < 0)
+        left = 0;
+    struct timeval tv = {left / 1000, (left % 1000) * 1000};
+    evtimer_add(job->timer, &tv);
+}
+
 static void waiter_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -208,6 +254,10 @@ static void waiter_timeout_cb(evutil_socket_t fd, short what, void *arg)
     struct srv_job *job = arg;
     if (job->busy)
         return; /* done_cb sees the deadline when the worker answers */
+    if (ttai_mono_ns() / 1000000 < job->deadline_ms && !srv__client_gone(job->req)) {
+        waiter_arm(job->srv, job);
+        return;
+    }
     srv__waiter_remove(job->srv, job);
     srv__job_finish(job->srv, job); /* the worker's 202 {"status":"running"} */
 }
@@ -219,10 +269,8 @@ bool srv__waiter_add(struct ttai_server *srv, struct srv_job *job)
     atomic_store_explicit(&srv->parked, srv__waitmap_count(&srv->waiters), memory_order_relaxed);
     job->waiting = true;
     job->timer = evtimer_new(srv->base, waiter_timeout_cb, job);
-    if (job->timer != NULL) {
-        struct timeval tv = {job->timeout_ms / 1000, (job->timeout_ms % 1000) * 1000};
-        evtimer_add(job->timer, &tv);
-    }
+    if (job->timer != NULL)
+        waiter_arm(srv, job);
     return true;
 }
 

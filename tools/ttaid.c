@@ -9,7 +9,10 @@
  * Exit status: 0 after a graceful stop (SIGTERM/SIGINT), 1 when the
  * engine or the store fails, 2 for a usage or configuration error.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -75,10 +78,31 @@ static void usage(FILE *f)
 
 /* ---- Settings: ttaid_config.c ---------------------------------------------------- */
 
+/* Whether every address host resolves to is a loopback one (127.0.0.0/8,
+ * ::1, or 127/8 mapped into IPv6). The name is resolved as the server's
+ * bind resolves it: text ("127.evil.example") proves nothing, as a name
+ * can point anywhere. */
 static bool is_loopback(const char *host)
 {
-    return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
-           strcmp(host, "localhost") == 0;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE};
+    struct addrinfo *ai = NULL;
+    if (host[0] == '\0' || getaddrinfo(host, NULL, &hints, &ai) != 0 || ai == NULL)
+        return false;
+    bool all = true;
+    for (const struct addrinfo *a = ai; a != NULL && all; a = a->ai_next) {
+        if (a->ai_family == AF_INET) {
+            const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)a->ai_addr;
+            all = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+        } else if (a->ai_family == AF_INET6) {
+            const struct in6_addr *in6 = &((const struct sockaddr_in6 *)(const void *)a->ai_addr)->sin6_addr;
+            all = IN6_IS_ADDR_LOOPBACK(in6) || (IN6_IS_ADDR_V4MAPPED(in6) && in6->s6_addr[12] == 127);
+        } else {
+            all = false;
+        }
+    }
+    freeaddrinfo(ai);
+    return all;
 }
 
 /* ---- Threads and signals ---------------------------------------------------------- */

@@ -328,6 +328,34 @@ case_errors() {
     check "wrong method: Allow" \
         "$(curl -s -o /dev/null -D - -X DELETE "$API/workflows" | tr -d '\r' | grep -i '^allow:')" \
         "Allow: POST, GET"
+    # Switches take 1/true or 0/false; anything else is refused, not "off".
+    check "wait=2" "$(req GET "$API/workflows/e1/result?wait=2")" 400
+    check "wait=2: why" "$(jbody .error.message)" "\"parameter 'wait' must be 1 or true (0 or false: off)\""
+    check "wait=0" "$(req GET "$API/workflows/e1/result?wait=0")" 202
+    check "follow=yes" "$(req GET "$API/workflows/e1/history?follow=yes")" 400
+    check "alerts follow=on" "$(req GET "$API/alerts?follow=on")" 400
+    # Two Content-Length headers: 400, and the connection closed after it,
+    # so that what follows the first body is never taken for a request.
+    python3 - "$PORT" >"$TMP/smug" <<'PY'
+import socket, sys
+inner = ("POST /api/v1/namespaces/default/workflows/e1/terminate HTTP/1.1\r\nHost: x\r\n"
+         "Content-Length: 0\r\n\r\n")
+body = "{}" + inner
+head = ("POST /api/v1/namespaces/default/workflows/e1/queries/value HTTP/1.1\r\nHost: x\r\n"
+        "Content-Length: 2\r\nContent-Length: %d\r\n\r\n" % len(body))
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall((head + body).encode())
+out = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    out += d
+text = out.decode()
+print(text.count("HTTP/1.1 "), text.split(" ")[1], "Content-Length header" in text)
+PY
+    check "two Content-Lengths: one answer, 400, why" "$(cat "$TMP/smug")" "1 400 True"
+    check "two Content-Lengths: the rest not run" "$(req GET "$API/workflows/e1" && jbody .status)" '200"running"'
     check "duplicate key" "$(req POST "$API/workflows" '{"type":"hello","id":"dk1","id":"dk2"}')" 400
     check "duplicate key: why" "$(jbody .error.message | grep -c 'duplicate object key')" 1
     check "duplicate key: nothing started" "$(req GET "$API/workflows/dk2")/$(req GET "$API/workflows/dk1")" 404/404
@@ -382,6 +410,21 @@ case_tokens() {
     "$TTAID" --data "$TMP/data2" --listen 0.0.0.0:0 2>"$TMP/refuse"
     check "non-loopback refused" $? 2
     check "refusal says why" "$(grep -c 'non-loopback' "$TMP/refuse")" 1
+    # A name is judged by what it resolves to, not by its text: one that
+    # starts like a loopback address but resolves to none is refused.
+    "$TTAID" --data "$TMP/data2" --listen 127.no-such-name.invalid:0 2>"$TMP/refuse"
+    check "loopback-looking name refused" $? 2
+    check "loopback-looking name: why" "$(grep -c 'non-loopback' "$TMP/refuse")" 1
+    # localhost resolves to loopback addresses: served without a token.
+    "$TTAID" --data "$TMP/data3" --listen localhost:0 >"$TMP/lh.out" 2>"$TMP/lh.err" &
+    local lh=$!
+    local waited=0
+    while [ $waited -lt 100 ] && ! grep -q 'listening' "$TMP/lh.err" "$TMP/lh.out" 2>/dev/null; do
+        sleep 0.05; waited=$((waited + 1))
+    done
+    check "localhost served" "$(grep -c 'listening' "$TMP/lh.err" "$TMP/lh.out" | awk -F: '{s += $2} END {print s}')" 1
+    kill "$lh" 2>/dev/null
+    wait "$lh" 2>/dev/null
 }
 
 case_stream() {
@@ -545,6 +588,27 @@ case_longpoll() {
     check "HEAD then GET on one connection: two answers, the error without its body" \
         "$(grep -c '^HTTP/1.1 ' "$TMP/raw") $(grep -c '"error"' "$TMP/raw")" "2 0"
     check "HEAD of an unknown path" "$(curl -s -I -o /dev/null -w '%{http_code} %{size_download}' "$API/nothing-here")" "404 0"
+    # Long-polls whose clients gave up (a client timeout) are answered
+    # within about a second, which frees their connections, instead of
+    # holding a descriptor each for their hour; one still read is not.
+    req POST "$API/workflows" '{"type":"counter","id":"ab"}' >/dev/null
+    curl -s -o "$TMP/kept" -w '%{http_code}' "$API/workflows/ab/result?wait=1&timeout_ms=60000" >"$TMP/keptcode" &
+    local kept=$!
+    for i in 1 2 3; do curl -s -m 0.3 "$API/workflows/ab/result?wait=1&timeout_ms=3600000" >/dev/null & done
+    curl -s -m 0.3 -X POST "$API/workflows?wait=result&timeout_ms=3600000" -d '{"type":"counter","id":"ab2"}' >/dev/null &
+    sleep 0.4
+    local parked waited=0
+    while :; do
+        curl -s -o "$TMP/mp" "$BASE/metrics"
+        parked=$(metric "$TMP/mp" ttai_http_long_polls_parked)
+        [ "$parked" = 1 ] || [ $waited -ge 50 ] && break
+        sleep 0.1; waited=$((waited + 1))
+    done
+    check "abandoned long-polls answered, the read one kept" "$parked" 1
+    check "the kept one still waits" "$(kill -0 $kept 2>/dev/null && echo yes)" yes
+    req POST "$API/workflows/ab/signals/stop" '{}' >/dev/null
+    wait $kept
+    check "the kept one gets the result" "$(cat "$TMP/keptcode")" 200
     stop_daemon
     check "sigterm exit" $STOP_RC 0
 }
@@ -1336,6 +1400,35 @@ case_time_travel() {
     local other
     other=$(req GET "$API/workflows/tt2" >/dev/null && jq -r .run_id "$TMP/body")
     check "another workflow's run" "$(req POST "$API/workflows/tt/queries/value" "{\"until_event\":1,\"run_id\":\"$other\"}")" 404
+    stop_daemon
+    check "sigterm exit" $STOP_RC 0
+}
+
+# Out of file descriptors: the listener pauses instead of spinning on
+# accept() (which logged a libevent line per failure, 100,000 a second),
+# says so once in the daemon's format, and serves again once descriptors
+# are free.
+case_fd_limit() {
+    start_daemon
+    prlimit --nofile=48 --pid "$PID"
+    python3 - "$PORT" <<'PY'
+import socket, sys, time
+held = []
+for _ in range(80):
+    try:
+        held.append(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1))
+    except OSError:
+        break
+time.sleep(1.5)
+for c in held:
+    c.close()
+PY
+    sleep 0.3
+    check "accept failures logged once" "$(grep -c 'event=accept' "$TMP/log")" 1
+    check "the log line says what to do" "$(grep -c 'raise the open-file limit' "$TMP/log")" 1
+    check "no raw libevent lines" "$(grep -vc '^time=' "$TMP/log")" 0
+    check "served again" "$(req GET "$BASE/healthz")" 200
+    check "starts again" "$(req POST "$API/workflows" '{"type":"hello","id":"fd1","input":"x"}')" 201
     stop_daemon
     check "sigterm exit" $STOP_RC 0
 }
