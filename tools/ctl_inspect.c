@@ -357,9 +357,10 @@ static int show_follow(const struct ctl_args *a)
         return CTL_EXIT_UNREACHABLE;
     }
     /* A stream follows one run; the next one is a command away. */
+    char cmd[1024];
     if (rc == 0 && f.next_run[0] != '\0')
-        ctl_errorf("the workflow continued as new as run %s; follow it with '" CTL_PROG
-                   " workflow show --id %s --follow'", f.next_run, a->id);
+        ctl_errorf("the workflow continued as new as run %s; follow it with: %s", f.next_run,
+                   ctl_show_command(a, true, cmd, sizeof(cmd)));
     return rc;
 }
 

@@ -216,6 +216,9 @@ char *ctl_json_cell(const json_t *v);
 /* Replaces control characters (below 0x20, and 0x7f) in s with '?', so
  * that an id or a message cannot drive the terminal. */
 void ctl_printable(char *s);
+/* The command that shows (follow: follows) a's workflow, ready to paste:
+ * its namespace when not the default, the id quoted for a shell. */
+const char *ctl_show_command(const struct ctl_args *a, bool follow, char *buf, size_t size);
 
 /* Prints an array of objects as a table: one row per object, the cells
  * its keys[0..cols) as ctl_json_cell gives them, under header. */

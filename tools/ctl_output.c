@@ -124,6 +124,49 @@ char *ctl_json_cell(const json_t *v)
     return copy;
 }
 
+/* Appends s as one shell word: as it is when it holds only characters a
+ * shell leaves alone, else in single quotes (a quote inside as '\''). */
+static void shell_word(char *buf, size_t size, const char *s)
+{
+    size_t n = strlen(buf);
+    bool plain = s[0] != '\0';
+    for (const char *p = s; *p != '\0' && plain; p++)
+        plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/:@%+=,", *p) != NULL;
+    if (plain) {
+        snprintf(buf + n, size - n, "%s", s);
+        return;
+    }
+    if (n + 1 < size)
+        buf[n++] = '\'';
+    for (const char *p = s; *p != '\0' && n + 5 < size; p++) {
+        if (*p == '\'') {
+            memcpy(buf + n, "'\\''", 4);
+            n += 4;
+        } else {
+            buf[n++] = *p;
+        }
+    }
+    if (n + 1 < size)
+        buf[n++] = '\'';
+    buf[n] = '\0';
+}
+
+const char *ctl_show_command(const struct ctl_args *a, bool follow, char *buf, size_t size)
+{
+    snprintf(buf, size, CTL_PROG " ");
+    if (strcmp(a->ns, "default") != 0) {
+        snprintf(buf + strlen(buf), size - strlen(buf), "-n ");
+        shell_word(buf, size, a->ns);
+        snprintf(buf + strlen(buf), size - strlen(buf), " ");
+    }
+    snprintf(buf + strlen(buf), size - strlen(buf), "workflow show --id ");
+    shell_word(buf, size, a->id);
+    if (follow)
+        snprintf(buf + strlen(buf), size - strlen(buf), " --follow");
+    ctl_printable(buf);
+    return buf;
+}
+
 void ctl_printable(char *s)
 {
     for (char *p = s; p != NULL && *p != '\0'; p++)

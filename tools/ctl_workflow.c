@@ -190,8 +190,9 @@ static int result_print(const struct ctl_args *a, const json_t *answer)
             message = NULL;
         ctl_errorf("workflow '%s' %s%s%s%s%s", a->id, status ? status : "did not complete",
                    type ? ": " : "", type ? type : "", message ? ": " : "", message ? message : "");
-        fprintf(stderr, "hint: see its history with '" CTL_PROG " workflow show --id %s'\n",
-                a->id);
+        char cmd[1024];
+        fprintf(stderr, "hint: see its history with: %s\n",
+                ctl_show_command(a, false, cmd, sizeof(cmd)));
         return CTL_EXIT_SERVER;
     }
     if (a->output == CTL_OUT_JSON)

@@ -48,6 +48,9 @@ has err "ttaictl: ttaid answered HTTP 500"
 run_ctl 1 workflow result --id w-fail -o json
 has err "ttaictl: workflow 'w-fail' failed: ApplicationError: boom"
 has err "ttaictl workflow show --id w-fail"
+# The hint is a command to paste: the namespace when not the default.
+run_ctl 1 -n other workflow result --id w-fail
+has err "hint: see its history with: ttaictl -n other workflow show --id w-fail"
 empty out
 
 # 3: nothing listens. A socket bound to a port and not listening holds it,
