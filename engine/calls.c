@@ -44,11 +44,20 @@ static int resolve_run(struct ttai_engine *eng, const char *ns, const char *work
         id = *given;
     else
         rc = store_exec_get(rd, ns, workflow_id, &id, err);
-    if (rc == 0)
+    bool run_missing = false;
+    if (rc == 0) {
         rc = store_run_get(rd, &id, out, err);
+        run_missing = rc == TTAI_ENOTFOUND && given != NULL;
+    }
     if (rc == 0 && (strcmp(out->ns, ns) != 0 || strcmp(out->workflow_id, workflow_id) != 0))
         rc = ttai_errf(err, TTAI_ENOTFOUND, "run is not a run of workflow '%s'", workflow_id);
     store_read_end(rd);
+    if (run_missing) {
+        /* Said apart from an unknown workflow: the id may be right. */
+        char text[TTAI_RUN_ID_TEXT];
+        return ttai_errf(err, rc, "workflow '%s' has no run %s in namespace '%s'", workflow_id,
+                         ttai_run_id_format(given, text), ns);
+    }
     if (rc == TTAI_ENOTFOUND && err != NULL && strstr(err->msg, "workflow") == NULL)
         ttai_errf(err, rc, "workflow '%s' not found in namespace '%s'", workflow_id, ns);
     return rc;

@@ -356,6 +356,10 @@ print(text.count("HTTP/1.1 "), text.split(" ")[1], "Content-Length header" in te
 PY
     check "two Content-Lengths: one answer, 400, why" "$(cat "$TMP/smug")" "1 400 True"
     check "two Content-Lengths: the rest not run" "$(req GET "$API/workflows/e1" && jbody .status)" '200"running"'
+    check "unknown run of a known workflow" \
+        "$(req GET "$API/workflows/e1?run_id=00000000-0000-0000-0000-000000000000")" 404
+    check "unknown run: said so" "$(jbody .error.message)" \
+        "\"workflow 'e1' has no run 00000000-0000-0000-0000-000000000000 in namespace 'default'\""
     check "duplicate key" "$(req POST "$API/workflows" '{"type":"hello","id":"dk1","id":"dk2"}')" 400
     check "duplicate key: why" "$(jbody .error.message | grep -c 'duplicate object key')" 1
     check "duplicate key: nothing started" "$(req GET "$API/workflows/dk2")/$(req GET "$API/workflows/dk1")" 404/404
