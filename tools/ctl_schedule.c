@@ -41,29 +41,33 @@ static const char *const overlap_names[] = {"skip", "buffer_one", "buffer_all", 
 #define F_SCHEDULE_ID                                                                       \
     {"--schedule-id", "-s", "ID", "schedule id (required)", CTL_FIELD(schedule_id), true}
 #define F_CRON(required, help) {"--cron", NULL, "EXPR", help, CTL_FIELD(cron), required}
-#define F_SPEC_REST                                                                         \
-    {"--tz", NULL, "ZONE", "IANA time zone of the cron expression (default: UTC)",         \
+/* The spec's other flags; DEFAULT(text) is the default create names, which
+ * update leaves out (an absent flag keeps the schedule's value). */
+#define F_SPEC_REST(DEFAULT)                                                                \
+    {"--tz", NULL, "ZONE", "IANA time zone of the cron expression" DEFAULT(" (default: UTC)"), \
      CTL_FIELD(tz), false},                                                                 \
-    {"--dst-gap", NULL, "POLICY", "wall times skipped by DST: shift (default) or skip",    \
+    {"--dst-gap", NULL, "POLICY", "wall times skipped by DST: shift" DEFAULT(" (default)") " or skip", \
      CTL_FIELD(dst_gap), false},                                                            \
-    {"--dst-repeat", NULL, "POLICY", "wall times repeated by DST: once (default) or twice",\
+    {"--dst-repeat", NULL, "POLICY", "wall times repeated by DST: once" DEFAULT(" (default)") " or twice", \
      CTL_FIELD(dst_repeat), false},                                                         \
-    {"--calendar", NULL, "NAME", "fire on trading days only: XNYS (default: none)",        \
+    {"--calendar", NULL, "NAME", "fire on trading days only: XNYS" DEFAULT(" (default: none)"), \
      CTL_FIELD(calendar), false}
+#define WITH_DEFAULT(text) text
+#define WITHOUT_DEFAULT(text) ""
 #define F_OVERLAP(help) {"--overlap", NULL, "POLICY", help, CTL_FIELD(overlap), false}
-#define OVERLAP_HELP                                                                        \
-    "while its workflow runs: skip (default), buffer_one,\n"                               \
+#define OVERLAP_HELP(DEFAULT)                                                               \
+    "while its workflow runs: skip" DEFAULT(" (default)") ", buffer_one,\n"               \
     "                                 buffer_all, cancel_other, terminate_other, allow_all"
 #define F_NOTE {"--note", NULL, "TEXT", "a note, shown by describe", CTL_FIELD(note), false}
 
 static const struct ctl_flag create_flags[] = {
     F_SCHEDULE_ID,
     F_CRON(true, "cron expression, 5 or 6 fields or @daily etc. (required)"),
-    F_SPEC_REST,
+    F_SPEC_REST(WITH_DEFAULT),
     {"--workflow-type", NULL, "TYPE", "type of the workflow each fire starts (required)",
      CTL_FIELD(type), true},
     {"--input", "-i", "JSON", "the workflow's input, as JSON", CTL_FIELD(input), false},
-    F_OVERLAP(OVERLAP_HELP),
+    F_OVERLAP(OVERLAP_HELP(WITH_DEFAULT)),
     {"--catchup-window", NULL, "SECONDS",
      "how late a fire missed while ttaid was down may still run\n"
      "                                 (default: 60)",
@@ -81,10 +85,10 @@ static const struct ctl_flag create_flags[] = {
 static const struct ctl_flag update_flags[] = {
     F_SCHEDULE_ID,
     F_CRON(false, "new cron expression"),
-    F_SPEC_REST,
+    F_SPEC_REST(WITHOUT_DEFAULT),
     {"--workflow-type", NULL, "TYPE", "new workflow type", CTL_FIELD(type), false},
     {"--input", "-i", "JSON", "new workflow input, as JSON", CTL_FIELD(input), false},
-    F_OVERLAP(OVERLAP_HELP),
+    F_OVERLAP(OVERLAP_HELP(WITHOUT_DEFAULT)),
     {"--catchup-window", NULL, "SECONDS", "new catch-up window", CTL_FIELD(catchup_window),
      false},
     {"--start-time", NULL, "TIME", "new start (RFC 3339), or 'none'", CTL_FIELD(start_time),
@@ -112,7 +116,7 @@ static const struct ctl_flag backfill_flags[] = {
 
 static const struct ctl_flag preview_flags[] = {
     F_CRON(true, "cron expression, 5 or 6 fields or @daily etc. (required)"),
-    F_SPEC_REST,
+    F_SPEC_REST(WITH_DEFAULT),
     {"--from", NULL, "TIME", "fires after this RFC 3339 time (default: now)", CTL_FIELD(from),
      false},
     {"--count", NULL, "N", "how many fire times (default: 10, at most 1000)", CTL_FIELD(count),
