@@ -674,6 +674,7 @@ int ttai_schedule_update(struct ttai_engine *eng, const char *ns, const char *sc
         json_object_set_new(rec, "def", def);
         def = NULL;
         state_from_request(obj(rec, "state"), req);
+        set_i64(obj(rec, "state"), "updated_ms", eng_now_ms(eng));
         if (obj(req, "max_actions") != NULL)
             json_object_set(obj(rec, "state"), "remaining", obj(obj(rec, "def"), "max_actions"));
         struct eng_sched_spec *old_spec = s->spec;
@@ -735,6 +736,7 @@ int ttai_schedule_pause(struct ttai_engine *eng, const char *ns, const char *sch
         /* Fires due while paused are neither run nor caught up. */
         if (was && !paused)
             set_i64(state, "last_nominal_s", eng_now_ms(eng) / 1000);
+        set_i64(state, "updated_ms", eng_now_ms(eng));
         rc = record_save(ss, s, err);
         wake_compute(s);
     }

@@ -294,10 +294,17 @@ static void test_controls(const char *dir)
     ASSERT_EQ(ttai_schedule_trigger(eng, NS, "hourly", &err), TTAI_EINVAL);
     ASSERT(strstr(err.msg, "no actions left") != NULL);
     ASSERT_EQ(state_int(eng, "hourly", "actions"), 5);
-    /* Update: a new spec keeps the counters; delete removes it. */
+    /* Update: a new spec keeps the counters; delete removes it. An update
+     * and a pause are changes: updated_ms says when (half an hour after
+     * the last fire, so that no fire could have set it). */
+    ASSERT_OK(ttai_testenv_advance(env, 30 * 60 * 1000), &err);
     json_t *up = parse("{\"spec\": {\"cron\": \"0 12 * * *\"}, \"max_actions\": 7}");
     ASSERT_OK(ttai_schedule_update(eng, NS, "hourly", up, &err), &err);
     json_decref(up);
+    ASSERT_EQ(state_int(eng, "hourly", "updated_ms"), ttai_testenv_now(env));
+    ASSERT_OK(ttai_testenv_advance(env, 60 * 1000), &err);
+    ASSERT_OK(ttai_schedule_pause(eng, NS, "hourly", false, "a note", &err), &err);
+    ASSERT_EQ(state_int(eng, "hourly", "updated_ms"), ttai_testenv_now(env));
     ASSERT_OK(ttai_testenv_advance(env, 24 * 3600 * 1000), &err);
     ASSERT_EQ(state_int(eng, "hourly", "actions"), 6);
     json_t *list;
