@@ -130,6 +130,16 @@ void srv__history_follow(struct ttai_server *srv, struct evhttp_request *req, co
         if (from_text[0] < '0' || from_text[0] > '9' || *end != '\0' || from == 0)
             bad = 2;
     }
+    /* A reconnecting EventSource sends the id of the last event it got
+     * (each event's id is its event id): it goes on after it, instead of
+     * getting the history again from the start. */
+    const char *last_seen = evhttp_find_header(evhttp_request_get_input_headers(req), "Last-Event-ID");
+    if (from_text == NULL && last_seen != NULL && last_seen[0] >= '0' && last_seen[0] <= '9') {
+        char *end = NULL;
+        unsigned long long n = strtoull(last_seen, &end, 10);
+        if (*end == '\0' && n < UINT64_MAX)
+            from = (uint64_t)n + 1;
+    }
     ttai_free(run_text);
     ttai_free(from_text);
     if (bad != 0) {
@@ -154,6 +164,14 @@ void srv__history_follow(struct ttai_server *srv, struct evhttp_request *req, co
         const char *code;
         int status = srv__status_of(rc, &code);
         srv__reply_error(req, status, code, "%s", rc == TTAI_ENOTFOUND ? "workflow not found" : err.msg);
+        return;
+    }
+    if (rec.status != STORE_RUN_RUNNING && from > rec.last_event_id) {
+        /* Closed, and nothing left to send: 204 says so, and tells an
+         * EventSource to stop reconnecting (which it does after a stream
+         * that merely ends, forever). */
+        evhttp_send_reply(req, 204, "No Content", NULL);
+        srv__log_request(srv, req, 204, ttai_mono_ns());
         return;
     }
     struct srv_stream *st = ttai_calloc(1, sizeof(*st));

@@ -451,6 +451,15 @@ case_stream() {
     check "streamed close" "$(grep -c '"type":"WorkflowCompleted"' "$TMP/sse")" 1
     check "event lines" "$(grep -c '^event: history' "$TMP/sse")" "$(grep -c '^data: ' "$TMP/sse")"
     check "follow unknown" "$(req GET "$API/workflows/nobody/history?follow=1")" 404
+    # A reconnecting EventSource (Last-Event-ID) goes on after its last
+    # event; with nothing left of a closed run it gets 204, which stops it.
+    local last_id
+    last_id=$(grep '^id: ' "$TMP/sse" | tail -1 | cut -d' ' -f2)
+    check "Last-Event-ID at the end of a closed run" \
+        "$(curl -s -o /dev/null -w '%{http_code}' -H "Last-Event-ID: $last_id" "$API/workflows/f1/history?follow=1")" 204
+    curl -s -N -H 'Last-Event-ID: 2' "$API/workflows/f1/history?follow=1" >"$TMP/sse-resume"
+    check "Last-Event-ID: resumes after it" "$(grep '^id: ' "$TMP/sse-resume" | head -1)" "id: 3"
+    check "Last-Event-ID: to the end" "$(grep -c '^id: ' "$TMP/sse-resume")" $((last_id - 2))
     # A client that leaves mid-stream does not hurt the daemon.
     req POST "$API/workflows" '{"type":"counter","id":"f2"}' >/dev/null
     timeout 0.3 curl -s -N "$API/workflows/f2/history?follow=1" >/dev/null

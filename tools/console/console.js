@@ -152,6 +152,7 @@ async function sse(path, signal, onEvent, extraHeaders) {
     try { msg = JSON.parse(text).error.message; } catch (e) { /* not JSON */ }
     throw new ApiError(res.status, 'stream', msg);
   }
+  if (res.status === 204 || !res.body) return; // a closed run with nothing left to send
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
   let buf = '';
