@@ -47,7 +47,10 @@ static int resolve_run(struct ttai_engine *eng, const char *ns, const char *work
     bool run_missing = false;
     if (rc == 0) {
         rc = store_run_get(rd, &id, out, err);
-        run_missing = rc == TTAI_ENOTFOUND && given != NULL;
+        /* A given run that is not there, of a workflow that is. */
+        struct ttai_run_id current;
+        run_missing = rc == TTAI_ENOTFOUND && given != NULL &&
+                      store_exec_get(rd, ns, workflow_id, &current, NULL) == 0;
     }
     if (rc == 0 && (strcmp(out->ns, ns) != 0 || strcmp(out->workflow_id, workflow_id) != 0))
         rc = ttai_errf(err, TTAI_ENOTFOUND, "run is not a run of workflow '%s'", workflow_id);

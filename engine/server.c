@@ -313,10 +313,12 @@ void srv__job_finish(struct ttai_server *srv, struct srv_job *job)
             srv__result_running_reply(job);
         const char *body = job->reply ? job->reply : "{\"error\":{\"code\":\"internal\",\"message\":\"no reply\"}}";
         int status = job->reply ? job->status : 500;
+        /* Logged first: a request whose connection is gone is freed by
+         * the send itself. */
+        srv__log_request(srv, job->req, status, job->started_ns);
         reply_raw(job->req, status, body, strlen(body),
                   job->text ? "text/plain; version=0.0.4" : "application/json");
         route_stats_add(srv, job, ttai_mono_ns());
-        srv__log_request(srv, job->req, status, job->started_ns);
         job->req = NULL;
     }
     job_free(job);
@@ -636,7 +638,8 @@ static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct ttai_server *srv = arg;
-    evconnlistener_enable(evhttp_bound_socket_get_listener(srv->bound));
+    if (srv->bound != NULL) /* not draining */
+        evconnlistener_enable(evhttp_bound_socket_get_listener(srv->bound));
 }
 
 /* 405, with the Allow header RFC 9110 asks for ("GET, DELETE") and the
@@ -1028,6 +1031,8 @@ void ttai_server_drain(struct ttai_server *srv, void (*drained_cb)(void *arg), v
         evhttp_del_accept_socket(srv->http, srv->bound);
         srv->bound = NULL;
     }
+    if (srv->accept_pause != NULL)
+        evtimer_del(srv->accept_pause); /* its listener is gone */
     srv__streams_end(srv);
     srv__alerts_end(srv);
     srv__waiters_end(srv);

@@ -293,7 +293,14 @@ void srv__alerts_get(struct ttai_server *srv, struct evhttp_request *req, const 
      * even when there is nothing to send yet. */
     struct evbuffer *hello = evbuffer_new();
     if (hello != NULL) {
-        evbuffer_add_printf(hello, ": alerts of namespace %s\n\n", st->ns);
+        /* The namespace is any text: a line break in it would end the
+         * comment and start fields of the client's stream. */
+        char shown[sizeof(st->ns)];
+        snprintf(shown, sizeof(shown), "%s", st->ns);
+        for (char *p = shown; *p != '\0'; p++)
+            if (*p == '\n' || *p == '\r')
+                *p = '?';
+        evbuffer_add_printf(hello, ": alerts of namespace %s\n\n", shown);
         evhttp_send_reply_chunk(req, hello);
         evbuffer_free(hello);
     }

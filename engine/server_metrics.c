@@ -36,13 +36,13 @@ struct ns_counts {
 static void label_escape(const char *in, char *out, size_t size)
 {
     size_t n = 0;
-    for (; *in != '\0' && n + 3 < size; in++) {
-        if (*in == '\\' || *in == '"') {
+    for (; *in != '\0'; in++) {
+        bool pair = *in == '\\' || *in == '"' || *in == '\n';
+        if (n + (pair ? 2 : 1) >= size)
+            break; /* not reached: out holds twice the longest namespace */
+        if (pair) {
             out[n++] = '\\';
-            out[n++] = *in;
-        } else if (*in == '\n') {
-            out[n++] = '\\';
-            out[n++] = 'n';
+            out[n++] = *in == '\n' ? 'n' : *in;
         } else {
             out[n++] = *in;
         }

@@ -132,9 +132,13 @@ void srv__history_follow(struct ttai_server *srv, struct evhttp_request *req, co
     }
     /* A reconnecting EventSource sends the id of the last event it got
      * (each event's id is its event id): it goes on after it, instead of
-     * getting the history again from the start. */
+     * getting the history again from the start. Only for a stream of a
+     * given run: an event id names an event of one run, and without
+     * run_id the current run may be another one (after continue-as-new,
+     * a new start of the id) than the one the client saw. */
     const char *last_seen = evhttp_find_header(evhttp_request_get_input_headers(req), "Last-Event-ID");
-    if (from_text == NULL && last_seen != NULL && last_seen[0] >= '0' && last_seen[0] <= '9') {
+    if (from_text == NULL && has_run && last_seen != NULL && last_seen[0] >= '0' &&
+        last_seen[0] <= '9') {
         char *end = NULL;
         unsigned long long n = strtoull(last_seen, &end, 10);
         if (*end == '\0' && n < UINT64_MAX)

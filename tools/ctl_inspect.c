@@ -357,7 +357,7 @@ static int show_follow(const struct ctl_args *a)
         return CTL_EXIT_UNREACHABLE;
     }
     /* A stream follows one run; the next one is a command away. */
-    char cmd[1024];
+    char cmd[2048];
     if (rc == 0 && f.next_run[0] != '\0')
         ctl_errorf("the workflow continued as new as run %s; follow it with: %s", f.next_run,
                    ctl_show_command(a, true, cmd, sizeof(cmd)));

@@ -336,7 +336,7 @@ static json_t *definition_body(const struct ctl_args *a)
           set_string(spec, "calendar", a->calendar);
     rc |= set_string(action, "workflow_type", a->type);
     if (a->input != NULL)
-        rc |= json_object_set_new(action, "input", json_loads(a->input, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL));
+        rc |= json_object_set_new(action, "input", json_loads(a->input, JSON_DECODE_ANY, NULL));
     rc |= set_string(policies, "overlap", a->overlap);
     if (a->catchup_window != NULL)
         rc |= json_object_set_new(policies, "catchup_window_s",

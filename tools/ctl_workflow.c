@@ -28,7 +28,7 @@ static int set_json_text(json_t *obj, const char *key, const char *text)
 {
     if (text == NULL)
         return 0;
-    json_t *v = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
     return v == NULL ? -1 : json_object_set_new(obj, key, v);
 }
 
@@ -190,7 +190,7 @@ static int result_print(const struct ctl_args *a, const json_t *answer)
             message = NULL;
         ctl_errorf("workflow '%s' %s%s%s%s%s", a->id, status ? status : "did not complete",
                    type ? ": " : "", type ? type : "", message ? ": " : "", message ? message : "");
-        char cmd[1024];
+        char cmd[2048];
         fprintf(stderr, "hint: see its history with: %s\n",
                 ctl_show_command(a, false, cmd, sizeof(cmd)));
         return CTL_EXIT_SERVER;

@@ -62,6 +62,15 @@ static const struct ctl_flag global_flags[] = {
     {"--id-conflict", NULL, "POLICY",                                                      \
      "if a run is open: fail (default), use_existing, terminate_existing",  \
      CTL_FIELD(id_conflict), false},                                                       \
+    F_START_REST
+/* signal-with-start signals an open run, or ends it for a new one. */
+#define F_SWS_OPTIONS                                                                      \
+    {"--id-conflict", NULL, "POLICY",                                                      \
+     "if a run is open: use_existing (default: signal it) or\n"                            \
+     "                                 terminate_existing (end it, start a new run)",      \
+     CTL_FIELD(id_conflict), false},                                                       \
+    F_START_REST
+#define F_START_REST                                                                       \
     {"--id-reuse", NULL, "POLICY",                                                         \
      "if a run closed: allow (default), reject, allow_failed_only",          \
      CTL_FIELD(id_reuse), false},                                                          \
@@ -87,7 +96,7 @@ static const struct ctl_flag signal_with_start_flags[] = {
     {"--input", "-i", "JSON", "the workflow's input, as JSON (used when it starts)",
      CTL_FIELD(input), false},
     {"--signal-input", NULL, "JSON", "the signal's input, as JSON", CTL_FIELD(signal_input), false},
-    F_START_OPTIONS,
+    F_SWS_OPTIONS,
     CTL_FLAGS_END,
 };
 
@@ -381,8 +390,13 @@ static int check_json(const char *flag, const char *value)
     if (value == NULL)
         return 0;
     json_error_t jerr;
-    /* Payloads may hold \u0000 (docs/api.md), as ttaid reads them. */
-    json_t *v = json_loads(value, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    json_t *v = json_loads(value, JSON_DECODE_ANY, &jerr);
+    if (v == NULL && strstr(jerr.text, "\\u0000") != NULL) {
+        /* ttaid refuses it in requests too (a payload it made may hold
+         * one, in answers; docs/api.md). */
+        ctl_errorf("flag '%s' holds \\u0000 (a NUL character), which ttaid does not take", flag);
+        return CTL_EXIT_USAGE;
+    }
     if (v == NULL) {
         /* The hint only where a bare word was meant as a string. */
         bool word = (value[0] >= 'A' && value[0] <= 'Z') || (value[0] >= 'a' && value[0] <= 'z');

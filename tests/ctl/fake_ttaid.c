@@ -447,7 +447,7 @@ static void request_cb(struct evhttp_request *req, void *arg)
     size_t len = evbuffer_get_length(in);
     char *raw = calloc(1, len + 1);
     evbuffer_remove(in, raw, len);
-    json_t *body = len ? json_loads(raw, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL) : NULL;
+    json_t *body = len ? json_loads(raw, JSON_DECODE_ANY, NULL) : NULL;
     const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     const char *method = cmd == EVHTTP_REQ_GET ? "GET" : cmd == EVHTTP_REQ_POST ? "POST" : "OTHER";

@@ -151,6 +151,10 @@ run_ctl 2 workflow start --type t --id x --input 18446744073709551615
 lacks err "a string needs quotes"
 run_ctl 2 workflow start --type t --id x --input '{"a": }'
 lacks err "a string needs quotes"
+# ttaid takes no \u0000 in a request: refused here, said plainly.
+run_ctl 2 workflow start --type t --id x --input '"a\u0000b"'
+has err "flag '--input' holds \u0000 (a NUL character), which ttaid does not take"
+lacks err "JSON_ALLOW_NUL"
 
 # A usage error never reaches the daemon.
 : >"$work/requests"

@@ -303,7 +303,10 @@ static void test_controls(const char *dir)
     json_decref(up);
     ASSERT_EQ(state_int(eng, "hourly", "updated_ms"), ttai_testenv_now(env));
     ASSERT_OK(ttai_testenv_advance(env, 60 * 1000), &err);
-    ASSERT_OK(ttai_schedule_pause(eng, NS, "hourly", false, "a note", &err), &err);
+    ASSERT_OK(ttai_schedule_pause(eng, NS, "hourly", true, "a note", &err), &err);
+    ASSERT_EQ(state_int(eng, "hourly", "updated_ms"), ttai_testenv_now(env));
+    ASSERT_OK(ttai_testenv_advance(env, 60 * 1000), &err);
+    ASSERT_OK(ttai_schedule_pause(eng, NS, "hourly", false, NULL, &err), &err);
     ASSERT_EQ(state_int(eng, "hourly", "updated_ms"), ttai_testenv_now(env));
     ASSERT_OK(ttai_testenv_advance(env, 24 * 3600 * 1000), &err);
     ASSERT_EQ(state_int(eng, "hourly", "actions"), 6);
