@@ -274,8 +274,14 @@ static void waiter_timeout_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct srv_job *job = arg;
-    if (job->busy)
-        return; /* done_cb sees the deadline when the worker answers */
+    if (job->busy) {
+        /* Rechecked on a worker (a close came meanwhile): done_cb answers
+         * it if the deadline passed, else it stays parked and needs its
+         * timer still. */
+        if (ttai_mono_ns() / 1000000 < job->deadline_ms)
+            waiter_arm(job->srv, job);
+        return;
+    }
     if (ttai_mono_ns() / 1000000 < job->deadline_ms && !srv__client_gone(job->req)) {
         waiter_arm(job->srv, job);
         return;
