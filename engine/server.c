@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -590,6 +591,19 @@ const char *srv__method_name(struct evhttp_request *req)
     }
 }
 
+bool ttai_sockaddr_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *in6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(in6) || (IN6_IS_ADDR_V4MAPPED(in6) && in6->s6_addr[12] == 127);
+    }
+    return false;
+}
+
 /* ---- Accepting ------------------------------------------------------------------ */
 
 /* accept() failed for a reason other than a client that left first: out of
@@ -1003,9 +1017,22 @@ int ttai_server_start(struct ttai_server **out, struct event_base *base, struct 
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     evutil_socket_t fd = evhttp_bound_socket_get_fd(srv->bound);
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-        srv->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                   : ((struct sockaddr_in *)&ss)->sin_port);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+        int e = errno;
+        ttai_server_free(srv);
+        return ttai_errf(err, TTAI_EIO, "cannot read the bound address: %s", strerror(e));
+    }
+    srv->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                               : ((struct sockaddr_in *)&ss)->sin_port);
+    /* Checked on the address bound, not on the name asked for, which was
+     * resolved again to bind it (and a name's answer can change). */
+    if (srv->opts.token_count == 0 && !ttai_sockaddr_loopback((const struct sockaddr *)&ss)) {
+        ttai_server_free(srv);
+        return ttai_errf(err, TTAI_EINVAL,
+                         "refusing to listen on non-loopback address %s without tokens: "
+                         "configure --token TOKEN:NAMESPACES or listen on 127.0.0.1",
+                         opts->host ? opts->host : "127.0.0.1");
+    }
     for (size_t i = 0; i < srv->opts.workers; i++) {
         if (pthread_create(&srv->threads[i], NULL, worker_main, srv) != 0) {
             ttai_server_free(srv);

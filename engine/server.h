@@ -69,10 +69,15 @@ struct ttai_server;
 
 /* Binds and starts serving on base. The engine and the options (tokens
  * included) are borrowed until ttai_server_free(). Errors: TTAI_EIO when
- * the address cannot be bound, TTAI_ENOMEM. */
+ * the address cannot be bound, TTAI_EINVAL when no token is configured and
+ * the address bound is not a loopback one, TTAI_ENOMEM. */
 int ttai_server_start(struct ttai_server **out, struct event_base *base,
                       struct ttai_engine *eng, const struct ttai_server_opts *opts,
                       struct ttai_err *err) TTAI_MUST_CHECK;
+struct sockaddr;
+/* Whether an address is a loopback one: 127.0.0.0/8, ::1, or 127/8 mapped
+ * into IPv6. */
+bool ttai_sockaddr_loopback(const struct sockaddr *sa);
 /* The port actually bound. */
 int ttai_server_port(const struct ttai_server *srv);
 /* Graceful stop, step one: closes the listening socket, ends streams and

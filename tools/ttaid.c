@@ -9,10 +9,8 @@
  * Exit status: 0 after a graceful stop (SIGTERM/SIGINT), 1 when the
  * engine or the store fails, 2 for a usage or configuration error.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
-#include <netinet/in.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -81,7 +79,7 @@ static void usage(FILE *f)
 /* Whether every address host resolves to is a loopback one (127.0.0.0/8,
  * ::1, or 127/8 mapped into IPv6). The name is resolved as the server's
  * bind resolves it: text ("127.evil.example") proves nothing, as a name
- * can point anywhere. */
+ * can point anywhere. The server checks the address it bound again. */
 static bool is_loopback(const char *host)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
@@ -90,17 +88,8 @@ static bool is_loopback(const char *host)
     if (host[0] == '\0' || getaddrinfo(host, NULL, &hints, &ai) != 0 || ai == NULL)
         return false;
     bool all = true;
-    for (const struct addrinfo *a = ai; a != NULL && all; a = a->ai_next) {
-        if (a->ai_family == AF_INET) {
-            const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)a->ai_addr;
-            all = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-        } else if (a->ai_family == AF_INET6) {
-            const struct in6_addr *in6 = &((const struct sockaddr_in6 *)(const void *)a->ai_addr)->sin6_addr;
-            all = IN6_IS_ADDR_LOOPBACK(in6) || (IN6_IS_ADDR_V4MAPPED(in6) && in6->s6_addr[12] == 127);
-        } else {
-            all = false;
-        }
-    }
+    for (const struct addrinfo *a = ai; a != NULL && all; a = a->ai_next)
+        all = ttai_sockaddr_loopback(a->ai_addr);
     freeaddrinfo(ai);
     return all;
 }
@@ -317,7 +306,7 @@ int main(int argc, char **argv)
     if (d.base == NULL || ttai_server_start(&d.srv, d.base, d.eng, &so, &err) != 0) {
         ttai_log(TTAI_LOG_ERROR, "start", "%s", d.base ? err.msg : "cannot make an event base");
         ttai_engine_close(d.eng);
-        return d.base && err.rc == TTAI_EIO ? 2 : 1;
+        return d.base && (err.rc == TTAI_EIO || err.rc == TTAI_EINVAL) ? 2 : 1;
     }
     bool v6 = strchr(host, ':') != NULL;
     ttai_log(TTAI_LOG_INFO, "listen", "listening on %s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "",
