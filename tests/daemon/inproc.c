@@ -29,6 +29,16 @@ static void *engine_main(void *arg)
     return NULL;
 }
 
+static void echo_run(struct ttai_wf *wf, void *state, struct ttai_payload input)
+{
+    (void)state;
+    ttai_wf_complete(wf, input);
+}
+
+const struct ttai_workflow_def inproc_echo_def = {"echo", echo_run, 0, NULL, NULL};
+static const struct ttai_workflow_def *const echo_only[] = {&inproc_echo_def, NULL};
+const struct ttai_registry inproc_echo_registry = {echo_only, NULL};
+
 void inproc_start(struct inproc *p, const char *name, const struct ttai_registry *registry,
                   bool poll)
 {

@@ -29,6 +29,11 @@ struct inproc {
     atomic_bool engine_stop;
 };
 
+/* "echo": a workflow that completes with its input, and a registry of it
+ * alone, for tests that need any workflow type. */
+extern const struct ttai_workflow_def inproc_echo_def;
+extern const struct ttai_registry inproc_echo_registry;
+
 /* Starts everything on a directory made from name (removed by stop);
  * without poll, no thread polls the engine (starts stay queued). */
 void inproc_start(struct inproc *p, const char *name, const struct ttai_registry *registry,

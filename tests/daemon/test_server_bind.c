@@ -19,20 +19,10 @@
 #include "../harness/harness.h"
 #include "inproc.h"
 
-static void echo_run(struct ttai_wf *wf, void *state, struct ttai_payload input)
-{
-    (void)state;
-    ttai_wf_complete(wf, input);
-}
-
-static const struct ttai_workflow_def wf_echo = {"echo", echo_run, 0, NULL, NULL};
-static const struct ttai_workflow_def *const workflows[] = {&wf_echo, NULL};
-static const struct ttai_registry registry = {workflows, NULL};
-
 int main(void)
 {
     struct inproc proc;
-    inproc_start(&proc, "server-bind", &registry, false);
+    inproc_start(&proc, "server-bind", &inproc_echo_registry, false);
     struct event_base *base = event_base_new();
     ASSERT(base != NULL);
     struct ttai_err err = {0};

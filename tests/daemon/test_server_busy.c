@@ -25,15 +25,7 @@
 
 /* ---- Workflows ------------------------------------------------------------ */
 
-/* Completes with its input. */
-static void echo_run(struct ttai_wf *wf, void *state, struct ttai_payload input)
-{
-    (void)state;
-    ttai_wf_complete(wf, input);
-}
-
-static const struct ttai_workflow_def wf_echo = {"echo", echo_run, 0, NULL, NULL};
-static const struct ttai_workflow_def *const workflows[] = {&wf_gate, &wf_echo, NULL};
+static const struct ttai_workflow_def *const workflows[] = {&wf_gate, &inproc_echo_def, NULL};
 static const struct ttai_registry registry = {workflows, NULL};
 
 static struct inproc proc;

@@ -18,20 +18,10 @@
 #include "../harness/harness.h"
 #include "inproc.h"
 
-static void echo_run(struct ttai_wf *wf, void *state, struct ttai_payload input)
-{
-    (void)state;
-    ttai_wf_complete(wf, input);
-}
-
-static const struct ttai_workflow_def wf_echo = {"echo", echo_run, 0, NULL, NULL};
-static const struct ttai_workflow_def *const workflows[] = {&wf_echo, NULL};
-static const struct ttai_registry registry = {workflows, NULL};
-
 int main(void)
 {
     struct inproc proc;
-    inproc_start(&proc, "server-close", &registry, false);
+    inproc_start(&proc, "server-close", &inproc_echo_registry, false);
     int fd = inproc_http_send(proc.port, "POST", "/api/v1/namespaces/default/workflows",
                               "{\"type\": \"echo\", \"id\": \"e1\", \"input\": 1}");
     struct ttai_engine_stats st = {0};
