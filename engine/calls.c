@@ -564,22 +564,12 @@ struct start_ids {
     size_t mask;
 };
 
-static uint64_t start_id_hash(const char *ns, const char *workflow_id)
-{
-    uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
-    for (const char *p = ns; *p != '\0'; p++)
-        h = (h ^ (uint8_t)*p) * 0x100000001b3u;
-    h = (h ^ 0xff) * 0x100000001b3u; /* a separator: "a" "bc" and "ab" "c" differ */
-    for (const char *p = workflow_id; *p != '\0'; p++)
-        h = (h ^ (uint8_t)*p) * 0x100000001b3u;
-    return h != 0 ? h : 1;
-}
-
 /* The slot of the id's hash: where it is, or the empty one where it goes. */
 static uint64_t *start_ids_slot(struct start_ids *set, const char *ns, const char *workflow_id,
                                 uint64_t *hash)
 {
-    uint64_t h = *hash = start_id_hash(ns, workflow_id);
+    uint64_t h = ttai_workflow_hash(ns, workflow_id);
+    h = *hash = h != 0 ? h : 1; /* 0 marks an empty slot */
     for (size_t i = (size_t)h & set->mask;; i = (i + 1) & set->mask)
         if (set->slots[i] == h || set->slots[i] == 0)
             return &set->slots[i];

@@ -109,16 +109,6 @@ void ttai_log(int level, const char *event, const char *fmt, ...)
     (void)n; /* nowhere to report a failed log write */
 }
 
-/* libevent's own messages (its accept and socket warnings) in the
- * daemon's format and under its level, instead of raw lines on stderr. */
-static void libevent_log_cb(int severity, const char *msg)
-{
-    int level = severity >= EVENT_LOG_ERR ? TTAI_LOG_ERROR
-                : severity == EVENT_LOG_WARN ? TTAI_LOG_WARN
-                : severity == EVENT_LOG_MSG ? TTAI_LOG_INFO : TTAI_LOG_DEBUG;
-    ttai_log(level, "libevent", "%s", msg);
-}
-
 /* ---- Replies ----------------------------------------------------------------- */
 
 void srv__log_request(struct ttai_server *srv, struct evhttp_request *req, int status,
@@ -1013,7 +1003,6 @@ int ttai_server_start(struct ttai_server **out, struct event_base *base, struct 
     servers = srv;
     pthread_mutex_unlock(&servers_mu);
     evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(srv->bound), accept_error_cb);
-    event_set_log_callback(libevent_log_cb);
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     evutil_socket_t fd = evhttp_bound_socket_get_fd(srv->bound);

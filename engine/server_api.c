@@ -74,11 +74,6 @@ int srv__status_of(int rc, const char **code)
     }
 }
 
-const char *srv__status_name(int status)
-{
-    return store_run_status_text(status);
-}
-
 bool srv__query_switch(struct evhttp_request *req, const char *query, const char *key, bool *on)
 {
     char *v = query ? srv__query_param(query, key) : NULL;
@@ -621,7 +616,7 @@ static json_t *workflow_json(const char *ns, const char *workflow_id, const stru
     char text[TTAI_RUN_ID_TEXT];
     return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:I,s:I,s:I,s:o}", "namespace", ns,
                      "workflow_id", workflow_id, "run_id", ttai_run_id_format(run, text), "type",
-                     type, "status", srv__status_name(status), "start_time", time_json(start_ms),
+                     type, "status", store_run_status_text(status), "start_time", time_json(start_ms),
                      "close_time", status == STORE_RUN_RUNNING ? json_null() : time_json(close_ms),
                      "history_length", (json_int_t)history_length, "pending_activities",
                      (json_int_t)activities, "pending_timers", (json_int_t)timers, "blocked",
@@ -851,7 +846,7 @@ static bool list_query(struct srv_job *job, struct store_vis_query *q, char **ty
     if (status != NULL && status[0] != '\0') {
         q->index = STORE_VIS_STATUS;
         for (int s = 1; s <= STORE_RUN_STATUS_MAX; s++)
-            if (strcmp(status, srv__status_name(s)) == 0)
+            if (strcmp(status, store_run_status_text(s)) == 0)
                 q->status = s;
         if (q->status == 0)
             bad = "parameter 'status' is not a workflow status";
@@ -1101,7 +1096,7 @@ static void do_result(struct ttai_server *srv, struct srv_job *job)
             o = json_pack("{s:s,s:o}", "status", "completed", "result",
                           payload_json(ev.payload.data, ev.payload.len));
         } else {
-            const char *name = srv__status_name(rec.status);
+            const char *name = store_run_status_text(rec.status);
             json_t *type = ev.failure_type.len ? ttai_json_text(ev.failure_type.data,
                                                                 ev.failure_type.len)
                                                : json_string(name);

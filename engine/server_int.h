@@ -229,8 +229,6 @@ void srv__sched_run(struct ttai_server *srv, struct srv_job *job);
 char *srv__error_body(const char *code, const char *msg);
 /* An engine code -> HTTP status and error code. */
 int srv__status_of(int rc, const char **code);
-/* "running", "completed", ... for a store status. */
-const char *srv__status_name(int status);
 /* The event as a JSON object (new reference), or NULL. */
 json_t *srv__event_json(const struct store_event *ev);
 /* A query parameter of a query string (ttai_malloc'd), or NULL. */

@@ -90,7 +90,7 @@ static void metrics_workflows(struct ttai_server *srv, struct evbuffer *out)
         label_escape(tab[i].ns, label, sizeof(label));
         for (int s = 1; s <= STORE_RUN_STATUS_MAX; s++)
             evbuffer_add_printf(out, "ttai_workflows{namespace=\"%s\",status=\"%s\"} %" PRIu64 "\n",
-                                label, srv__status_name(s), tab[i].by_status[s]);
+                                label, store_run_status_text(s), tab[i].by_status[s]);
     }
     ttai_free(tab);
 }

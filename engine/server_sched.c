@@ -71,7 +71,7 @@ static void outcomes_normalize(json_t *described)
         const char *outcome = json_string_value(json_object_get(action, "outcome"));
         int status = outcome ? store_run_status_parse(outcome) : 0;
         if (status > 0)
-            json_object_set_new(action, "outcome", json_string(srv__status_name(status)));
+            json_object_set_new(action, "outcome", json_string(store_run_status_text(status)));
     }
 }
 

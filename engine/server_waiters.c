@@ -15,19 +15,6 @@
 
 #define WAITMAP_BUCKETS_MIN 64
 
-/* FNV-1a over the namespace, a NUL, and the workflow id: a namespace and
- * id that run together differently ("a" "bc", "ab" "c") hash apart. */
-static uint64_t waitmap_hash(const char *ns, const char *workflow_id)
-{
-    uint64_t h = 14695981039346656037ull;
-    for (const unsigned char *p = (const unsigned char *)ns; *p != '\0'; p++)
-        h = (h ^ *p) * 1099511628211ull;
-    h *= 1099511628211ull; /* the NUL between them */
-    for (const unsigned char *p = (const unsigned char *)workflow_id; *p != '\0'; p++)
-        h = (h ^ *p) * 1099511628211ull;
-    return h;
-}
-
 static void chain_push(struct srv_job **head, struct srv_job *job)
 {
     job->wait_next = *head;
@@ -68,7 +55,7 @@ bool srv__waitmap_add(struct srv_waitmap *m, struct srv_job *job)
      * failed growth past the first table is not an error. */
     if ((m->buckets == NULL || m->count > m->mask) && !waitmap_grow(m) && m->buckets == NULL)
         return false;
-    job->wait_hash = waitmap_hash(job->ns, job->workflow_id);
+    job->wait_hash = ttai_workflow_hash(job->ns, job->workflow_id);
     size_t b = job->wait_hash & m->mask;
     chain_push(&m->buckets[b], job);
     if (b < m->pop_from)
@@ -106,7 +93,7 @@ struct srv_job *srv__waitmap_first(const struct srv_waitmap *m, const char *ns,
 {
     if (m->count == 0)
         return NULL;
-    uint64_t h = waitmap_hash(ns, workflow_id);
+    uint64_t h = ttai_workflow_hash(ns, workflow_id);
     return chain_match(m->buckets[h & m->mask], h, ns, workflow_id);
 }
 

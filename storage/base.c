@@ -221,6 +221,17 @@ static int random_fill(void)
     return TTAI_OK;
 }
 
+uint64_t ttai_workflow_hash(const char *ns, const char *workflow_id)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (const unsigned char *p = (const unsigned char *)ns; *p != '\0'; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    h *= 1099511628211ull; /* the NUL between them */
+    for (const unsigned char *p = (const unsigned char *)workflow_id; *p != '\0'; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return h;
+}
+
 int ttai_run_id_random(struct ttai_run_id *out)
 {
     pthread_once(&random_once, random_setup);

@@ -133,6 +133,11 @@ struct ttai_run_id {
     uint8_t b[TTAI_RUN_ID_BYTES];
 };
 
+/* A 64-bit hash of a workflow's name, its namespace and id (FNV-1a over
+ * both with a NUL between, so that "a" "bc" and "ab" "c" differ); for
+ * in-memory tables only, never stored. */
+uint64_t ttai_workflow_hash(const char *ns, const char *workflow_id);
+
 /* A new random (version 4) run id from the OS's random source. */
 int ttai_run_id_random(struct ttai_run_id *out) TTAI_MUST_CHECK;
 /* Formats id into buf (at least TTAI_RUN_ID_TEXT bytes). Returns buf. */

@@ -31,6 +31,7 @@
 #include "base.h"
 
 #define CTL_PROG "ttaictl"
+#define NAMESPACE_DEFAULT "default" /* --namespace, $TTAI_NAMESPACE unset */
 
 /* Exit statuses, documented in docs/cli.md. */
 enum {

@@ -154,7 +154,7 @@ static void shell_word(char *buf, size_t size, const char *s)
 const char *ctl_show_command(const struct ctl_args *a, bool follow, char *buf, size_t size)
 {
     snprintf(buf, size, CTL_PROG " ");
-    if (strcmp(a->ns, "default") != 0) {
+    if (strcmp(a->ns, NAMESPACE_DEFAULT) != 0) {
         snprintf(buf + strlen(buf), size - strlen(buf), "-n ");
         shell_word(buf, size, a->ns);
         snprintf(buf + strlen(buf), size - strlen(buf), " ");

@@ -34,7 +34,6 @@
 #endif
 
 #define ADDRESS_DEFAULT "127.0.0.1:7280"
-#define NAMESPACE_DEFAULT "default"
 #define LIST_LIMIT_DEFAULT 100
 
 /* ---- Flags ------------------------------------------------------------------ */

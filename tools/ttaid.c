@@ -94,6 +94,17 @@ static bool is_loopback(const char *host)
     return all;
 }
 
+/* libevent's own messages (its accept and socket warnings) in the
+ * daemon's format and under its level, instead of raw lines on stderr.
+ * Process-wide in libevent, so set by the program, not by the server. */
+static void libevent_log_cb(int severity, const char *msg)
+{
+    int level = severity >= EVENT_LOG_ERR ? TTAI_LOG_ERROR
+                : severity == EVENT_LOG_WARN ? TTAI_LOG_WARN
+                : severity == EVENT_LOG_MSG ? TTAI_LOG_INFO : TTAI_LOG_DEBUG;
+    ttai_log(level, "libevent", "%s", msg);
+}
+
 /* ---- Threads and signals ---------------------------------------------------------- */
 
 /* Logs, once, that the store latched after a failed commit (a full disk,
@@ -262,6 +273,7 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    event_set_log_callback(libevent_log_cb);
     if (evthread_use_pthreads() != 0) {
         ttai_log(TTAI_LOG_ERROR, "start", "libevent has no pthreads support");
         return 1;
