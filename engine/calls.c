@@ -777,7 +777,7 @@ int ttai_engine_terminate(struct ttai_engine *eng, const char *ns, const char *w
             rc = store_commit(eng->store, b, err);
         if (rc == 0) {
             eng_uncache(eng, &rec.run_id);
-            eng_closed(eng, &rec, STORE_RUN_TERMINATED);
+            eng_closed(eng, &rec, STORE_RUN_TERMINATED, NULL);
         }
         store_batch_free(b);
     }

@@ -355,6 +355,7 @@ static int add_close(struct ttai_engine *eng, struct task_out *out, struct store
     struct store_run rec = wf->rec;
     rec.status = status_of_close(close_ev->type);
     out->close_status = rec.status;
+    out->close_ev = close_ev;
     rec.close_ms = now;
     int rc = 0;
     if (close_ev->type == STORE_EV_CONTINUED_AS_NEW) {
@@ -668,7 +669,7 @@ static void history_limit(struct ttai_engine *eng, struct ttai_wf *wf)
         if (store_commit(eng->store, b, &err) != 0)
             eng_mark_ready(eng, &rec.run_id);
         else
-            eng_closed(eng, &rec, STORE_RUN_TERMINATED);
+            eng_closed(eng, &rec, STORE_RUN_TERMINATED, NULL);
     }
     store_batch_free(b);
     eng_cache_remove(eng, wf);
@@ -762,7 +763,7 @@ int eng_task_finish(struct ttai_engine *eng, struct task_out *out)
         wf->synced = true;
         task_committed(eng, out);
         if (out->close) {
-            eng_closed(eng, &wf->rec, out->close_status);
+            eng_closed(eng, &wf->rec, out->close_status, out->close_ev);
             eng_cache_remove(eng, wf);
         } else if (wf->last_event_id >= TTAI_HISTORY_LIMIT) {
             history_limit(eng, wf);
@@ -1006,12 +1007,13 @@ const struct ttai_registry *ttai_engine_registry(const struct ttai_engine *eng)
     return eng->registry;
 }
 
-void eng_closed(struct ttai_engine *eng, const struct store_run *run, int status)
+void eng_closed(struct ttai_engine *eng, const struct store_run *run, int status,
+                const struct store_event *close_ev)
 {
     if (eng->sched != NULL)
         eng_scheds_note_closed(eng->sched);
     if (eng->close_cb != NULL)
-        eng->close_cb(eng->close_arg, run->ns, run->workflow_id, &run->run_id, status);
+        eng->close_cb(eng->close_arg, run->ns, run->workflow_id, &run->run_id, status, close_ev);
 }
 
 void ttai_engine_wait_activity(struct ttai_engine *eng, int64_t timeout_ms)

@@ -257,8 +257,10 @@ void eng_starts_prepare(struct ttai_engine *eng, struct eng_group *group,
                         struct eng_starts *out);
 int eng_starts_finish(struct ttai_engine *eng, struct eng_starts *s);
 void eng_starts_drop(struct ttai_engine *eng);
-/* Tells the embedder (ttai_engine_on_close) that a run's close is durable. */
-void eng_closed(struct ttai_engine *eng, const struct store_run *run, int status);
+/* Tells the embedder (ttai_engine_on_close) that a run's close is durable;
+ * close_ev is the closing event when at hand, else NULL. */
+void eng_closed(struct ttai_engine *eng, const struct store_run *run, int status,
+                const struct store_event *close_ev);
 void eng_timer_pop(struct timer_heap *h);
 /* Dispatches an attempt to the pool, or defers it while the pool is full. */
 void eng_dispatch(struct ttai_engine *eng, const struct store_run *run,
@@ -330,6 +332,7 @@ struct task_out {
     int64_t next_deadline_ms;           /* the next run's timeout timer */
     bool close;
     int close_status;                   /* enum store_run_status, when close */
+    const struct store_event *close_ev; /* the close command (in the run's arena), when close */
     int rc;
     int64_t ready_ns;                   /* monotonic: when the run became ready; 0: unknown */
 };

@@ -489,7 +489,7 @@ int eng_timers_finish(struct ttai_engine *eng, struct eng_timers *out)
             if (after != NULL || store_read_begin(eng->store, &after, &err) == 0) {
                 struct store_run rec;
                 if (store_run_get(after, &t->run_id, &rec, NULL) == 0)
-                    eng_closed(eng, &rec, rec.status);
+                    eng_closed(eng, &rec, rec.status, NULL);
             }
         } else if (after != NULL || store_read_begin(eng->store, &after, &err) == 0) {
             retry_dispatch(eng, after, t);

@@ -333,6 +333,33 @@ void srv__result_check(struct ttai_server *srv, struct srv_job *job)
     check_drained(srv);
 }
 
+/* A parked long-poll whose run closed with its closing event at hand
+ * (srv__closed_cb): answered from the event, as the check would answer
+ * from the store. */
+void srv__result_answer_closed(struct ttai_server *srv, struct srv_job *job,
+                               const struct ttai_run_id *run, int status,
+                               const struct store_event *ev)
+{
+    srv__result_closed_reply(job, run, status, ev);
+    srv__waiter_remove(srv, job);
+    srv__job_finish(srv, job);
+    check_drained(srv);
+}
+
+/* Whether the run a start made (job->start_run) is running as far as the
+ * loop can tell without reading the store: no close of its workflow has
+ * reached the loop since the start was queued. Any close of this run is
+ * counted after that (closes_before), so either the loop has taken it,
+ * and its slot in closed_seen says so (a collision with another workflow
+ * only sends the start to the store), or it has not, and it will find the
+ * job parked. Both happen on the loop thread, so one is first. */
+static bool start_still_running(const struct ttai_server *srv, const struct srv_job *job)
+{
+    return job->start_made &&
+           srv->closed_seen[ttai_workflow_hash(job->ns, job->workflow_id) &
+                            (SRV_CLOSED_SLOTS - 1)] <= job->closes_before;
+}
+
 /* A start with wait=result that started (200 or 201) becomes a result
  * long-poll of its workflow, as if its client had asked for the result
  * next: answered at the close, or at the deadline its request set. Returns
@@ -343,7 +370,21 @@ static bool execute_wait(struct ttai_server *srv, struct srv_job *job)
         return false;
     job->route = R_RESULT;
     job->wait = true;
-    srv__result_check(srv, job);
+    if (!start_still_running(srv, job)) {
+        srv__result_check(srv, job);
+        return true;
+    }
+    /* As the check would have found it: running, its body made only if
+     * it is answered running. */
+    ttai_free(job->reply);
+    job->reply = NULL;
+    job->status = 202;
+    job->running = true;
+    job->result_run = job->start_run;
+    if (!srv->draining && ttai_mono_ns() / 1000000 < job->deadline_ms && srv__waiter_add(srv, job))
+        return true;
+    srv__job_finish(srv, job);
+    check_drained(srv);
     return true;
 }
 

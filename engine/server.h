@@ -97,7 +97,8 @@ void ttai_server_free(struct ttai_server *srv);
 /* A ttai_close_fn: pass it with the server to ttai_engine_on_close() so
  * that result long-polls wake when a run closes. Thread-safe. */
 void ttai_server_run_closed(void *srv, const char *ns, const char *workflow_id,
-                            const struct ttai_run_id *run, int status);
+                            const struct ttai_run_id *run, int status,
+                            const struct store_event *close_ev);
 
 /* Hands one alert to the live alert stream (GET .../alerts, docs/api.md):
  * text is the alert as a JSON object whose "namespace" member names its

@@ -455,6 +455,9 @@ static void do_start(struct ttai_server *srv, struct srv_job *job, json_t *o)
         /* Made by the engine thread in its next round (a start is only
          * ever parsed on the loop); start_ended hands the job back. */
         struct ttai_err err = {0};
+        /* Before the run can exist, so before any close of it is counted
+         * (execute_wait). */
+        job->closes_before = atomic_load(&srv->closes);
         int rc = ttai_engine_start_async(srv->eng, job->ns, type, id, ttai_buf_payload(&in), &opts,
                                          start_ended, job, &err);
         if (rc == 0) {
@@ -1079,44 +1082,47 @@ static void do_result(struct ttai_server *srv, struct srv_job *job)
         ttai_errf(&err, rc, "workflow '%s' not found", job->workflow_id);
     if (rc != 0) {
         srv__job_reply_rc(job, rc, &err);
-    } else if (rec.status == STORE_RUN_RUNNING && !job->execute) {
-        job->running = true;
-        reply_set(job, 202, ttai_strndup("{\"status\":\"running\"}", 20));
     } else if (rec.status == STORE_RUN_RUNNING) {
-        /* An execute that is running gets parked: its body is made only if
-         * it is answered running (srv__result_running_reply, at its
-         * deadline or at shutdown), not at every check. */
+        /* A long-poll parks on this run: its close answers it
+         * (srv__closed_cb). An execute's body is made only if it is
+         * answered running (srv__result_running_reply, at its deadline or
+         * at shutdown), not at every check. */
         job->running = true;
         job->result_run = run;
-        reply_set(job, 202, NULL);
+        reply_set(job, 202, job->execute ? NULL : ttai_strndup("{\"status\":\"running\"}", 20));
     } else {
-        json_t *o;
-        int status = 200;
-        if (ev.type == STORE_EV_WORKFLOW_COMPLETED) {
-            o = json_pack("{s:s,s:o}", "status", "completed", "result",
-                          payload_json(ev.payload.data, ev.payload.len));
-        } else {
-            const char *name = store_run_status_text(rec.status);
-            json_t *type = ev.failure_type.len ? ttai_json_text(ev.failure_type.data,
-                                                                ev.failure_type.len)
-                                               : json_string(name);
-            /* A close without a message (ttai_wf_canceled) has no bytes:
-             * an empty one. */
-            o = json_pack("{s:s,s:{s:o,s:o}}", "status", name, "failure", "type", type,
-                          "message", ttai_json_text(ev.failure_message.data,
-                                                    ev.failure_message.len));
-        }
-        if (job->execute && o != NULL) {
-            /* An execute's answer names the run it comes from (the last
-             * one, after continue-as-new), as its start's answer did. */
-            char text[TTAI_RUN_ID_TEXT];
-            json_object_set_new(o, "workflow_id", json_string(job->workflow_id));
-            json_object_set_new(o, "run_id", json_string(ttai_run_id_format(&run, text)));
-            json_object_set_new(o, "started", json_boolean(!start_found_existing(job)));
-        }
-        srv__job_reply_obj(job, status, o);
+        srv__result_closed_reply(job, &run, rec.status, &ev);
     }
     store_read_end(rd);
+}
+
+void srv__result_closed_reply(struct srv_job *job, const struct ttai_run_id *run, int status,
+                              const struct store_event *ev)
+{
+    json_t *o;
+    if (ev->type == STORE_EV_WORKFLOW_COMPLETED) {
+        o = json_pack("{s:s,s:o}", "status", "completed", "result",
+                      payload_json(ev->payload.data, ev->payload.len));
+    } else {
+        const char *name = store_run_status_text(status);
+        json_t *type = ev->failure_type.len ? ttai_json_text(ev->failure_type.data,
+                                                             ev->failure_type.len)
+                                            : json_string(name);
+        /* A close without a message (ttai_wf_canceled) has no bytes: an
+         * empty one. */
+        o = json_pack("{s:s,s:{s:o,s:o}}", "status", name, "failure", "type", type, "message",
+                      ttai_json_text(ev->failure_message.data, ev->failure_message.len));
+    }
+    if (job->execute && o != NULL) {
+        /* An execute's answer names the run it comes from (the last one,
+         * after continue-as-new), as its start's answer did. */
+        char text[TTAI_RUN_ID_TEXT];
+        json_object_set_new(o, "workflow_id", json_string(job->workflow_id));
+        json_object_set_new(o, "run_id", json_string(ttai_run_id_format(run, text)));
+        json_object_set_new(o, "started", json_boolean(!start_found_existing(job)));
+    }
+    job->running = false;
+    srv__job_reply_obj(job, 200, o);
 }
 
 void srv__result_running_reply(struct srv_job *job)

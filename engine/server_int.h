@@ -80,7 +80,8 @@ struct srv_job {
     bool execute;                     /* a start with wait=result: once started, a
                                        * result long-poll (route R_RESULT from then on) */
     bool running;                     /* worker found the workflow running */
-    struct ttai_run_id result_run;    /* an execute found running: the run it saw */
+    struct ttai_run_id result_run;    /* found running: the run it waits for */
+    uint64_t closes_before;           /* a start: ttai_server.closes when it was queued */
     bool recheck;                     /* a close arrived while the worker looked */
     bool waiting;                     /* parked: in the waiter index */
     bool busy;                        /* on a worker (submitted, not answered) */
@@ -118,9 +119,25 @@ struct srv_waitmap {
 /* A run closed: queued by the engine thread for the loop thread. */
 struct srv_closed {
     struct srv_closed *next;
+    uint64_t seq;                     /* ttai_server.closes after this one was counted */
     char ns[STORE_NS_MAX + 1];
     char workflow_id[STORE_WORKFLOW_ID_MAX + 1];
+    struct ttai_run_id run;
+    int status;                       /* enum store_run_status */
+    /* The closing event (type, payload, failure type and message, their
+     * bytes in `bytes`) when the close came with it: a long-poll on this
+     * run is answered from it, without reading the store. */
+    bool has_event;
+    struct store_event event;
+    uint8_t bytes[];
 };
+
+/* Closes the loop has taken, by workflow: each slot holds the largest
+ * srv_closed.seq of the workflows hashed to it (ttai_workflow_hash). A
+ * start that made its run knows that no close of that run has reached the
+ * loop yet when its slot holds nothing after the count it saw when it was
+ * queued; a collision only sends it to the store. */
+#define SRV_CLOSED_SLOTS 4096
 
 struct ttai_server {
     struct ttai_server *servers_next; /* the process's servers (server.c, accept_error_cb) */
@@ -145,6 +162,7 @@ struct ttai_server {
     pthread_mutex_t closed_mu;
     struct srv_closed *closed_head;
     struct event *closed_ev;
+    uint64_t closed_seen[SRV_CLOSED_SLOTS]; /* loop thread only */
     /* Long-polls and streams (loop thread only). */
     struct srv_waitmap waiters;
     struct srv_stream *streams;
@@ -174,6 +192,11 @@ void srv__reply_json(struct evhttp_request *req, int status, const char *json);
 void srv__submit(struct ttai_server *srv, struct srv_job *job);
 void srv__job_finish(struct ttai_server *srv, struct srv_job *job);
 void srv__result_check(struct ttai_server *srv, struct srv_job *job);
+/* Answers a parked long-poll on run from its closing event ev (status:
+ * enum store_run_status) and frees it. */
+void srv__result_answer_closed(struct ttai_server *srv, struct srv_job *job,
+                               const struct ttai_run_id *run, int status,
+                               const struct store_event *ev);
 /* Hands a job (arg) back to the loop thread, from any thread: a worker's
  * finished job, a start the engine thread made. One wake-up for all the
  * jobs queued before the loop gets to them. */
@@ -198,6 +221,10 @@ void srv__job_reply_obj(struct srv_job *job, int status, json_t *o);
 /* The 202 answer of an execute whose check found it running (job->running,
  * no reply yet): its ids and status, made when it is answered running. */
 void srv__result_running_reply(struct srv_job *job);
+/* The answer of a result request whose run is closed: run and status from
+ * its run record, ev its closing event. */
+void srv__result_closed_reply(struct srv_job *job, const struct ttai_run_id *run, int status,
+                              const struct store_event *ev);
 /* A member a request body may have; `inner` lists the members of an
  * object member (NULL: any value, the engine checks it). */
 struct srv_member {

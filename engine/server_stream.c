@@ -328,19 +328,44 @@ void srv__waiters_end(struct ttai_server *srv)
 }
 
 void ttai_server_run_closed(void *arg, const char *ns, const char *workflow_id,
-                            const struct ttai_run_id *run, int status)
+                            const struct ttai_run_id *run, int status,
+                            const struct store_event *close_ev)
 {
-    (void)run;
-    (void)status;
     struct ttai_server *srv = arg;
     if (srv == NULL)
         return;
-    atomic_fetch_add(&srv->closes, 1);
-    struct srv_closed *c = ttai_malloc(sizeof(*c));
+    /* The closing event comes along when it ends the workflow: a
+     * continue-as-new's long-polls go on to the next run, which only the
+     * store names. */
+    bool has_event = close_ev != NULL && status != STORE_RUN_CONTINUED_AS_NEW;
+    size_t extra = has_event ? close_ev->payload.len + close_ev->failure_type.len +
+                                   close_ev->failure_message.len
+                             : 0;
+    struct srv_closed *c = ttai_malloc(sizeof(*c) + extra);
+    uint64_t seq = atomic_fetch_add(&srv->closes, 1) + 1;
     if (c == NULL)
         return; /* the long-poll still ends at its timeout */
+    c->seq = seq;
     snprintf(c->ns, sizeof(c->ns), "%s", ns);
     snprintf(c->workflow_id, sizeof(c->workflow_id), "%s", workflow_id);
+    c->run = *run;
+    c->status = status;
+    c->has_event = has_event;
+    memset(&c->event, 0, sizeof(c->event));
+    if (has_event) {
+        c->event.type = close_ev->type;
+        uint8_t *at = c->bytes;
+        const struct store_bytes *from[3] = {&close_ev->payload, &close_ev->failure_type,
+                                             &close_ev->failure_message};
+        struct store_bytes *to[3] = {&c->event.payload, &c->event.failure_type,
+                                     &c->event.failure_message};
+        for (size_t i = 0; i < 3; i++) {
+            if (from[i]->len > 0)
+                memcpy(at, from[i]->data, from[i]->len);
+            *to[i] = (struct store_bytes){at, from[i]->len};
+            at += from[i]->len;
+        }
+    }
     pthread_mutex_lock(&srv->closed_mu);
     bool was_empty = srv->closed_head == NULL;
     c->next = srv->closed_head;
@@ -362,15 +387,24 @@ void srv__closed_cb(evutil_socket_t fd, short what, void *arg)
     while (list != NULL) {
         struct srv_closed *c = list;
         list = c->next;
+        uint64_t *seen = &srv->closed_seen[ttai_workflow_hash(c->ns, c->workflow_id) &
+                                           (SRV_CLOSED_SLOTS - 1)];
+        if (*seen < c->seq)
+            *seen = c->seq;
         struct srv_job *job = srv__waitmap_first(&srv->waiters, c->ns, c->workflow_id);
         while (job != NULL) {
             /* Taken before the check, which may answer and free the job;
              * it touches no other job and adds none. */
             struct srv_job *next = srv__waitmap_next(job);
-            if (job->busy)
+            if (job->busy) {
                 job->recheck = true;
-            else if (!srv->draining)
-                srv__result_check(srv, job);
+            } else if (!srv->draining) {
+                /* Its own run's close answers it as the store would. */
+                if (c->has_event && ttai_run_id_eq(&job->result_run, &c->run))
+                    srv__result_answer_closed(srv, job, &c->run, c->status, &c->event);
+                else
+                    srv__result_check(srv, job);
+            }
             job = next;
         }
         ttai_free(c);

@@ -496,11 +496,19 @@ int ttai_engine_poll(struct ttai_engine *eng, int64_t *next_timer_ms) TTAI_MUST_
  * engine thread loops on ttai_engine_poll() and this (see ttaid). */
 void ttai_engine_wait(struct ttai_engine *eng, int64_t timeout_ms);
 
-/* Called on the polling thread once a run's close is durable (completed,
- * failed, canceled, terminated, timed out, continued as new). Keep it
- * short; it must not call back into the engine. Set before polling. */
+/* Called once a run's close is durable (completed, failed, canceled,
+ * terminated, timed out, continued as new), on the thread that made it
+ * durable: the polling thread, or a caller of ttai_engine_terminate. status
+ * is an enum store_run_status. close_ev is the closing event as the history
+ * holds it (store.h: its type, result payload, failure type and message),
+ * borrowed for the call, when the run's own code closed it; NULL when the
+ * engine did (terminated, timed out), and then only the history has it.
+ * Keep it short; it must not call back into the engine. Set before
+ * polling. */
+struct store_event;
 typedef void (*ttai_close_fn)(void *arg, const char *ns, const char *workflow_id,
-                              const struct ttai_run_id *run, int status);
+                              const struct ttai_run_id *run, int status,
+                              const struct store_event *close_ev);
 void ttai_engine_on_close(struct ttai_engine *eng, ttai_close_fn close_cb, void *arg);
 
 /* The engine's store, for read-only listing and history (store.h reads;

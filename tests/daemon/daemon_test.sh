@@ -575,6 +575,48 @@ case_longpoll() {
     check "execute answer after signals" "$(cat "$TMP/excode") $(jq -c '[.status, .result, .workflow_id]' "$TMP/ex")" \
         '200 ["completed",6,"e2"]'
     check "execute names the last run" "$(jq -c '.run_id' "$TMP/ex" | grep -c -v -F "$first_run")" 1
+    # The answers an execute gets as its run closes, without a store read
+    # (the closing event comes with the close), or when its first task
+    # ended the workflow in the start's own commit (that close reaches the
+    # loop before the start's answer): each is what a result read from the
+    # store says, with the execute's ids added.
+    same_as_result() { # same_as_result WHAT ID: the execute's answer in $TMP/body
+        jq -c 'del(.workflow_id, .run_id, .started)' "$TMP/body" >"$TMP/exec_answer"
+        check "$1: a result read says the same" \
+            "$(req GET "$API/workflows/$2/result" && body | jq -c .)" "200$(cat "$TMP/exec_answer")"
+    }
+    check "execute, ended by its first task" \
+        "$(req POST "$API/workflows?wait=result&timeout_ms=10000" '{"type":"bench_monitor","id":"e8","input":{"iterations":0}}')" 200
+    check "execute, ended by its first task: answer" "$(jbody '[.status, .result, .workflow_id, .started]')" \
+        '["completed",0,"e8",true]'
+    same_as_result "execute, ended by its first task" e8
+    check "execute, failed by its first task" \
+        "$(req POST "$API/workflows?wait=result&timeout_ms=10000" '{"type":"bench_monitor","id":"e9","input":{}}')" 200
+    check "execute, failed by its first task: answer" "$(jbody '[.status, .failure.type]')" '["failed","BadInput"]'
+    same_as_result "execute, failed by its first task" e9
+    check "execute, after an activity: answer" \
+        "$(req POST "$API/workflows?wait=result" '{"type":"bench_monitor","id":"e10","input":{"iterations":2,"sleep_ms":1}}' && jbody '[.status, .result]')" \
+        '200["completed",2]'
+    same_as_result "execute, after an activity" e10
+    local how want
+    for how in cancel terminate; do
+        curl -s -o "$TMP/exb" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+            --data-binary "{\"type\":\"counter\",\"id\":\"e-$how\"}" \
+            "$API/workflows?wait=result&timeout_ms=20000" >"$TMP/excode" &
+        cpid=$!
+        tries=0
+        until [ "$(req GET "$API/workflows/e-$how")" = 200 ] || [ $tries -ge 100 ]; do sleep 0.05; tries=$((tries + 1)); done
+        req POST "$API/workflows/e-$how/$how" '{"reason":"by the test"}' >/dev/null
+        wait $cpid
+        cp "$TMP/exb" "$TMP/body"
+        # A canceled counter closes itself (the closing event comes with
+        # the close); a terminated run is closed by the engine (read back).
+        want='["canceled",""]'
+        [ $how = terminate ] && want='["terminated","by the test"]'
+        check "execute, $how while it waits" "$(cat "$TMP/excode") $(jbody '[.status, .failure.message]')" \
+            "200 $want"
+        same_as_result "execute, $how while it waits" "e-$how"
+    done
     check "execute timeout" "$(req POST "$API/workflows?wait=result&timeout_ms=200" '{"type":"counter","id":"e3"}')" 202
     check "execute timeout answer" "$(jbody '[.status, .workflow_id, (.run_id | length)]')" '["running","e3",36]'
     check "execute conflict" "$(req POST "$API/workflows?wait=result" '{"type":"counter","id":"e3"}')" 409
