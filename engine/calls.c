@@ -753,20 +753,20 @@ int ttai_engine_signal(struct ttai_engine *eng, const char *ns, const char *work
 }
 
 int ttai_engine_cancel(struct ttai_engine *eng, const char *ns, const char *workflow_id,
-                       const char *reason, struct ttai_err *err)
+                       const struct ttai_run_id *run, const char *reason, struct ttai_err *err)
 {
     reason = reason ? reason : "";
     struct store_event ev = {.type = STORE_EV_CANCEL_REQUESTED,
                              .failure_message = {(const uint8_t *)reason, strlen(reason)}};
-    return append_input(eng, ns, workflow_id, NULL, &ev, NULL, err);
+    return append_input(eng, ns, workflow_id, run, &ev, NULL, err);
 }
 
 int ttai_engine_terminate(struct ttai_engine *eng, const char *ns, const char *workflow_id,
-                          const char *reason, struct ttai_err *err)
+                          const struct ttai_run_id *run, const char *reason, struct ttai_err *err)
 {
     pthread_mutex_lock(&eng->mu);
     struct store_run rec;
-    int rc = resolve_run(eng, ns, workflow_id, NULL, &rec, err);
+    int rc = resolve_run(eng, ns, workflow_id, run, &rec, err);
     if (rc == 0 && rec.status != STORE_RUN_RUNNING)
         rc = ttai_errf(err, TTAI_ECLOSED, "workflow '%s' is %s", workflow_id,
                        store_run_status_text(rec.status));

@@ -394,7 +394,7 @@ static void take_action(struct eng_scheds *ss, struct sched *s, int64_t nominal_
          * that closed meanwhile refuses the request: nothing to do. */
         for (size_t i = 0; i < json_array_size(running); i++)
             if (ttai_engine_cancel(ss->eng, s->ns, json_string_value(json_array_get(running, i)),
-                                   "schedule overlap policy cancel_other", &err) != 0)
+                                   NULL, "schedule overlap policy cancel_other", &err) != 0)
                 continue;
         json_array_clear(buffered);
         json_array_append_new(buffered, json_integer((json_int_t)nominal_s));
@@ -402,7 +402,7 @@ static void take_action(struct eng_scheds *ss, struct sched *s, int64_t nominal_
     case OV_TERMINATE_OTHER:
         for (size_t i = 0; i < json_array_size(running); i++)
             if (ttai_engine_terminate(ss->eng, s->ns,
-                                      json_string_value(json_array_get(running, i)),
+                                      json_string_value(json_array_get(running, i)), NULL,
                                       "schedule overlap policy terminate_other", &err) != 0)
                 continue; /* closed meanwhile */
         running_refresh(ss, s);

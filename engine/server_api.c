@@ -774,18 +774,17 @@ static void do_describe(struct ttai_server *srv, struct srv_job *job)
 
 static void do_cancel(struct ttai_server *srv, struct srv_job *job, json_t *o, bool terminate)
 {
-    /* Other fields are refused: a "run_id" would otherwise be ignored,
-     * and the current run ended whichever run it named. */
-    static const struct srv_member members[] = {{"reason", NULL}, {NULL, NULL}};
+    static const struct srv_member members[] = {{"reason", NULL}, {"run_id", NULL}, {NULL, NULL}};
     const char *reason;
-    if (!srv__members_check(job, o, members, NULL,
-                            terminate ? "terminate acts on the workflow's current run"
-                                      : "cancel acts on the workflow's current run") ||
-        !srv__job_field_str(job, o, "reason", false, &reason))
+    struct ttai_run_id run;
+    bool has_run;
+    if (!srv__members_check(job, o, members, NULL, NULL) ||
+        !srv__job_field_str(job, o, "reason", false, &reason) || !field_run_id(job, o, &run, &has_run))
         return;
     struct ttai_err err = {0};
-    int rc = terminate ? ttai_engine_terminate(srv->eng, job->ns, job->workflow_id, reason, &err)
-                       : ttai_engine_cancel(srv->eng, job->ns, job->workflow_id, reason, &err);
+    const struct ttai_run_id *given = has_run ? &run : NULL;
+    int rc = terminate ? ttai_engine_terminate(srv->eng, job->ns, job->workflow_id, given, reason, &err)
+                       : ttai_engine_cancel(srv->eng, job->ns, job->workflow_id, given, reason, &err);
     if (rc != 0)
         srv__job_reply_rc(job, rc, &err);
     else
@@ -1061,8 +1060,44 @@ static void do_history(struct ttai_server *srv, struct srv_job *job)
                                            more ? json_integer((json_int_t)last + 1) : json_null()));
 }
 
+/* The run a result request is about: the workflow's current run, or (has_run)
+ * the last run of the continue-as-new chain from *run, which must be one
+ * of the workflow's. An execute has no run_id: its query string is its
+ * start's. */
+static int result_run(struct srv_job *job, struct store_read *rd, bool has_run,
+                      struct ttai_run_id *run, struct store_run *rec, struct ttai_err *err)
+{
+    int rc = has_run ? 0 : store_exec_get(rd, job->ns, job->workflow_id, run, err);
+    if (rc == TTAI_ENOTFOUND)
+        return ttai_errf(err, rc, "workflow '%s' not found", job->workflow_id);
+    if (rc == 0)
+        rc = store_run_get(rd, run, rec, err);
+    if (has_run && rc == 0 &&
+        (strcmp(rec->ns, job->ns) != 0 || strcmp(rec->workflow_id, job->workflow_id) != 0))
+        rc = TTAI_ENOTFOUND;
+    if (has_run && rc == TTAI_ENOTFOUND) {
+        char text[TTAI_RUN_ID_TEXT];
+        struct ttai_run_id current;
+        if (store_exec_get(rd, job->ns, job->workflow_id, &current, NULL) != 0)
+            return ttai_errf(err, rc, "workflow '%s' not found", job->workflow_id);
+        return ttai_errf(err, rc, "workflow '%s' has no run %s in namespace '%s'",
+                         job->workflow_id, ttai_run_id_format(run, text), job->ns);
+    }
+    /* A run continued as new names its successor; a chain is as long as
+     * the runs it links, each one stored. */
+    while (rc == 0 && has_run && rec->status == STORE_RUN_CONTINUED_AS_NEW) {
+        *run = rec->next_run;
+        rc = store_run_get(rd, run, rec, err);
+    }
+    return rc;
+}
+
 static void do_result(struct ttai_server *srv, struct srv_job *job)
 {
+    struct ttai_run_id run;
+    bool has_run = false;
+    if (!job->execute && !param_run_id(job, &run, &has_run))
+        return;
     struct store_read *rd;
     struct ttai_err err = {0};
     int rc = store_read_begin(srv->store, &rd, &err);
@@ -1070,16 +1105,11 @@ static void do_result(struct ttai_server *srv, struct srv_job *job)
         srv__job_reply_rc(job, rc, &err);
         return;
     }
-    struct ttai_run_id run;
     struct store_run rec;
-    rc = store_exec_get(rd, job->ns, job->workflow_id, &run, &err);
-    if (rc == 0)
-        rc = store_run_get(rd, &run, &rec, &err);
+    rc = result_run(job, rd, has_run, &run, &rec, &err);
     struct store_event ev;
     if (rc == 0 && rec.status != STORE_RUN_RUNNING)
         rc = store_event_get(rd, &run, rec.last_event_id, &ev, &err);
-    if (rc == TTAI_ENOTFOUND)
-        ttai_errf(&err, rc, "workflow '%s' not found", job->workflow_id);
     if (rc != 0) {
         srv__job_reply_rc(job, rc, &err);
     } else if (rec.status == STORE_RUN_RUNNING) {

@@ -435,11 +435,16 @@ int ttai_engine_signal_with_start(struct ttai_engine *eng, const char *ns, const
 int ttai_engine_query(struct ttai_engine *eng, const char *ns, const char *workflow_id,
                       const struct ttai_run_id *run, const char *name, struct ttai_payload args,
                       struct ttai_buf *answer, struct ttai_err *err) TTAI_MUST_CHECK;
-/* Requests cancellation (cooperative) / terminates (forced). */
+/* Requests cancellation (cooperative) / terminates (forced) of the current
+ * run (run NULL) or of a given run, which must be running. Errors:
+ * TTAI_ENOTFOUND (unknown workflow, or a run it does not have),
+ * TTAI_ECLOSED (the run is closed). */
 int ttai_engine_cancel(struct ttai_engine *eng, const char *ns, const char *workflow_id,
-                       const char *reason, struct ttai_err *err) TTAI_MUST_CHECK;
+                       const struct ttai_run_id *run, const char *reason,
+                       struct ttai_err *err) TTAI_MUST_CHECK;
 int ttai_engine_terminate(struct ttai_engine *eng, const char *ns, const char *workflow_id,
-                          const char *reason, struct ttai_err *err) TTAI_MUST_CHECK;
+                          const struct ttai_run_id *run, const char *reason,
+                          struct ttai_err *err) TTAI_MUST_CHECK;
 
 /* What describe tells of a run. */
 struct ttai_run_info {

@@ -161,7 +161,8 @@ static int result_wait(const struct ctl_args *a, struct ctl_reply *reply)
     snprintf(timeout, sizeof(timeout), "%ld", RESULT_POLL_MS);
     for (;;) { /* unbounded on purpose: a workflow may run for days; ^C ends the wait */
         char *path = ctl_path(a, "/workflows/%s/result", a->id);
-        if (ctl_path_query(&path, "wait", "1") || ctl_path_query(&path, "timeout_ms", timeout))
+        if (ctl_path_query(&path, "run_id", a->run_id) || ctl_path_query(&path, "wait", "1") ||
+            ctl_path_query(&path, "timeout_ms", timeout))
             return ctl_request_unbuildable();
         int rc = get(a, path, RESULT_POLL_MS + RESULT_SLACK_MS, reply);
         if (rc == 0)
@@ -301,7 +302,8 @@ int ctl_wf_query(const struct ctl_args *a)
 static int close_request(const struct ctl_args *a, const char *verb, const char *done)
 {
     json_t *body = json_object();
-    if (body != NULL && set_string(body, "reason", a->reason) != 0) {
+    if (body != NULL &&
+        (set_string(body, "reason", a->reason) | set_string(body, "run_id", a->run_id)) != 0) {
         json_decref(body);
         body = NULL;
     }

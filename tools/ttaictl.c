@@ -128,8 +128,18 @@ static const struct ctl_flag show_flags[] = {
     CTL_FLAGS_END,
 };
 
-static const struct ctl_flag result_flags[] = {F_ID, CTL_FLAGS_END};
-static const struct ctl_flag close_flags[] = {F_ID, F_REASON, CTL_FLAGS_END};
+static const struct ctl_flag result_flags[] = {
+    F_ID,
+    {"--run-id", "-r", "RUN_ID", "from this run (following continue-as-new) instead of the\n"
+     "                                 current one", CTL_FIELD(run_id), false},
+    CTL_FLAGS_END,
+};
+static const struct ctl_flag close_flags[] = {
+    F_ID,
+    {"--run-id", "-r", "RUN_ID", "only if this run is the open one", CTL_FIELD(run_id), false},
+    F_REASON,
+    CTL_FLAGS_END,
+};
 
 /* ---- Commands ------------------------------------------------------------- */
 
@@ -173,15 +183,18 @@ static const struct ctl_command workflow_commands[] = {
     {"result", "wait for a workflow to close and print its result",
      "Waits until workflow --id closes (following continue-as-new) and prints its\n"
      "result; with --output json only the result's JSON. Exit status 1 and the\n"
-     "failure on stderr when it does not complete.",
+     "failure on stderr when it does not complete. --run-id starts from that run:\n"
+     "a closed one answers at once, or with the run it continued as.",
      result_flags, ctl_wf_result},
     {"cancel", "ask a workflow to cancel itself",
      "Records a cancel request for workflow --id; the workflow decides how to wind\n"
-     "down. Returns once the request is durable.",
+     "down. Returns once the request is durable. With --run-id, only if that run is\n"
+     "still the open one.",
      close_flags, ctl_wf_cancel},
     {"terminate", "end a workflow at once",
      "Closes workflow --id as terminated without running any more of its code.\n"
-     "Returns once it is closed.",
+     "Returns once it is closed. With --run-id, only if that run is still the open\n"
+     "one.",
      close_flags, ctl_wf_terminate},
 };
 

@@ -96,6 +96,16 @@ request_is '{"auth": null, "method": "POST", "path": "'$ns'/workflows/w-run/canc
 run_ctl 0 workflow terminate --id w-run --reason stuck
 request_is '{"auth": null, "method": "POST", "path": "'$ns'/workflows/w-run/terminate",
              "query": null, "body": {"reason": "stuck"}}'
+# --run-id: the result from that run; cancel and terminate only that run.
+run_ctl 0 workflow result --id w-done --run-id run-w-done
+request_is '{"auth": null, "method": "GET", "path": "'$ns'/workflows/w-done/result",
+             "query": "run_id=run-w-done&wait=1&timeout_ms=30000", "body": null}'
+run_ctl 0 workflow cancel --id w-run --run-id run-w-run
+request_is '{"auth": null, "method": "POST", "path": "'$ns'/workflows/w-run/cancel",
+             "query": null, "body": {"run_id": "run-w-run"}}'
+run_ctl 0 workflow terminate --id w-run -r run-w-run --reason stuck
+request_is '{"auth": null, "method": "POST", "path": "'$ns'/workflows/w-run/terminate",
+             "query": null, "body": {"reason": "stuck", "run_id": "run-w-run"}}'
 
 # show: the pages of the history; --follow asks for the stream.
 run_ctl 0 workflow show --id w-done

@@ -122,9 +122,28 @@ case_basic() {
     check "signal-with-start terminate_existing: the old run" "$(jbody .status)" '"terminated"'
     req POST "$API/workflows/c2/queries/value" '' >/dev/null
     check "signal-with-start terminate_existing: the new run has the signal" "$(jbody .result)" 7
-    check "cancel with a run id" "$(req POST "$API/workflows/c2/cancel" '{"run_id":"01a20ea4-2851-77a1-8259-2a882a4520d7"}')" 400
-    check "cancel with a run id: message" "$(jbody .error.message)" \
-        "\"unknown field 'run_id' (cancel acts on the workflow's current run)\""
+    # run_id on cancel and terminate: only that run, and only while it is
+    # the open one; on result: from that run.
+    local old_run
+    old_run=$(echo "$c2_run" | tr -d '"')
+    check "cancel a run it does not have" \
+        "$(req POST "$API/workflows/c2/cancel" '{"run_id":"01a20ea4-2851-77a1-8259-2a882a4520d7"}')" 404
+    check "cancel a run it does not have: message" "$(jbody .error.message)" \
+        "\"workflow 'c2' has no run 01a20ea4-2851-77a1-8259-2a882a4520d7 in namespace 'default'\""
+    check "cancel a closed run" "$(req POST "$API/workflows/c2/cancel" "{\"run_id\":\"$old_run\"}")" 409
+    check "cancel a closed run: message" "$(jbody .error.message)" "\"workflow 'c2' is terminated\""
+    check "terminate a closed run" "$(req POST "$API/workflows/c2/terminate" "{\"run_id\":\"$old_run\"}")" 409
+    check "cancel with a bad run id" "$(req POST "$API/workflows/c2/cancel" '{"run_id":"x"}')" 400
+    check "result of the terminated run" \
+        "$(req GET "$API/workflows/c2/result?run_id=$old_run" && jbody '[.status, .failure.message]')" \
+        '200["terminated","terminated by a new start with the same id"]'
+    check "result of a run it does not have" \
+        "$(req GET "$API/workflows/c2/result?run_id=01a20ea4-2851-77a1-8259-2a882a4520d7")" 404
+    check "result with a bad run id" "$(req GET "$API/workflows/c2/result?run_id=x")" 400
+    check "result of the open run" \
+        "$(req GET "$API/workflows/c2/result?run_id=$(req GET "$API/workflows/c2" >/dev/null && jbody .run_id | tr -d '"')")" 202
+    req GET "$API/workflows/c2/history" >/dev/null
+    check "nothing recorded for the refusals" "$(jbody '[.events[].type] | map(select(. == "CancelRequested")) | length')" 0
     check "terminate with an unknown field" "$(req POST "$API/workflows/c2/terminate" '{"resaon":"x"}')" 400
     check "cancel" "$(req POST "$API/workflows/c2/cancel" '{"reason":"test"}')" 200
     check "cancel answer" "$(body)" '{}'
@@ -138,7 +157,8 @@ case_basic() {
         '"CancelRequested,WorkflowCanceled"'
     concurrent_starts
     check "start c3" "$(req POST "$API/workflows" '{"type":"counter","id":"c3"}')" 201
-    check "terminate" "$(req POST "$API/workflows/c3/terminate" '{"reason":"done"}')" 200
+    check "terminate the open run by its id" \
+        "$(req POST "$API/workflows/c3/terminate" "{\"reason\":\"done\",\"run_id\":$(jbody .run_id)}")" 200
     req GET "$API/workflows/c3/result" >/dev/null
     check "terminated result" "$(jbody '.status')" '"terminated"'
     check "healthz" "$(req GET "$BASE/healthz")" 200
@@ -575,6 +595,9 @@ case_longpoll() {
     check "execute answer after signals" "$(cat "$TMP/excode") $(jq -c '[.status, .result, .workflow_id]' "$TMP/ex")" \
         '200 ["completed",6,"e2"]'
     check "execute names the last run" "$(jq -c '.run_id' "$TMP/ex" | grep -c -v -F "$first_run")" 1
+    check "result from the first run follows continue-as-new" \
+        "$(req GET "$API/workflows/e2/result?run_id=$(echo "$first_run" | tr -d '"')" && jbody '[.status, .result, .run_id]')" \
+        "200[\"completed\",6,null]"
     # The answers an execute gets as its run closes, without a store read
     # (the closing event comes with the close), or when its first task
     # ended the workflow in the start's own commit (that close reaches the

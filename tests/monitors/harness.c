@@ -226,7 +226,7 @@ void mt_signal(const char *id, const char *name, const char *args_json)
 void mt_cancel(const char *ns, const char *id)
 {
     struct ttai_err err = {0};
-    if (ttai_engine_cancel(mt_engine(), ns, id, "test", &err) != 0)
+    if (ttai_engine_cancel(mt_engine(), ns, id, NULL, "test", &err) != 0)
         test__fail(__FILE__, __LINE__, "cancel %s: %s", id, err.msg);
 }
 

@@ -637,7 +637,7 @@ static void test_racing_starts(struct ttai_testenv *env)
     for (int race = 0; race < RACES; race++) {
         char id[32];
         snprintf(id, sizeof(id), "race-%d", race);
-        ASSERT_OK(ttai_engine_terminate(eng, "default", id, "done racing", &err), &err);
+        ASSERT_OK(ttai_engine_terminate(eng, "default", id, NULL, "done racing", &err), &err);
     }
     ASSERT_OK(ttai_testenv_settle(env), &err);
 }
@@ -784,7 +784,7 @@ static void test_start_async(struct ttai_testenv *env)
     ASSERT_OK(ttai_engine_describe(eng, "default", "sa-1", NULL, &info, &err), &err);
     ASSERT(ttai_run_id_eq(&info.run_id, &t[2].run));
     ASSERT_EQ(info.status, STORE_RUN_RUNNING);
-    ASSERT_OK(ttai_engine_terminate(eng, "default", "sa-1", "test over", &err), &err);
+    ASSERT_OK(ttai_engine_terminate(eng, "default", "sa-1", NULL, "test over", &err), &err);
     /* use_existing on a running workflow: the running run, no commit. */
     struct ttai_run_id running;
     ASSERT_OK(ttai_engine_start(eng, "default", "counter", "sa-2", json(&in, "{}"), NULL, &running,
@@ -810,7 +810,7 @@ static void test_start_async(struct ttai_testenv *env)
         ASSERT(!u[i].started);
         ASSERT(ttai_run_id_eq(&u[i].run, &running));
     }
-    ASSERT_OK(ttai_engine_terminate(eng, "default", "sa-2", "test over", &err), &err);
+    ASSERT_OK(ttai_engine_terminate(eng, "default", "sa-2", NULL, "test over", &err), &err);
     ASSERT_OK(ttai_testenv_settle(env), &err);
     /* A start refused by a condition is made again in a later round.
      * Here the ticker's stop closes the run in the same round as the
@@ -830,7 +830,7 @@ static void test_start_async(struct ttai_testenv *env)
     ASSERT(again.started && !ttai_run_id_eq(&again.run, &stopped));
     ASSERT_OK(ttai_engine_describe(eng, "default", "sa-4", &stopped, &info, &err), &err);
     ASSERT_EQ(info.status, STORE_RUN_COMPLETED); /* stopped, not terminated by the start */
-    ASSERT_OK(ttai_engine_terminate(eng, "default", "sa-4", "test over", &err), &err);
+    ASSERT_OK(ttai_engine_terminate(eng, "default", "sa-4", NULL, "test over", &err), &err);
     ASSERT_OK(ttai_testenv_settle(env), &err);
     /* The same at close: answered (TTAI_ECLOSED) rather than left queued. */
     ASSERT_OK(ttai_engine_start(eng, "default", "ticker", "sa-3", json(&in, "{}"), NULL, NULL,
@@ -969,7 +969,7 @@ static void test_retry_and_cancel(struct ttai_testenv *env)
     ASSERT_OK(ttai_engine_start(eng, "default", "sleeper", "s1", json(&in, "null"), NULL, NULL,
                                 &err), &err);
     ASSERT_OK(ttai_testenv_settle(env), &err);
-    ASSERT_OK(ttai_engine_cancel(eng, "default", "s1", "test", &err), &err);
+    ASSERT_OK(ttai_engine_cancel(eng, "default", "s1", NULL, "test", &err), &err);
     ASSERT_OK(ttai_testenv_settle(env), &err);
     struct ttai_run_info info;
     ASSERT_OK(ttai_engine_describe(eng, "default", "s1", NULL, &info, &err), &err);
@@ -978,7 +978,7 @@ static void test_retry_and_cancel(struct ttai_testenv *env)
     ASSERT_OK(ttai_engine_start(eng, "default", "sleeper", "s2", json(&in, "null"), NULL, NULL,
                                 &err), &err);
     ASSERT_OK(ttai_testenv_settle(env), &err);
-    ASSERT_OK(ttai_engine_terminate(eng, "default", "s2", "by test", &err), &err);
+    ASSERT_OK(ttai_engine_terminate(eng, "default", "s2", NULL, "by test", &err), &err);
     ASSERT_OK(ttai_engine_describe(eng, "default", "s2", NULL, &info, &err), &err);
     ASSERT_EQ(info.status, STORE_RUN_TERMINATED);
     ASSERT_EQ(info.pending_timers, 0);
@@ -1068,13 +1068,13 @@ static void test_await_and_cancel(struct ttai_testenv *env)
         ASSERT_OK(ttai_engine_start(eng, "default", "awaiter", id, json(&in, cases[i].input), NULL,
                                     NULL, &err), &err);
         ASSERT_OK(ttai_testenv_settle(env), &err);
-        ASSERT_OK(ttai_engine_cancel(eng, "default", id, "test", &err), &err);
+        ASSERT_OK(ttai_engine_cancel(eng, "default", id, NULL, "test", &err), &err);
         ASSERT_OK(ttai_testenv_advance(env, 2000), &err); /* past aw-3's delay */
         /* The first await returned; the second waits for "done". */
         ASSERT_OK(ttai_engine_describe(eng, "default", id, NULL, &info, &err), &err);
         ASSERT_EQ(info.status, STORE_RUN_RUNNING);
         ASSERT_EQ(info.pending_timers, 0);
-        ASSERT_OK(ttai_engine_cancel(eng, "default", id, "again", &err), &err);
+        ASSERT_OK(ttai_engine_cancel(eng, "default", id, NULL, "again", &err), &err);
         ASSERT_OK(ttai_testenv_settle(env), &err);
         ASSERT_OK(ttai_engine_describe(eng, "default", id, NULL, &info, &err), &err);
         ASSERT_EQ(info.status, STORE_RUN_RUNNING); /* the first request only */
@@ -1098,7 +1098,7 @@ static void test_await_and_cancel(struct ttai_testenv *env)
                                 &err), &err);
     ASSERT_OK(ttai_testenv_settle(env), &err);
     signal_int(eng, "aw-4", "go", 1);
-    ASSERT_OK(ttai_engine_cancel(eng, "default", "aw-4", "test", &err), &err);
+    ASSERT_OK(ttai_engine_cancel(eng, "default", "aw-4", NULL, "test", &err), &err);
     ASSERT_OK(ttai_testenv_settle(env), &err);
     char *res = result_json(eng, "aw-4");
     ASSERT(strcmp(res, "{\"first\":\"OK\",\"canceled\":true,\"second\":false}") == 0);
@@ -1108,7 +1108,7 @@ static void test_await_and_cancel(struct ttai_testenv *env)
     ASSERT_OK(ttai_engine_start(eng, "default", "awaiter", "aw-5",
                                 json(&in, "{\"sleep_ms\": 60000}"), NULL, NULL, &err), &err);
     ASSERT_OK(ttai_testenv_settle(env), &err);
-    ASSERT_OK(ttai_engine_cancel(eng, "default", "aw-5", "test", &err), &err);
+    ASSERT_OK(ttai_engine_cancel(eng, "default", "aw-5", NULL, "test", &err), &err);
     ASSERT_OK(ttai_testenv_settle(env), &err);
     ASSERT_OK(ttai_engine_describe(eng, "default", "aw-5", NULL, &info, &err), &err);
     ASSERT_EQ(info.status, STORE_RUN_RUNNING);
@@ -1125,7 +1125,7 @@ static void test_await_and_cancel(struct ttai_testenv *env)
     ASSERT_OK(ttai_engine_start(eng, "default", "awaiter", "aw-6",
                                 json(&in, "{\"timeout_ms\": 1000}"), NULL, NULL, &err), &err);
     ASSERT_OK(ttai_testenv_advance(env, 2000), &err);
-    ASSERT_OK(ttai_engine_cancel(eng, "default", "aw-6", "test", &err), &err);
+    ASSERT_OK(ttai_engine_cancel(eng, "default", "aw-6", NULL, "test", &err), &err);
     ASSERT_OK(ttai_testenv_settle(env), &err);
     res = result_json(eng, "aw-6");
     ASSERT(strcmp(res, "{\"first\":\"ETIMEDOUT\",\"canceled\":false,\"second\":false}") == 0);
@@ -1141,7 +1141,7 @@ static void test_await_and_cancel(struct ttai_testenv *env)
         "{\"untimed\":\"EPERM\",\"timed\":\"EPERM\",\"timer\":\"EPERM\"}";
     for (int asked = 0; asked < 2; asked++) {
         if (asked)
-            ASSERT_OK(ttai_engine_cancel(eng, "default", "aw-8", "test", &err), &err);
+            ASSERT_OK(ttai_engine_cancel(eng, "default", "aw-8", NULL, "test", &err), &err);
         ASSERT_OK(ttai_testenv_settle(env), &err);
         char *got = query_json(eng, "aw-8", "wait");
         if (strcmp(got, refused) != 0) {
@@ -1164,7 +1164,7 @@ static void test_await_and_cancel(struct ttai_testenv *env)
     signal_int(eng, "aw-c", "add", 1);
     ASSERT_OK(ttai_testenv_settle(env), &err);
     signal_int(eng, "aw-c", "add", 2);
-    ASSERT_OK(ttai_engine_cancel(eng, "default", "aw-c", "test", &err), &err);
+    ASSERT_OK(ttai_engine_cancel(eng, "default", "aw-c", NULL, "test", &err), &err);
     ASSERT_OK(ttai_testenv_settle(env), &err);
     ASSERT_OK(ttai_engine_describe(eng, "default", "aw-c", NULL, &info, &err), &err);
     ASSERT_EQ(info.status, STORE_RUN_CANCELED);
@@ -1260,7 +1260,7 @@ static void test_await_cancel_upgrade(struct ttai_testenv *env)
     ASSERT_OK(ttai_engine_start(eng, "default", "waiter", "wt-old", (struct ttai_payload){0},
                                 NULL, NULL, &err), &err);
     ASSERT_OK(ttai_testenv_settle(env), &err);
-    ASSERT_OK(ttai_engine_cancel(eng, "default", "wt-old", "test", &err), &err);
+    ASSERT_OK(ttai_engine_cancel(eng, "default", "wt-old", NULL, "test", &err), &err);
     ASSERT_OK(ttai_testenv_settle(env), &err);
     ASSERT_OK(ttai_testenv_redeploy(env, &registry, 0, &err), &err); /* the upgrade */
     eng = ttai_testenv_engine(env);
@@ -1273,7 +1273,7 @@ static void test_await_cancel_upgrade(struct ttai_testenv *env)
     ASSERT_OK(ttai_engine_start(eng, "default", "waiter", "wt-new", (struct ttai_payload){0},
                                 NULL, NULL, &err), &err);
     ASSERT_OK(ttai_testenv_settle(env), &err);
-    ASSERT_OK(ttai_engine_cancel(eng, "default", "wt-new", "test", &err), &err);
+    ASSERT_OK(ttai_engine_cancel(eng, "default", "wt-new", NULL, "test", &err), &err);
     ASSERT_OK(ttai_testenv_settle(env), &err);
     char *res = result_json(eng, "wt-new");
     ASSERT(strcmp(res, "1") == 0);

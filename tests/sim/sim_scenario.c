@@ -231,7 +231,7 @@ static int op_cancel(struct sim *sim)
     if (w == NULL)
         return 0;
     struct ttai_err err = {0};
-    int rc = ttai_engine_cancel(engine(sim), SIM_NS, w->id, "sim", &err);
+    int rc = ttai_engine_cancel(engine(sim), SIM_NS, w->id, NULL, "sim", &err);
     verbose(sim, "cancel %s: %s", w->id, ttai_rc_name(rc));
     sim->stats->cancels++;
     if (rc == 0) {
