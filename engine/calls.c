@@ -319,8 +319,13 @@ static int start_finish_locked(struct ttai_engine *eng, struct ttai_start_op *op
         struct store_timer t = {op->deadline, op->run.run_id, 0, TIMER_RUN_TIMEOUT};
         eng_timer_push(&eng->timers, &t);
     }
-    if (op->exists)
+    if (op->exists) {
         eng_uncache(eng, &op->existing.run_id);
+        /* A running run goes on only under TTAI_CONFLICT_TERMINATE: this
+         * start's batch terminated it, and its long-polls learn so. */
+        if (op->existing.status == STORE_RUN_RUNNING)
+            eng_closed(eng, &op->existing, STORE_RUN_TERMINATED, NULL);
+    }
     if (op->fused) {
         op->first.ready_ns = op->started_ns;
         op->first.pending.rc = 0;

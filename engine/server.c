@@ -381,6 +381,7 @@ static bool execute_wait(struct ttai_server *srv, struct srv_job *job)
     job->status = 202;
     job->running = true;
     job->result_run = job->start_run;
+    job->result_run_known = true;
     if (!srv->draining && ttai_mono_ns() / 1000000 < job->deadline_ms && srv__waiter_add(srv, job))
         return true;
     srv__job_finish(srv, job);

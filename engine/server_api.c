@@ -1096,8 +1096,14 @@ static void do_result(struct ttai_server *srv, struct srv_job *job)
 {
     struct ttai_run_id run;
     bool has_run = false;
-    if (!job->execute && !param_run_id(job, &run, &has_run))
+    if (job->result_run_known) {
+        /* Parked on a run: its close answers, whatever run the workflow
+         * has by now (a start with terminate_existing may have made one). */
+        run = job->result_run;
+        has_run = true;
+    } else if (!job->execute && !param_run_id(job, &run, &has_run)) {
         return;
+    }
     struct store_read *rd;
     struct ttai_err err = {0};
     int rc = store_read_begin(srv->store, &rd, &err);
@@ -1119,6 +1125,7 @@ static void do_result(struct ttai_server *srv, struct srv_job *job)
          * at shutdown), not at every check. */
         job->running = true;
         job->result_run = run;
+        job->result_run_known = true;
         reply_set(job, 202, job->execute ? NULL : ttai_strndup("{\"status\":\"running\"}", 20));
     } else {
         srv__result_closed_reply(job, &run, rec.status, &ev);

@@ -503,7 +503,8 @@ void ttai_engine_wait(struct ttai_engine *eng, int64_t timeout_ms);
 
 /* Called once a run's close is durable (completed, failed, canceled,
  * terminated, timed out, continued as new), on the thread that made it
- * durable: the polling thread, or a caller of ttai_engine_terminate. status
+ * durable: the polling thread, or that of the call that closed it
+ * (terminate, a start or signal-with-start with terminate_existing). status
  * is an enum store_run_status. close_ev is the closing event as the history
  * holds it (store.h: its type, result payload, failure type and message),
  * borrowed for the call, when the run's own code closed it; NULL when the

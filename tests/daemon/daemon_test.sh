@@ -115,8 +115,21 @@ case_basic() {
     check "signal-with-start fail: why" "$(jbody .error.message | grep -c "not 'fail'")" 1
     req GET "$API/workflows/c2" >/dev/null
     check "signal-with-start fail: nothing recorded" "$(jbody .run_id)/$(jbody .history_length)" "$c2_run/$c2_len"
+    # A long-poll on the run that terminate_existing ends is answered by
+    # that end, not carried over to the new run.
+    curl -s -o "$TMP/c2lp" -w '%{http_code}' "$API/workflows/c2/result?wait=1&timeout_ms=20000" >"$TMP/c2lpcode" &
+    local c2lp=$! parked=0 tries=0
+    until [ "$parked" = 1 ] || [ $tries -ge 100 ]; do
+        curl -s -o "$TMP/mp" "$BASE/metrics"
+        parked=$(metric "$TMP/mp" ttai_http_long_polls_parked)
+        sleep 0.05; tries=$((tries + 1))
+    done
     check "signal-with-start terminate_existing" \
         "$(req POST "$API/workflows/c2/signal-with-start/add" '{"type":"counter","input":{"every":100},"signal_input":7,"id_conflict":"terminate_existing"}')" 200
+    wait $c2lp
+    check "a long-poll on the ended run gets its end" \
+        "$(cat "$TMP/c2lpcode") $(jq -c '[.status, .failure.message]' "$TMP/c2lp")" \
+        '200 ["terminated","terminated by a new start with the same id"]'
     check "signal-with-start terminate_existing: a new run" "$([ "$(jbody .run_id)" != "$c2_run" ] && echo new)" new
     req GET "$API/workflows/c2?run_id=$(echo "$c2_run" | tr -d '"')" >/dev/null
     check "signal-with-start terminate_existing: the old run" "$(jbody .status)" '"terminated"'
