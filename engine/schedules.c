@@ -140,6 +140,21 @@ static int def_check(struct ttai_engine *eng, json_t *def, struct eng_sched_spec
     return eng_sched_spec_new(spec_out, &text, err);
 }
 
+/* A spec that matches no date (0 0 30 2 *, 25 December on XNYS) makes a
+ * schedule that never fires: refused when a schedule is made or changed,
+ * not when one is loaded (what is stored stays readable). */
+static int spec_fires_check(struct ttai_engine *eng, const json_t *def,
+                            const struct eng_sched_spec *spec, struct ttai_err *err)
+{
+    int64_t next_s;
+    if (eng_sched_spec_next(spec, eng_now_ms(eng) / 1000, &next_s) == 0)
+        return 0;
+    return ttai_errf(err, TTAI_EINVAL,
+                     "schedule: spec.cron '%s' matches no date in the next %d years (with its "
+                     "time zone and calendar): the schedule would never fire",
+                     get_str(obj(def, "spec"), "cron", ""), ENG_SCHED_HORIZON_YEARS);
+}
+
 /* The definition members of a request, merged over base (NULL: none). */
 static json_t *def_merge(const json_t *base, const json_t *req)
 {
@@ -623,6 +638,8 @@ int ttai_schedule_create(struct ttai_engine *eng, const char *ns, const char *sc
     } else {
         def = def_merge(NULL, req);
         rc = def_check(eng, def, &spec, err);
+        if (rc == 0)
+            rc = spec_fires_check(eng, def, spec, err);
     }
     struct sched *s = rc == 0 ? insert(ss, pos, ns, schedule_id) : NULL;
     if (rc == 0 && s == NULL)
@@ -668,6 +685,8 @@ int ttai_schedule_update(struct ttai_engine *eng, const char *ns, const char *sc
     json_t *def = s ? def_merge(def_of(s), req) : NULL;
     if (rc == 0)
         rc = def_check(eng, def, &spec, err);
+    if (rc == 0)
+        rc = spec_fires_check(eng, def, spec, err);
     if (rc == 0) {
         json_t *old = s->rec;
         json_t *rec = json_deep_copy(s->rec);

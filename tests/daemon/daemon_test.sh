@@ -1057,6 +1057,8 @@ case_schedules() {
     check "no id message" "$(jbody .error.message)" "\"field 'schedule_id' is required\""
     check "bad cron" "$(req POST "$S" '{"schedule_id":"bad","spec":{"cron":"0 25 * * *"},"action":{"workflow_type":"hello"}}')" 400
     check "bad cron message" "$(jbody .error.message)" "\"cron: field 2 (hour) '25': value out of range 0-23\""
+    check "cron that never fires" "$(req POST "$S" '{"schedule_id":"bad","spec":{"cron":"0 0 30 2 *"},"action":{"workflow_type":"hello"}}')" 400
+    check "cron that never fires: message" "$(jbody '.error.message | endswith("the schedule would never fire")')" true
     check "no cron" "$(req POST "$S" '{"schedule_id":"bad","action":{"workflow_type":"hello"}}')" 400
     check "no cron message names the field" "$(jbody '.error.message | contains("spec.cron")')" true
     check "bad overlap" "$(req POST "$S" '{"schedule_id":"bad","spec":{"cron":"* * * * *"},"action":{"workflow_type":"hello"},"policies":{"overlap":"sometimes"}}')" 400

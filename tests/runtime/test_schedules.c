@@ -347,12 +347,28 @@ static void test_refused(const char *dir)
     refused(eng, "{\"spec\": {\"cron\": \"0 1 * * *\"}, \"action\": {\"workflow_type\": "
             "\"job\"}, \"policies\": {\"overlap\": \"sometimes\"}}", TTAI_EINVAL, "overlap");
     refused(eng, "{\"action\": {\"workflow_type\": \"job\"}}", TTAI_EINVAL, "spec.cron");
+    /* Specs that match no date: a schedule of them would never fire. */
+    refused(eng, "{\"spec\": {\"cron\": \"0 0 30 2 *\"}, \"action\": {\"workflow_type\": "
+            "\"job\"}}", TTAI_EINVAL, "would never fire");
+    refused(eng, "{\"spec\": {\"cron\": \"0 12 25 12 *\", \"calendar\": \"XNYS\", \"timezone\": "
+            "\"America/New_York\"}, \"action\": {\"workflow_type\": \"job\"}}", TTAI_EINVAL,
+            "'0 12 25 12 *' matches no date in the next 100 years");
     create(eng, "dup", "{\"spec\": {\"cron\": \"0 1 * * *\"}, \"action\": {\"workflow_type\": "
            "\"job\"}}");
     json_t *j = parse("{\"spec\": {\"cron\": \"0 1 * * *\"}, \"action\": {\"workflow_type\": "
                       "\"job\"}}");
     ASSERT_EQ(ttai_schedule_create(eng, NS, "dup", j, &err), TTAI_EEXIST);
     json_decref(j);
+    /* An update to such a spec is refused and leaves the schedule as it was. */
+    j = parse("{\"spec\": {\"cron\": \"0 0 31 4 *\"}}");
+    ASSERT_EQ(ttai_schedule_update(eng, NS, "dup", j, &err), TTAI_EINVAL);
+    ASSERT(strstr(err.msg, "would never fire") != NULL);
+    json_decref(j);
+    json_t *d = describe(eng, "dup");
+    char *text = json_dumps(d, JSON_COMPACT);
+    ASSERT(text != NULL && strstr(text, "\"0 1 * * *\"") != NULL && strstr(text, "0 0 31 4") == NULL);
+    free(text);
+    json_decref(d);
     json_t *list;
     ASSERT_OK(ttai_schedule_list(eng, NS, &list, &err), &err);
     ASSERT_EQ(json_array_size(list), 1); /* nothing of the refused ones */
