@@ -139,6 +139,9 @@ struct srv_closed {
  * loop yet when its slot holds nothing after the count it saw when it was
  * queued; a collision only sends it to the store. */
 #define SRV_CLOSED_SLOTS 4096
+/* The largest closing event (payload, failure type and message) a close
+ * notification carries; past it, the long-polls read the store. */
+#define SRV_CLOSE_EVENT_MAX (64 * 1024)
 
 struct ttai_server {
     struct ttai_server *servers_next; /* the process's servers (server.c, accept_error_cb) */

@@ -334,13 +334,19 @@ void ttai_server_run_closed(void *arg, const char *ns, const char *workflow_id,
     struct ttai_server *srv = arg;
     if (srv == NULL)
         return;
-    /* The closing event comes along when it ends the workflow: a
-     * continue-as-new's long-polls go on to the next run, which only the
-     * store names. */
-    bool has_event = close_ev != NULL && status != STORE_RUN_CONTINUED_AS_NEW;
-    size_t extra = has_event ? close_ev->payload.len + close_ev->failure_type.len +
-                                   close_ev->failure_message.len
-                             : 0;
+    /* The closing event comes along when it ends the workflow, someone
+     * may be waiting (a long-poll parked meanwhile finds the close in the
+     * store) and it is small: a continue-as-new's long-polls go on to the
+     * next run, which only the store names, and a large result is read
+     * where it is rather than copied on the engine thread. */
+    size_t extra = close_ev != NULL ? close_ev->payload.len + close_ev->failure_type.len +
+                                          close_ev->failure_message.len
+                                    : 0;
+    bool has_event = close_ev != NULL && status != STORE_RUN_CONTINUED_AS_NEW &&
+                     extra <= SRV_CLOSE_EVENT_MAX &&
+                     atomic_load_explicit(&srv->parked, memory_order_relaxed) > 0;
+    if (!has_event)
+        extra = 0;
     struct srv_closed *c = ttai_malloc(sizeof(*c) + extra);
     uint64_t seq = atomic_fetch_add(&srv->closes, 1) + 1;
     if (c == NULL)

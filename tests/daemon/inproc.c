@@ -99,13 +99,19 @@ int inproc_http_send(int port, const char *method, const char *path, const char 
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     ASSERT(connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0);
-    char req[1024];
-    int n = snprintf(req, sizeof(req),
+    char head[1024];
+    size_t body_len = body ? strlen(body) : 0;
+    int n = snprintf(head, sizeof(head),
                      "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                     method, path, body ? strlen(body) : 0, body ? body : "");
-    ASSERT(n > 0 && (size_t)n < sizeof(req));
-    ASSERT(write(fd, req, (size_t)n) == n);
+                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                     method, path, body_len);
+    ASSERT(n > 0 && (size_t)n < sizeof(head));
+    ASSERT(write(fd, head, (size_t)n) == n);
+    for (size_t sent = 0; sent < body_len;) { /* a body of any size */
+        ssize_t w = write(fd, body + sent, body_len - sent);
+        ASSERT(w > 0);
+        sent += (size_t)w;
+    }
     return fd;
 }
 
