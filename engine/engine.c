@@ -937,12 +937,22 @@ static int round_start(struct ttai_engine *eng)
     return (int)items;
 }
 
+/* Brackets a stretch of the poll that hands outcomes back (the embedder's
+ * ttai_engine_on_batch). */
+static void batch_mark(struct ttai_engine *eng, bool begin)
+{
+    if (eng->batch_cb != NULL)
+        eng->batch_cb(eng->batch_arg, begin);
+}
+
 int ttai_engine_poll(struct ttai_engine *eng, int64_t *next_timer_ms)
 {
     pthread_mutex_lock(&eng->mu);
     int done = dispatch_deferred(eng);
+    batch_mark(eng, true);
     while (eng->round_count > 0 && round_durable(eng->rounds[0]))
         done += round_finish_oldest(eng);
+    batch_mark(eng, false);
     /* A second round overlaps the first's sync only when it has enough to
      * do: a handful of items would cost a sync of their own, and would
      * delay the large round that follows the first one's completion. With
@@ -953,12 +963,18 @@ int ttai_engine_poll(struct ttai_engine *eng, int64_t *next_timer_ms)
     if (eng->round_count == 0 ||
         (eng->round_count < ROUNDS_IN_FLIGHT_MAX &&
          eng->ready_count + eng_pool_done_count(eng->pool) + eng_starts_queued(eng) >=
-             ROUND_OVERLAP_MIN))
+             ROUND_OVERLAP_MIN)) {
+        batch_mark(eng, true); /* starts refused while it is prepared */
         done += round_start(eng);
+        batch_mark(eng, false);
+    }
     /* Nothing new to start while rounds are syncing: wait for the oldest
-     * rather than spin. */
-    if (done == 0 && eng->round_count > 0)
+     * rather than spin (the wait comes before anything is handed back). */
+    if (done == 0 && eng->round_count > 0) {
+        batch_mark(eng, true);
         done += round_finish_oldest(eng);
+        batch_mark(eng, false);
+    }
     eng->stats.polls += done > 0;
     int64_t next = INT64_MAX;
     if (next_timer_ms != NULL) {
@@ -995,6 +1011,12 @@ void ttai_engine_on_close(struct ttai_engine *eng, ttai_close_fn close_cb, void 
 {
     eng->close_cb = close_cb;
     eng->close_arg = arg;
+}
+
+void ttai_engine_on_batch(struct ttai_engine *eng, ttai_batch_fn batch_cb, void *arg)
+{
+    eng->batch_cb = batch_cb;
+    eng->batch_arg = arg;
 }
 
 struct store *ttai_engine_store(struct ttai_engine *eng)

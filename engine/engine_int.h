@@ -187,6 +187,8 @@ struct ttai_engine {
     uint64_t round_seq;                /* rounds started */
     ttai_close_fn close_cb;            /* ttai_engine_on_close */
     void *close_arg;
+    ttai_batch_fn batch_cb;            /* ttai_engine_on_batch */
+    void *batch_arg;
     size_t round_count;
     struct eng_deferred *deferred;     /* attempts waiting for room in the pool */
     size_t deferred_count, deferred_cap;

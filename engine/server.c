@@ -223,13 +223,47 @@ static struct srv_job *queue_pop(struct srv_queue *q)
 
 /* Hands a job back to the loop thread (done_cb); one wake-up for all the
  * jobs queued before the loop gets to them. */
+/* The engine batch the calling thread is in (ttai_server_batch), and the
+ * wakes it put off. Thread-local: only the polling thread defers; a
+ * worker's or another caller's hand-back wakes the loop at once. */
+static _Thread_local struct {
+    const struct ttai_server *srv;
+    int wakes;                        /* SRV_WAKE_* */
+} batch;
+
+bool srv__batch_defer(const struct ttai_server *srv, int which)
+{
+    if (batch.srv != srv)
+        return false;
+    batch.wakes |= which;
+    return true;
+}
+
+void ttai_server_batch(void *arg, bool begin)
+{
+    struct ttai_server *srv = arg;
+    if (begin) {
+        batch.srv = srv;
+        batch.wakes = 0;
+        return;
+    }
+    batch.srv = NULL;
+    /* Closes first: their answers are what clients wait for, where a
+     * start's outcome only parks its execute. */
+    if (batch.wakes & SRV_WAKE_CLOSED)
+        event_active(srv->closed_ev, EV_READ, 0);
+    if (batch.wakes & SRV_WAKE_DONE)
+        event_active(srv->done_ev, EV_READ, 0);
+    batch.wakes = 0;
+}
+
 static void done_push(struct ttai_server *srv, struct srv_job *job)
 {
     pthread_mutex_lock(&srv->done.mu);
     bool was_empty = srv->done.head == NULL;
     queue_push(&srv->done, job);
     pthread_mutex_unlock(&srv->done.mu);
-    if (was_empty)
+    if (was_empty && !srv__batch_defer(srv, SRV_WAKE_DONE))
         event_active(srv->done_ev, EV_READ, 0);
 }
 

@@ -94,6 +94,11 @@ void ttai_server_stop(struct ttai_server *srv);
  * loop ended. NULL: no-op. */
 void ttai_server_free(struct ttai_server *srv);
 
+/* A ttai_batch_fn: pass it with the server to ttai_engine_on_batch() so
+ * that the loop thread is woken once for a round's start outcomes and
+ * closes, not once for each. Optional. */
+void ttai_server_batch(void *srv, bool begin);
+
 /* A ttai_close_fn: pass it with the server to ttai_engine_on_close() so
  * that result long-polls wake when a run closes. Thread-safe. */
 void ttai_server_run_closed(void *srv, const char *ns, const char *workflow_id,

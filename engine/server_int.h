@@ -188,6 +188,12 @@ struct ttai_server {
 };
 
 /* server.c */
+/* Whether the calling thread is inside an engine batch of this server
+ * (ttai_server_batch): then a hand-back that would wake the loop notes it
+ * instead (which: SRV_WAKE_DONE, SRV_WAKE_CLOSED), and the batch's end
+ * wakes it once. */
+enum { SRV_WAKE_DONE = 1, SRV_WAKE_CLOSED = 2 };
+bool srv__batch_defer(const struct ttai_server *srv, int which);
 /* The route table; returns its length. */
 size_t srv__routes(const struct srv_route_def **out);
 void srv__reply_error(struct evhttp_request *req, int status, const char *code,

@@ -377,7 +377,7 @@ void ttai_server_run_closed(void *arg, const char *ns, const char *workflow_id,
     c->next = srv->closed_head;
     srv->closed_head = c;
     pthread_mutex_unlock(&srv->closed_mu);
-    if (was_empty)
+    if (was_empty && !srv__batch_defer(srv, SRV_WAKE_CLOSED))
         event_active(srv->closed_ev, EV_READ, 0);
 }
 

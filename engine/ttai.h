@@ -516,6 +516,14 @@ typedef void (*ttai_close_fn)(void *arg, const char *ns, const char *workflow_id
                               const struct ttai_run_id *run, int status,
                               const struct store_event *close_ev);
 void ttai_engine_on_close(struct ttai_engine *eng, ttai_close_fn close_cb, void *arg);
+/* Called on the polling thread around each batch of hand-backs that a
+ * poll makes (the close notifications and ttai_engine_start_async
+ * outcomes of a round it finishes or prepares): with begin true before
+ * the first, false after the last. An embedder that wakes a thread of its
+ * own for each can wake it once per batch instead. Keep it short; it must
+ * not call back into the engine. Set before polling. */
+typedef void (*ttai_batch_fn)(void *arg, bool begin);
+void ttai_engine_on_batch(struct ttai_engine *eng, ttai_batch_fn batch_cb, void *arg);
 
 /* The engine's store, for read-only listing and history (store.h reads;
  * never writes). Borrowed for the engine's lifetime. */

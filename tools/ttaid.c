@@ -325,6 +325,7 @@ int main(int argc, char **argv)
              ttai_server_port(d.srv));
     ttai_log(TTAI_LOG_INFO, "start", "data=%s tokens=%zu", data, d.cfg.token_count);
     ttai_engine_on_close(d.eng, ttai_server_run_closed, d.srv);
+    ttai_engine_on_batch(d.eng, ttai_server_batch, d.srv);
     /* "stream" alert deliveries feed GET .../alerts; the sink is called on
      * activity threads and hands off to the loop (server_alerts.c). */
     alert_stream_set_sink(ttai_server_alert_push, d.srv);
@@ -349,6 +350,7 @@ int main(int argc, char **argv)
      * engine); the server is freed last, with the starts the close hands
      * back to it (ttai_engine_start_async). */
     ttai_engine_on_close(d.eng, NULL, NULL);
+    ttai_engine_on_batch(d.eng, NULL, NULL);
     ttai_server_stop(d.srv);
     ttai_engine_close(d.eng);
     ttai_server_free(d.srv);

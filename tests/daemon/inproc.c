@@ -56,6 +56,7 @@ void inproc_start(struct inproc *p, const char *name, const struct ttai_registry
     struct ttai_server_opts so = {.host = "127.0.0.1", .port = 0, .workers = 2};
     ASSERT_OK(ttai_server_start(&p->srv, p->base, p->eng, &so, &err), &err);
     ttai_engine_on_close(p->eng, ttai_server_run_closed, p->srv);
+    ttai_engine_on_batch(p->eng, ttai_server_batch, p->srv);
     p->port = ttai_server_port(p->srv);
     ASSERT(pthread_create(&p->loop, NULL, loop_main, p) == 0);
     p->polled = poll;
@@ -81,6 +82,7 @@ void inproc_stop(struct inproc *p)
     if (p->polled)
         ASSERT(pthread_join(p->engine, NULL) == 0);
     ttai_engine_on_close(p->eng, NULL, NULL);
+    ttai_engine_on_batch(p->eng, NULL, NULL);
     ttai_server_stop(p->srv);
     ttai_engine_close(p->eng);
     ttai_server_free(p->srv);
