@@ -953,16 +953,42 @@ static void handle_api(struct ttai_server *srv, struct evhttp_request *req,
         srv__submit(srv, job);
 }
 
-/* Two Content-Length headers: evhttp reads the body by the first, and a
- * proxy in front that read it by the last would take the rest for a
- * second request of its client's (request smuggling; RFC 9112, 6.3). */
-static bool framing_ambiguous(struct evhttp_request *req)
+/* Whether a Transfer-Encoding value is the one coding evhttp decodes,
+ * "chunked" alone (spaces around it allowed). */
+static bool only_chunked(const char *value)
 {
-    int n = 0;
+    while (*value == ' ' || *value == '\t')
+        value++;
+    if (strncasecmp(value, "chunked", 7) != 0)
+        return false;
+    for (value += 7; *value == ' ' || *value == '\t'; value++)
+        ;
+    return *value == '\0';
+}
+
+/* Why a request's body framing is in doubt, or NULL when it is not (RFC
+ * 9112, 6.1 and 6.3). evhttp reads a body by its first Content-Length,
+ * and decodes a Transfer-Encoding only when it is exactly "chunked": the
+ * bytes of any other coding ("gzip, chunked") it would take for the next
+ * request. A proxy in front that framed the message otherwise would take
+ * the rest for a second request of its client's (request smuggling).
+ * Both headers at once evhttp refuses itself. */
+static const char *framing_ambiguous(struct evhttp_request *req)
+{
+    int lengths = 0;
+    bool decodable = true;
     struct evkeyval *h;
-    TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next)
-        n += strcasecmp(h->key, "Content-Length") == 0;
-    return n > 1;
+    TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next) {
+        if (strcasecmp(h->key, "Content-Length") == 0)
+            lengths++;
+        else if (strcasecmp(h->key, "Transfer-Encoding") == 0)
+            decodable = decodable && only_chunked(h->value);
+    }
+    if (lengths > 1)
+        return "more than one Content-Length header";
+    if (!decodable)
+        return "a Transfer-Encoding other than chunked (the only coding ttaid reads)";
+    return NULL;
 }
 
 static void request_cb(struct evhttp_request *req, void *arg)
@@ -984,11 +1010,12 @@ static void request_cb(struct evhttp_request *req, void *arg)
         srv__reply_error(req, 400, "bad_request", "malformed request target");
         return;
     }
-    if (framing_ambiguous(req)) {
+    const char *ambiguous = framing_ambiguous(req);
+    if (ambiguous != NULL) {
         /* Where this request ends is in doubt, so the next one's start
          * is too: answered, and the connection closed after it. */
         evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
-        srv__reply_error(req, 400, "bad_request", "more than one Content-Length header");
+        srv__reply_error(req, 400, "bad_request", "%s", ambiguous);
         return;
     }
     char *seg[PATH_SEGMENTS_MAX] = {0};
