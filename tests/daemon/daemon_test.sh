@@ -69,6 +69,16 @@ req() {
     fi
 }
 body() { cat "$TMP/body"; }
+# settle URL FILTER WANT: POSTs {} to URL (a query) every 50 ms, for up to
+# 10 s, until FILTER of its answer is WANT; the check that follows says
+# whether it got there.
+settle() {
+    local _
+    for _ in $(seq 200); do
+        [ "$(req POST "$1" '{}' >/dev/null; jq -c "$2" "$TMP/body" 2>/dev/null)" = "$3" ] && return
+        sleep 0.05
+    done
+}
 jbody() { jq -c "$1" "$TMP/body"; }
 
 # ---- Cases -------------------------------------------------------------------------
@@ -85,7 +95,9 @@ case_basic() {
         check "signal add $i" "$(req POST "$API/workflows/c1/signals/add" "{\"input\":$i}")" 200
         total=$((total + i))
     done
-    sleep 0.3
+    # The signals are durable; the runs apply them (and continue as new)
+    # in their own time: wait for the sum, up to 10 s, then check it.
+    settle "$API/workflows/c1/queries/value" .result $total
     check "query value" "$(req POST "$API/workflows/c1/queries/value" '{}')" 200
     check "query total" "$(jbody .result)" $total
     check "continued as new twice" \
@@ -99,7 +111,7 @@ case_basic() {
         "$(req POST "$API/workflows/c2/signal-with-start/add" '{"type":"counter","input":{"every":100},"signal_input":5}')" 200
     check "signal-with-start existing" \
         "$(req POST "$API/workflows/c2/signal-with-start/add" '{"type":"counter","signal_input":6}')" 200
-    sleep 0.2
+    settle "$API/workflows/c2/queries/value" .result 11
     req POST "$API/workflows/c2/queries/value" '' >/dev/null
     check "signal-with-start total" "$(jbody .result)" 11
     check "use_existing on a running one" \
