@@ -349,22 +349,28 @@ void srv__job_finish(struct ttai_server *srv, struct srv_job *job)
     job_free(job);
 }
 
-/* A result request runs here, on the loop thread: it is one short store
- * read, and two hand-offs to a worker would cost more than the read. A
- * running workflow with wait=1 parks the job in the waiter index until a
- * close of its workflow (srv__closed_cb) or its deadline. */
-void srv__result_check(struct ttai_server *srv, struct srv_job *job)
+/* After a result check or answer: a running long-poll (wait=1) stays or
+ * goes parked in the waiter index until a close of its run
+ * (srv__closed_cb) or its deadline; anything else is answered. */
+static void result_settle(struct ttai_server *srv, struct srv_job *job)
 {
-    ttai_free(job->reply);
-    job->reply = NULL;
-    job->running = false;
-    srv__job_run(srv, job);
     if (job->wait && job->running && !srv->draining &&
         ttai_mono_ns() / 1000000 < job->deadline_ms && (job->waiting || srv__waiter_add(srv, job)))
         return; /* parked (out of memory: answered running, as at its deadline) */
     srv__waiter_remove(srv, job);
     srv__job_finish(srv, job);
     check_drained(srv);
+}
+
+/* A result request runs here, on the loop thread: it is one short store
+ * read, and two hand-offs to a worker would cost more than the read. */
+void srv__result_check(struct ttai_server *srv, struct srv_job *job)
+{
+    ttai_free(job->reply);
+    job->reply = NULL;
+    job->running = false;
+    srv__job_run(srv, job);
+    result_settle(srv, job);
 }
 
 /* A parked long-poll whose run closed with its closing event at hand
@@ -375,9 +381,7 @@ void srv__result_answer_closed(struct ttai_server *srv, struct srv_job *job,
                                const struct store_event *ev)
 {
     srv__result_closed_reply(job, run, status, ev);
-    srv__waiter_remove(srv, job);
-    srv__job_finish(srv, job);
-    check_drained(srv);
+    result_settle(srv, job);
 }
 
 /* Whether the run a start made (job->start_run) is running as far as the
@@ -387,11 +391,9 @@ void srv__result_answer_closed(struct ttai_server *srv, struct srv_job *job,
  * and its slot in closed_seen says so (a collision with another workflow
  * only sends the start to the store), or it has not, and it will find the
  * job parked. Both happen on the loop thread, so one is first. */
-static bool start_still_running(const struct ttai_server *srv, const struct srv_job *job)
+static bool start_still_running(struct ttai_server *srv, const struct srv_job *job)
 {
-    return job->start_made &&
-           srv->closed_seen[ttai_workflow_hash(job->ns, job->workflow_id) &
-                            (SRV_CLOSED_SLOTS - 1)] <= job->closes_before;
+    return job->start_made && *srv__closed_seen(srv, job->ns, job->workflow_id) <= job->closes_before;
 }
 
 /* A start with wait=result that started (200 or 201) becomes a result
@@ -404,22 +406,12 @@ static bool execute_wait(struct ttai_server *srv, struct srv_job *job)
         return false;
     job->route = R_RESULT;
     job->wait = true;
-    if (!start_still_running(srv, job)) {
+    if (start_still_running(srv, job)) {
+        srv__result_running(job, &job->start_run); /* as the check would find it */
+        result_settle(srv, job);
+    } else {
         srv__result_check(srv, job);
-        return true;
     }
-    /* As the check would have found it: running, its body made only if
-     * it is answered running. */
-    ttai_free(job->reply);
-    job->reply = NULL;
-    job->status = 202;
-    job->running = true;
-    job->result_run = job->start_run;
-    job->result_run_known = true;
-    if (!srv->draining && ttai_mono_ns() / 1000000 < job->deadline_ms && srv__waiter_add(srv, job))
-        return true;
-    srv__job_finish(srv, job);
-    check_drained(srv);
     return true;
 }
 

@@ -1119,18 +1119,23 @@ static void do_result(struct ttai_server *srv, struct srv_job *job)
     if (rc != 0) {
         srv__job_reply_rc(job, rc, &err);
     } else if (rec.status == STORE_RUN_RUNNING) {
-        /* A long-poll parks on this run: its close answers it
-         * (srv__closed_cb). An execute's body is made only if it is
-         * answered running (srv__result_running_reply, at its deadline or
-         * at shutdown), not at every check. */
-        job->running = true;
-        job->result_run = run;
-        job->result_run_known = true;
-        reply_set(job, 202, job->execute ? NULL : ttai_strndup("{\"status\":\"running\"}", 20));
+        srv__result_running(job, &run);
     } else {
         srv__result_closed_reply(job, &run, rec.status, &ev);
     }
     store_read_end(rd);
+}
+
+void srv__result_running(struct srv_job *job, const struct ttai_run_id *run)
+{
+    /* A long-poll parks on this run: its close answers it (srv__closed_cb).
+     * An execute's body is made only if it is answered running
+     * (srv__result_running_reply, at its deadline or at shutdown), not at
+     * every check. */
+    job->running = true;
+    job->result_run = *run;
+    job->result_run_known = true;
+    reply_set(job, 202, job->execute ? NULL : ttai_strndup("{\"status\":\"running\"}", 20));
 }
 
 void srv__result_closed_reply(struct srv_job *job, const struct ttai_run_id *run, int status,

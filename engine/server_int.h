@@ -187,6 +187,13 @@ struct ttai_server {
     atomic_bool store_failed;         /* an engine call met TTAI_EFATAL */
 };
 
+/* The closed_seen slot of a workflow (loop thread only). */
+static inline uint64_t *srv__closed_seen(struct ttai_server *srv, const char *ns,
+                                         const char *workflow_id)
+{
+    return &srv->closed_seen[ttai_workflow_hash(ns, workflow_id) & (SRV_CLOSED_SLOTS - 1)];
+}
+
 /* server.c */
 /* Whether the calling thread is inside an engine batch of this server
  * (ttai_server_batch): then a hand-back that would wake the loop notes it
@@ -231,6 +238,9 @@ void srv__job_reply_obj(struct srv_job *job, int status, json_t *o);
 /* The 202 answer of an execute whose check found it running (job->running,
  * no reply yet): its ids and status, made when it is answered running. */
 void srv__result_running_reply(struct srv_job *job);
+/* The answer of a result request whose run is running: 202, and the run
+ * it waits for (job->result_run). */
+void srv__result_running(struct srv_job *job, const struct ttai_run_id *run);
 /* The answer of a result request whose run is closed: run and status from
  * its run record, ev its closing event. */
 void srv__result_closed_reply(struct srv_job *job, const struct ttai_run_id *run, int status,

@@ -393,8 +393,7 @@ void srv__closed_cb(evutil_socket_t fd, short what, void *arg)
     while (list != NULL) {
         struct srv_closed *c = list;
         list = c->next;
-        uint64_t *seen = &srv->closed_seen[ttai_workflow_hash(c->ns, c->workflow_id) &
-                                           (SRV_CLOSED_SLOTS - 1)];
+        uint64_t *seen = srv__closed_seen(srv, c->ns, c->workflow_id);
         if (*seen < c->seq)
             *seen = c->seq;
         struct srv_job *job = srv__waitmap_first(&srv->waiters, c->ns, c->workflow_id);

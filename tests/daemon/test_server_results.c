@@ -176,17 +176,21 @@ int main(void)
     close_while_parked(proc.port, "small-done", "done", "{\"n\": [1, 2.5, \"three\"]}");
     ASSERT(strcmp(body_of(reply), "{\"status\":\"completed\",\"result\":{\"n\":[1,2.5,\"three\"]}}") == 0);
 
+    char *want = malloc(70000 + 128);
+    ASSERT(want != NULL);
     close_while_parked(proc.port, "big-done", "done", big);
-    ASSERT(strstr(body_of(reply), "{\"status\":\"completed\",\"result\":\"xxxx") == body_of(reply));
-    ASSERT_EQ(strlen(body_of(reply)), strlen("{\"status\":\"completed\",\"result\":}") + 70002);
+    snprintf(want, 70000 + 128, "{\"status\":\"completed\",\"result\":%s}", big);
+    ASSERT(strcmp(body_of(reply), want) == 0);
 
     close_while_parked(proc.port, "small-fail", "fail", "\"it broke\"");
     ASSERT(strcmp(body_of(reply),
                   "{\"status\":\"failed\",\"failure\":{\"type\":\"Held\",\"message\":\"it broke\"}}") == 0);
 
     close_while_parked(proc.port, "big-fail", "fail", big);
-    ASSERT(strstr(body_of(reply), "{\"status\":\"failed\",\"failure\":{\"type\":\"Held\","
-                                  "\"message\":\"xxxx") == body_of(reply));
+    snprintf(want, 70000 + 128, "{\"status\":\"failed\",\"failure\":{\"type\":\"Held\",\"message\":%s}}",
+             big);
+    ASSERT(strcmp(body_of(reply), want) == 0);
+    free(want);
 
     close_while_parked(proc.port, "ended", "terminate", "\"by the test\"");
     ASSERT(strcmp(body_of(reply), "{\"status\":\"terminated\",\"failure\":{\"type\":"
