@@ -174,8 +174,8 @@ void srv__history_follow(struct ttai_server *srv, struct evhttp_request *req, co
         /* Closed, and nothing left to send: 204 says so, and tells an
          * EventSource to stop reconnecting (which it does after a stream
          * that merely ends, forever). */
+        srv__log_request(srv, req, 204, ttai_mono_ns()); /* first: the send may free req */
         evhttp_send_reply(req, 204, "No Content", NULL);
-        srv__log_request(srv, req, 204, ttai_mono_ns());
         return;
     }
     struct srv_stream *st = ttai_calloc(1, sizeof(*st));
