@@ -880,6 +880,23 @@ int ttai_engine_describe(struct ttai_engine *eng, const char *ns, const char *wo
     return rc;
 }
 
+void ttai_engine_blocked(struct ttai_engine *eng, struct ttai_blocked_query *q, size_t count)
+{
+    pthread_mutex_lock(&eng->mu);
+    for (size_t i = 0; i < count; i++) {
+        struct ttai_wf *wf = eng_cache_find(eng, &q[i].run);
+        struct ttai_err err;
+        if (wf == NULL && q[i].recorded)
+            wf = eng_run_load(eng, &q[i].run, false, &err);
+        q[i].blocked = wf != NULL && wf->nondet;
+        if (q[i].blocked) {
+            snprintf(q[i].reason, sizeof(q[i].reason), "%s", wf->nondet_msg);
+            q[i].event_id = wf->nondet_event_id;
+        }
+    }
+    pthread_mutex_unlock(&eng->mu);
+}
+
 int ttai_engine_pending_activities(struct ttai_engine *eng, const char *ns,
                                    const char *workflow_id, struct ttai_pending_activity **out,
                                    size_t *count, struct ttai_err *err)

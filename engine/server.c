@@ -645,6 +645,8 @@ const char *srv__method_name(struct evhttp_request *req)
     case EVHTTP_REQ_PUT: return "PUT";
     case EVHTTP_REQ_PATCH: return "PATCH";
     case EVHTTP_REQ_HEAD: return "HEAD";
+    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+    case EVHTTP_REQ_TRACE: return "TRACE";
     default: return "OTHER";
     }
 }
@@ -958,28 +960,48 @@ static bool only_chunked(const char *value)
     return *value == '\0';
 }
 
+/* Whether evhttp reads a body for the request's method: not for HEAD,
+ * TRACE, or a method it does not know (libevent 2.1.12,
+ * evhttp_method_may_have_body). */
+static bool method_body_read(struct evhttp_request *req)
+{
+    switch (evhttp_request_get_command(req)) {
+    case EVHTTP_REQ_GET: case EVHTTP_REQ_POST: case EVHTTP_REQ_PUT: case EVHTTP_REQ_DELETE:
+    case EVHTTP_REQ_PATCH: case EVHTTP_REQ_OPTIONS: case EVHTTP_REQ_CONNECT:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* Why a request's body framing is in doubt, or NULL when it is not (RFC
  * 9112, 6.1 and 6.3). evhttp reads a body by its first Content-Length,
  * and decodes a Transfer-Encoding only when it is exactly "chunked": the
  * bytes of any other coding ("gzip, chunked") it would take for the next
- * request. A proxy in front that framed the message otherwise would take
- * the rest for a second request of its client's (request smuggling).
- * Both headers at once evhttp refuses itself. */
+ * request, and so it would a body of a method it reads none for (a HEAD
+ * with a Content-Length). A proxy in front that framed the message by its
+ * headers would take the rest for a second request of its client's
+ * (request smuggling). Both headers at once evhttp refuses itself. */
 static const char *framing_ambiguous(struct evhttp_request *req)
 {
     int lengths = 0;
-    bool decodable = true;
+    bool decodable = true, body = false;
     struct evkeyval *h;
     TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next) {
-        if (strcasecmp(h->key, "Content-Length") == 0)
+        if (strcasecmp(h->key, "Content-Length") == 0) {
             lengths++;
-        else if (strcasecmp(h->key, "Transfer-Encoding") == 0)
+            body = body || strspn(h->value, "0 \t") != strlen(h->value);
+        } else if (strcasecmp(h->key, "Transfer-Encoding") == 0) {
             decodable = decodable && only_chunked(h->value);
+            body = true;
+        }
     }
     if (lengths > 1)
         return "more than one Content-Length header";
     if (!decodable)
         return "a Transfer-Encoding other than chunked (the only coding ttaid reads)";
+    if (body && !method_body_read(req))
+        return "a body with a method that has none here (HEAD, TRACE or an unknown one)";
     return NULL;
 }
 
@@ -1078,8 +1100,13 @@ int ttai_server_start(struct ttai_server **out, struct event_base *base, struct 
     evhttp_set_max_body_size(srv->http, (ev_ssize_t)srv->opts.max_body_bytes);
     evhttp_set_max_headers_size(srv->http, HEADERS_MAX);
     evhttp_set_timeout(srv->http, CONN_TIMEOUT_S);
-    evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                              EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_HEAD);
+    /* Every method but CONNECT reaches the route table, which answers one
+     * it does not serve with a JSON 405 (or 404) as for any other:
+     * libevent's own answer to a method it was not allowed is an HTML 501.
+     * Bit 15 is the one libevent gives a method it does not know
+     * (EVHTTP_REQ_UNKNOWN_). An answer to CONNECT evhttp sends without a
+     * Content-Length and keeps the connection: its 501 closes it. */
+    evhttp_set_allowed_methods(srv->http, (ev_uint16_t)(0xffff & ~EVHTTP_REQ_CONNECT));
     evhttp_set_gencb(srv->http, request_cb, srv);
     srv->bound = evhttp_bind_socket_with_handle(srv->http, srv->opts.host, (ev_uint16_t)opts->port);
     if (srv->bound == NULL) {

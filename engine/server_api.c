@@ -610,19 +610,20 @@ static json_t *time_json(int64_t ms)
     return json_string(ttai_time_format(ms, buf, sizeof(buf)));
 }
 
-/* A workflow object; blocked is NULL-able. */
+/* A workflow object. Takes timers (an integer, or JSON null when not
+ * counted) and blocked (NULL: not blocked). */
 static json_t *workflow_json(const char *ns, const char *workflow_id, const struct ttai_run_id *run,
                              const char *type, int status, int64_t start_ms, int64_t close_ms,
-                             uint64_t history_length, uint32_t activities, uint32_t timers,
+                             uint64_t history_length, uint32_t activities, json_t *timers,
                              json_t *blocked)
 {
     char text[TTAI_RUN_ID_TEXT];
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:I,s:I,s:I,s:o}", "namespace", ns,
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:I,s:I,s:o,s:o}", "namespace", ns,
                      "workflow_id", workflow_id, "run_id", ttai_run_id_format(run, text), "type",
                      type, "status", store_run_status_text(status), "start_time", time_json(start_ms),
                      "close_time", status == STORE_RUN_RUNNING ? json_null() : time_json(close_ms),
                      "history_length", (json_int_t)history_length, "pending_activities",
-                     (json_int_t)activities, "pending_timers", (json_int_t)timers, "blocked",
+                     (json_int_t)activities, "pending_timers", timers, "blocked",
                      blocked ? blocked : json_null());
 }
 
@@ -692,6 +693,15 @@ static json_t *text_json(const char *s)
     return ttai_json_text(s, strlen(s));
 }
 
+/* A run's "blocked" object, NULL when it is not blocked. The reason quotes
+ * command names, cut to fit: ttai_json_text. */
+static json_t *blocked_json(bool blocked, const char *reason, uint64_t event_id)
+{
+    if (!blocked)
+        return NULL;
+    return json_pack("{s:o,s:I}", "reason", text_json(reason), "event_id", (json_int_t)event_id);
+}
+
 /* One pending activity as describe shows it (docs/api.md). */
 static json_t *pending_activity_json(const struct ttai_pending_activity *p)
 {
@@ -755,14 +765,11 @@ static void do_describe(struct ttai_server *srv, struct srv_job *job)
         srv__job_reply_rc(job, rc, &err);
         return;
     }
-    /* The reason quotes command names, cut to fit: ttai_json_text. */
-    json_t *blocked = info.blocked ? json_pack("{s:o,s:I}", "reason",
-                                               text_json(info.blocked_reason), "event_id",
-                                               (json_int_t)info.blocked_event_id)
-                                   : NULL;
     json_t *wf = workflow_json(job->ns, job->workflow_id, &info.run_id, info.type, info.status,
                                info.start_ms, info.close_ms, info.history_length,
-                               info.pending_activities, info.pending_timers, blocked);
+                               info.pending_activities, json_integer((json_int_t)info.pending_timers),
+                               blocked_json(info.blocked, info.blocked_reason,
+                                            info.blocked_event_id));
     if (wf != NULL) {
         json_object_set_new(wf, "activities", activities);
         declared_names(srv, info.type, wf);
@@ -804,6 +811,18 @@ static bool page_token_parse(const char *s, int64_t *start_ms, struct ttai_run_i
     return strlen(end + 1) == 32 && ttai_run_id_parse(end + 1, run) == 0;
 }
 
+/* Whether a run's last event is the TaskFailed that records a
+ * non-determinism (engine.c, record_nondet). */
+static bool nondet_recorded(struct store_read *rd, const struct store_run *r)
+{
+    static const char nondet[] = "NonDeterminism";
+    struct store_event ev;
+    return r->last_event_id > 0 &&
+           store_event_get(rd, &r->run_id, r->last_event_id, &ev, NULL) == 0 &&
+           ev.type == STORE_EV_TASK_FAILED && ev.failure_type.len == sizeof(nondet) - 1 &&
+           memcmp(ev.failure_type.data, nondet, sizeof(nondet) - 1) == 0;
+}
+
 static json_t *run_json(struct store_read *rd, const struct store_run *r)
 {
     uint32_t acts = 0;
@@ -815,8 +834,10 @@ static json_t *run_json(struct store_read *rd, const struct store_run *r)
         while (store_activity_iter_next(&it, &id, &seq, &rec, NULL) == 1)
             acts++;
     store_iter_release(&it);
+    /* A run's timers are keyed by when they fire: counting one run's would
+     * read every timer of the store, so a list leaves them uncounted. */
     return workflow_json(r->ns, r->workflow_id, &r->run_id, r->type, r->status, r->start_ms,
-                         r->close_ms, r->last_event_id, acts, 0, NULL);
+                         r->close_ms, r->last_event_id, acts, json_null(), NULL);
 }
 
 /* The token that goes on past an index entry: its start time and run. */
@@ -880,6 +901,34 @@ static bool list_query(struct srv_job *job, struct store_vis_query *q, char **ty
     return bad == NULL;
 }
 
+/* The running runs of a list page, whose blocked state the engine is
+ * asked for: the query and the run's place in the page. */
+struct list_running {
+    struct ttai_blocked_query *q;
+    size_t *index;
+    size_t count, cap;
+};
+
+static bool running_add(struct list_running *l, const struct ttai_run_id *run, bool recorded,
+                        size_t index)
+{
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        struct ttai_blocked_query *q = ttai_realloc(l->q, cap * sizeof(*q));
+        if (q == NULL)
+            return false;
+        l->q = q;
+        size_t *ix = ttai_realloc(l->index, cap * sizeof(*ix));
+        if (ix == NULL)
+            return false;
+        l->index = ix;
+        l->cap = cap;
+    }
+    l->q[l->count] = (struct ttai_blocked_query){.run = *run, .recorded = recorded};
+    l->index[l->count++] = index;
+    return true;
+}
+
 static void do_list(struct ttai_server *srv, struct srv_job *job)
 {
     uint64_t page_size = LIST_PAGE_DEFAULT;
@@ -898,6 +947,7 @@ static void do_list(struct ttai_server *srv, struct srv_job *job)
         return;
     }
     json_t *arr = json_array();
+    struct list_running running = {0};
     struct store_iter it;
     rc = store_vis_iter_init(&it, rd, &q, &err);
     uint64_t count = 0, looked = 0;
@@ -929,9 +979,28 @@ static void do_list(struct ttai_server *srv, struct srv_job *job)
             (recheck == LIST_RECHECK_STATUS && r.status != q.status))
             continue;
         json_array_append_new(arr, run_json(rd, &r));
+        if (r.status == STORE_RUN_RUNNING &&
+            !running_add(&running, &r.run_id, nondet_recorded(rd, &r), json_array_size(arr) - 1))
+            rc = TTAI_ENOMEM;
         count++;
     }
     store_iter_release(&it);
+    /* The engine's lock comes before a store read (describe takes them in
+     * that order): the runs' blocked state is asked once the read ended. */
+    store_read_end(rd);
+    if (rc == 0 && running.count > 0) {
+        ttai_engine_blocked(srv->eng, running.q, running.count);
+        for (size_t i = 0; i < running.count; i++) {
+            const struct ttai_blocked_query *b = &running.q[i];
+            if (b->blocked)
+                json_object_set_new(json_array_get(arr, running.index[i]), "blocked",
+                                    blocked_json(true, b->reason, b->event_id));
+        }
+    }
+    ttai_free(running.q);
+    ttai_free(running.index);
+    if (rc == TTAI_ENOMEM)
+        ttai_errf(&err, rc, "out of memory listing workflows");
     if (rc != 0) {
         json_decref(arr);
         srv__job_reply_rc(job, rc, &err);
@@ -939,7 +1008,6 @@ static void do_list(struct ttai_server *srv, struct srv_job *job)
         json_t *next = more ? page_token_json(last_ms, &last_run) : json_null();
         srv__job_reply_obj(job, 200, json_pack("{s:o,s:o}", "workflows", arr, "next_page_token", next));
     }
-    store_read_end(rd);
     ttai_free(type);
 }
 

@@ -462,6 +462,22 @@ struct ttai_run_info {
 int ttai_engine_describe(struct ttai_engine *eng, const char *ns, const char *workflow_id,
                          const struct ttai_run_id *run, struct ttai_run_info *out,
                          struct ttai_err *err) TTAI_MUST_CHECK;
+/* Whether running runs are blocked by non-determinism, for a list, which
+ * cannot replay every run it shows. For each of q[0..count): blocked when
+ * the run is cached and its code disagreed with its history; a run not
+ * cached is loaded (replayed) only when `recorded` says its last event is
+ * the TaskFailed that records such a disagreement, so that code deployed
+ * since is seen. A run nothing has replayed since a deploy that broke it
+ * reads as not blocked until a task or a describe meets it. Takes the
+ * engine's lock once: call it without a store read open. */
+struct ttai_blocked_query {
+    struct ttai_run_id run;
+    bool recorded;                        /* in: last event is TaskFailed(NonDeterminism) */
+    bool blocked;                         /* out, with the two below */
+    char reason[TTAI_ERR_MSG_MAX];
+    uint64_t event_id;
+};
+void ttai_engine_blocked(struct ttai_engine *eng, struct ttai_blocked_query *q, size_t count);
 /* A pending activity of a run, as describe shows it (Temporal's
  * PendingActivityInfo). */
 struct ttai_pending_activity {

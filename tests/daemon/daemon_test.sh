@@ -373,6 +373,13 @@ case_errors() {
     check "wrong method: Allow" \
         "$(curl -s -o /dev/null -D - -X DELETE "$API/workflows" | tr -d '\r' | grep -i '^allow:')" \
         "Allow: POST, GET"
+    # Methods no route serves, one libevent does not know among them, get
+    # the same JSON 405 (not libevent's HTML 501).
+    local m
+    for m in OPTIONS TRACE FOO; do
+        check "$m: 405" "$(req "$m" "$API/workflows")" 405
+        check "$m: JSON" "$(jbody .error.message)" '"use POST or GET"'
+    done
     # Switches take 1/true or 0/false; anything else is refused, not "off".
     check "wait=2" "$(req GET "$API/workflows/e1/result?wait=2")" 400
     check "wait=2: why" "$(jbody .error.message)" "\"parameter 'wait' must be 1 or true (0 or false: off)\""
@@ -381,15 +388,15 @@ case_errors() {
     check "alerts follow=on" "$(req GET "$API/alerts?follow=on")" 400
     # Requests whose framing is in doubt: 400, and the connection closed
     # after it, so that what follows the body is never taken for a request
-    # (here a terminate of e1). smuggle HEADERS BODY prints the answers'
-    # count, the first one's status and its body.
+    # (here a terminate of e1). smuggle HEADERS BODY [METHOD] prints the
+    # answers' count, the first one's status and its body.
     smuggle() {
-        python3 - "$PORT" "$1" "$2" <<'PY'
+        python3 - "$PORT" "$1" "$2" "${3:-POST}" <<'PY'
 import socket, sys
 inner = ("POST /api/v1/namespaces/default/workflows/e1/terminate HTTP/1.1\r\nHost: x\r\n"
          "Content-Length: 0\r\n\r\n")
 body = sys.argv[3] + inner
-head = ("POST /api/v1/namespaces/default/workflows/e1/queries/value HTTP/1.1\r\nHost: x\r\n"
+head = (sys.argv[4] + " /api/v1/namespaces/default/workflows/e1/queries/value HTTP/1.1\r\nHost: x\r\n"
         + sys.argv[2].replace("LEN", str(len(body))) + "\r\n\r\n")
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
 s.sendall((head + body).encode())
@@ -419,6 +426,18 @@ PY
         check "framing '${te//$'\r\n'/ + }': why" "$(cut -d' ' -f3- "$TMP/smug" | jq -r .error.message)" \
             "a Transfer-Encoding other than chunked (the only coding ttaid reads)"
     done
+    # evhttp reads no body for HEAD, TRACE or a method it does not know:
+    # such a request that declares one is refused the same way.
+    local method
+    for method in HEAD TRACE FOO; do
+        smuggle 'Content-Length: LEN' '' "$method" >"$TMP/smug"
+        check "$method with a body: one answer, 400" "$(head -1 "$TMP/smug" | cut -d' ' -f1-2)" "1 400"
+        [ "$method" = HEAD ] && continue # headers only
+        check "$method with a body: why" "$(cut -d' ' -f3- "$TMP/smug" | jq -r .error.message)" \
+            "a body with a method that has none here (HEAD, TRACE or an unknown one)"
+    done
+    smuggle $'Transfer-Encoding: chunked' $'0\r\n\r\n' TRACE >"$TMP/smug"
+    check "TRACE chunked: one answer, 400" "$(head -1 "$TMP/smug" | cut -d' ' -f1-2)" "1 400"
     check "framings: the rest not run" "$(req GET "$API/workflows/e1" && jbody .status)" '200"running"'
     # A chunked body alone is read.
     check "a chunked body" "$(curl -s -o "$TMP/body" -w '%{http_code}' -X POST -H 'Transfer-Encoding: chunked' \

@@ -39,13 +39,9 @@ const struct ttai_workflow_def inproc_echo_def = {"echo", echo_run, 0, NULL, NUL
 static const struct ttai_workflow_def *const echo_only[] = {&inproc_echo_def, NULL};
 const struct ttai_registry inproc_echo_registry = {echo_only, NULL};
 
-void inproc_start(struct inproc *p, const char *name, const struct ttai_registry *registry,
-                  bool poll)
+/* Opens the engine and the server on p->dir and starts their threads. */
+static void open_on_dir(struct inproc *p, const struct ttai_registry *registry, bool poll)
 {
-    memset(p, 0, sizeof(*p));
-    /* mkdtemp replaces the six X's with a unique suffix. */
-    snprintf(p->dir, sizeof(p->dir), "/tmp/ttai-%s-XXXXXX", name);
-    ASSERT(mkdtemp(p->dir) != NULL);
     ASSERT(evthread_use_pthreads() == 0);
     ttai_log_setup(TTAI_LOG_ERROR, false);
     struct ttai_err err = {0};
@@ -64,6 +60,16 @@ void inproc_start(struct inproc *p, const char *name, const struct ttai_registry
         ASSERT(pthread_create(&p->engine, NULL, engine_main, p) == 0);
 }
 
+void inproc_start(struct inproc *p, const char *name, const struct ttai_registry *registry,
+                  bool poll)
+{
+    memset(p, 0, sizeof(*p));
+    /* mkdtemp replaces the six X's with a unique suffix. */
+    snprintf(p->dir, sizeof(p->dir), "/tmp/ttai-%s-XXXXXX", name);
+    ASSERT(mkdtemp(p->dir) != NULL);
+    open_on_dir(p, registry, poll);
+}
+
 /* Breaks the loop from inside it: event_base_loopbreak from another thread
  * is lost when it comes before the loop has begun. */
 static void loop_break(evutil_socket_t fd, short what, void *arg)
@@ -73,7 +79,8 @@ static void loop_break(evutil_socket_t fd, short what, void *arg)
     event_base_loopbreak(arg);
 }
 
-void inproc_stop(struct inproc *p)
+/* Stops everything and keeps the directory. */
+static void close_all(struct inproc *p)
 {
     ASSERT(event_base_once(p->base, -1, EV_TIMEOUT, loop_break, p->base,
                            &(struct timeval){0, 0}) == 0);
@@ -87,6 +94,22 @@ void inproc_stop(struct inproc *p)
     ttai_engine_close(p->eng);
     ttai_server_free(p->srv);
     event_base_free(p->base);
+}
+
+void inproc_restart(struct inproc *p, const struct ttai_registry *registry)
+{
+    close_all(p);
+    bool poll = p->polled;
+    char dir[sizeof(p->dir)];
+    memcpy(dir, p->dir, sizeof(dir));
+    memset(p, 0, sizeof(*p));
+    memcpy(p->dir, dir, sizeof(dir));
+    open_on_dir(p, registry, poll);
+}
+
+void inproc_stop(struct inproc *p)
+{
+    close_all(p);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p->dir);
     ASSERT(system(cmd) == 0);

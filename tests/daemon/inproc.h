@@ -41,6 +41,9 @@ void inproc_start(struct inproc *p, const char *name, const struct ttai_registry
 /* Stops as ttaid does: the loop, the poller, the API workers, the engine,
  * then the server. */
 void inproc_stop(struct inproc *p);
+/* Stops everything as inproc_stop does, keeps the directory, and starts
+ * again on it with registry (the port changes): a restart with new code. */
+void inproc_restart(struct inproc *p, const struct ttai_registry *registry);
 
 /* Sends one request (Connection: close) and returns the socket; a reply
  * that does not come within 10 s fails the test when it is read. */
