@@ -858,6 +858,12 @@ int ttai_engine_describe(struct ttai_engine *eng, const char *ns, const char *wo
             snprintf(out->blocked_reason, sizeof(out->blocked_reason), "%s", wf->nondet_msg);
             out->blocked_event_id = wf->nondet_event_id;
         }
+    }
+    pthread_mutex_unlock(&eng->mu);
+    /* The counts read the store alone, after the engine's lock: a run's
+     * timers are found by reading every timer (the table is ordered by
+     * firing time), which with many timers would hold up the engine. */
+    if (rc == 0) {
         struct store_read *rd;
         if (store_read_begin(eng->store, &rd, err) == 0) {
             struct store_iter it;
@@ -876,7 +882,6 @@ int ttai_engine_describe(struct ttai_engine *eng, const char *ns, const char *wo
             store_read_end(rd);
         }
     }
-    pthread_mutex_unlock(&eng->mu);
     return rc;
 }
 
