@@ -116,7 +116,22 @@ static void list_table(const json_t *workflows)
                                        "start_time",  "close_time", "history_length"};
     static const char *const header[] = {"WORKFLOW ID", "RUN ID",     "TYPE",  "STATUS",
                                          "START TIME",  "CLOSE TIME", "EVENTS"};
-    ctl_objects_table_print(workflows, keys, header, 7);
+    /* A run blocked by non-determinism shows as "running (blocked)", so
+     * that a list after a deploy tells the runs that wait for fixed code. */
+    json_t *shown = json_deep_copy(workflows);
+    size_t i;
+    json_t *o;
+    json_array_foreach(shown, i, o) {
+        const json_t *blocked = json_object_get(o, "blocked");
+        const char *status = json_string_value(json_object_get(o, "status"));
+        if (blocked != NULL && !json_is_null(blocked) && status != NULL) {
+            char text[64];
+            snprintf(text, sizeof(text), "%s (blocked)", status);
+            (void)json_object_set_new(o, "status", json_string(text));
+        }
+    }
+    ctl_objects_table_print(shown != NULL ? shown : workflows, keys, header, 7);
+    json_decref(shown);
 }
 
 /* GETs one page of the list, asking for at most `want` (0: a full page)

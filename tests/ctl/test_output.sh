@@ -124,9 +124,11 @@ out_json_is '[{"namespace": "default", "workflow_id": "w-fail", "run_id": "run-w
 run_ctl 0 workflow list --type nothing -o json
 out_json_is '[]'
 run_ctl 0 workflow list
-has_line out "WORKFLOW ID  RUN ID         TYPE     STATUS     START TIME                CLOSE TIME                EVENTS"
-has_line out "w-done       run-w-done     hello    completed  $T  $T  5"
-has_line out "w-blocked    run-w-blocked  counter  running    $T  -                         7"
+# A blocked run's status says so (its "blocked" is not null).
+has_line out "WORKFLOW ID  RUN ID         TYPE     STATUS             START TIME                CLOSE TIME                EVENTS"
+has_line out "w-done       run-w-done     hello    completed          $T  $T  5"
+has_line out "w-run        run-w-run      counter  running            $T  -                         3"
+has_line out "w-blocked    run-w-blocked  counter  running (blocked)  $T  -                         7"
 [ "$(wc -l <"$work/out")" -eq 6 ] || fail "list table: want a header and 5 rows"
 
 # show: an array of events, or one aligned line per event.
