@@ -887,8 +887,11 @@ int ttai_engine_describe(struct ttai_engine *eng, const char *ns, const char *wo
 
 void ttai_engine_blocked(struct ttai_engine *eng, struct ttai_blocked_query *q, size_t count)
 {
-    pthread_mutex_lock(&eng->mu);
     for (size_t i = 0; i < count; i++) {
+        /* The lock is taken per run: after a restart with code that still
+         * disagrees, every recorded run of a page is replayed, and the
+         * engine thread gets its turn between them. */
+        pthread_mutex_lock(&eng->mu);
         struct ttai_wf *wf = eng_cache_find(eng, &q[i].run);
         struct ttai_err err;
         if (wf == NULL && q[i].recorded)
@@ -898,8 +901,8 @@ void ttai_engine_blocked(struct ttai_engine *eng, struct ttai_blocked_query *q, 
             snprintf(q[i].reason, sizeof(q[i].reason), "%s", wf->nondet_msg);
             q[i].event_id = wf->nondet_event_id;
         }
+        pthread_mutex_unlock(&eng->mu);
     }
-    pthread_mutex_unlock(&eng->mu);
 }
 
 int ttai_engine_pending_activities(struct ttai_engine *eng, const char *ns,

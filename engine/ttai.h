@@ -469,7 +469,7 @@ int ttai_engine_describe(struct ttai_engine *eng, const char *ns, const char *wo
  * the TaskFailed that records such a disagreement, so that code deployed
  * since is seen. A run nothing has replayed since a deploy that broke it
  * reads as not blocked until a task or a describe meets it. Takes the
- * engine's lock once: call it without a store read open. */
+ * engine's lock for each run in turn: call it without a store read open. */
 struct ttai_blocked_query {
     struct ttai_run_id run;
     bool recorded;                        /* in: last event is TaskFailed(NonDeterminism) */
