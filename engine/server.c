@@ -221,8 +221,6 @@ static struct srv_job *queue_pop(struct srv_queue *q)
     return job;
 }
 
-/* Hands a job back to the loop thread (done_cb); one wake-up for all the
- * jobs queued before the loop gets to them. */
 /* The engine batch the calling thread is in (ttai_server_batch), and the
  * wakes it put off. Thread-local: only the polling thread defers; a
  * worker's or another caller's hand-back wakes the loop at once. */
@@ -257,6 +255,9 @@ void ttai_server_batch(void *arg, bool begin)
     batch.wakes = 0;
 }
 
+/* Hands a job back to the loop thread (done_cb); one wake-up for all the
+ * jobs queued before the loop gets to them (one per batch when the calling
+ * thread is in one). */
 static void done_push(struct ttai_server *srv, struct srv_job *job)
 {
     pthread_mutex_lock(&srv->done.mu);

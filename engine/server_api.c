@@ -1164,7 +1164,7 @@ static void do_result(struct ttai_server *srv, struct srv_job *job)
 {
     struct ttai_run_id run;
     bool has_run = false;
-    if (job->result_run_known) {
+    if (!ttai_run_id_is_zero(&job->result_run)) {
         /* Parked on a run: its close answers, whatever run the workflow
          * has by now (a start with terminate_existing may have made one). */
         run = job->result_run;
@@ -1202,7 +1202,6 @@ void srv__result_running(struct srv_job *job, const struct ttai_run_id *run)
      * every check. */
     job->running = true;
     job->result_run = *run;
-    job->result_run_known = true;
     reply_set(job, 202, job->execute ? NULL : ttai_strndup("{\"status\":\"running\"}", 20));
 }
 

@@ -80,8 +80,8 @@ struct srv_job {
     bool execute;                     /* a start with wait=result: once started, a
                                        * result long-poll (route R_RESULT from then on) */
     bool running;                     /* worker found the workflow running */
-    struct ttai_run_id result_run;    /* found running: the run it waits for */
-    bool result_run_known;            /* result_run is set: a check looks at it again */
+    struct ttai_run_id result_run;    /* found running: the run it waits for, which a
+                                       * check looks at again (zero: none yet) */
     uint64_t closes_before;           /* a start: ttai_server.closes when it was queued */
     bool recheck;                     /* a close arrived while the worker looked */
     bool waiting;                     /* parked: in the waiter index */
